@@ -1,0 +1,170 @@
+"""The library's front door: load a spec, count it, check it. Never prints.
+
+Example::
+
+    import archcalc
+    spec = archcalc.load_spec("examples/llama-3-8b.yaml")
+    result = archcalc.count(spec)
+    result.total_params, result.active_params   # exact ints
+    archcalc.formula(spec, keep=["n_layers", "d_model"]).total   # a sympy expression
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from archcalc import yamlsafe
+from archcalc.errors import ArchcalcError, Diagnostic, DiagnosticSink, PluginError
+from archcalc.family import Breakdown, Family
+from archcalc.registry import Registry, load_registry
+from archcalc.schema import validate_structure
+from archcalc.spec import Override, Resolved, did_you_mean, resolve
+
+_default_registry: Registry | None = None
+
+
+def default_registry() -> Registry:
+    """The plugins of this process, loaded once."""
+    global _default_registry
+    if _default_registry is None:
+        _default_registry = load_registry()
+    return _default_registry
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A loaded, valid spec: its document, family and exact values."""
+
+    doc: yamlsafe.Document
+    family: Family
+    exact: Resolved
+    overrides: tuple[Override, ...] = ()
+    warnings: tuple[Diagnostic, ...] = field(default_factory=tuple)
+
+    @property
+    def name(self) -> str:
+        return self.exact.name
+
+    @property
+    def file(self) -> str:
+        return self.doc.file
+
+
+@dataclass(frozen=True)
+class Count:
+    """The exact count of one spec."""
+
+    name: str
+    family: str
+    breakdown: Breakdown
+
+    @property
+    def total_params(self) -> int:
+        return int(self.breakdown.total)
+
+    @property
+    def active_params(self) -> int:
+        return int(self.breakdown.active)
+
+
+def _family_of(doc: yamlsafe.Document, registry: Registry, sink: DiagnosticSink) -> Family | None:
+    name = doc.data.get("family")
+    if name is None:
+        sink.error(
+            doc.mark(()),
+            "missing required key 'family' (one of: " + ", ".join(sorted(registry.families)) + ")",
+        )
+        return None
+    if not isinstance(name, str):
+        sink.error(doc.mark(("family",)), "family must be a string naming a family")
+        return None
+    family = registry.family(name)
+    if family is None:
+        known = sorted(registry.families)
+        sink.error(
+            doc.mark(("family",)),
+            f"unknown family '{name[:60]}' (installed: {', '.join(known)})"
+            + did_you_mean(name, known),
+        )
+    return family
+
+
+def check_document(
+    doc: yamlsafe.Document,
+    overrides: Sequence[Override] = (),
+    registry: Registry | None = None,
+) -> Spec:
+    """Validate a loaded document; raise :class:`~archcalc.errors.SpecError` with every problem."""
+    registry = registry or default_registry()
+    sink = DiagnosticSink(doc.file)
+    family = _family_of(doc, registry, sink)
+    if family is None:
+        sink.raise_if_errors()
+        raise AssertionError("unreachable: an unknown family is an error")
+    bad_paths = validate_structure(doc, family, sink)
+    try:
+        exact = resolve(doc, family, overrides, sink=sink, skip=bad_paths)
+    except ArchcalcError:
+        raise
+    except Exception as exc:  # the family's own code failed: the plugin's fault, not the spec's
+        raise _plugin_failure(registry, family, f"checking {doc.file}", exc) from None
+    return Spec(doc, family, exact, tuple(overrides), tuple(exact.sink.diagnostics))
+
+
+def _plugin_failure(registry: Registry, family: Family, doing: str, exc: Exception) -> PluginError:
+    owner = registry.owners.get(family.name, family.name)
+    return PluginError(f"plugin '{owner}' failed while {doing}: {type(exc).__name__}: {exc}")
+
+
+def load_spec(
+    path: str | os.PathLike[str],
+    overrides: Sequence[Override | str] = (),
+    registry: Registry | None = None,
+    display: str | None = None,
+) -> Spec:
+    """Load and validate the spec at ``path``; ``overrides`` are ``KEY=EXPR`` strings or objects."""
+    parsed = [o if isinstance(o, Override) else Override.parse(o) for o in overrides]
+    doc = yamlsafe.load_path(path, display)
+    return check_document(doc, parsed, registry)
+
+
+def count(spec: Spec) -> Count:
+    """Count a spec exactly."""
+    breakdown = _run_family(spec, spec.exact)
+    return Count(spec.name, spec.family.name, breakdown)
+
+
+def _run_family(spec: Spec, resolved: Resolved) -> Breakdown:
+    try:
+        return spec.family.count(resolved)
+    except ArchcalcError:
+        raise
+    except Exception as exc:
+        doing = f"counting {spec.file}"
+        raise _plugin_failure(default_registry(), spec.family, doing, exc) from None
+
+
+def symbolic(spec: Spec, keep: Sequence[str] | None = None) -> tuple[Resolved, Breakdown]:
+    """Resolve ``spec`` with sympy symbols and run its formula; used by :mod:`archcalc.formula`."""
+    resolved = resolve(
+        spec.doc, spec.family, spec.overrides, symbolic=True, keep=keep, exact=spec.exact
+    )
+    return resolved, _run_family(spec, resolved)
+
+
+def numeric_names(spec: Spec) -> list[str]:
+    """Names that ``--keep``, ``solve`` and ``sweep`` accept for this spec."""
+    entries = spec.exact.namespace.entries
+    return [n for n, e in entries.items() if e.kind in ("size", "count", "number")]
+
+
+def values_of(spec: Spec) -> dict[str, Any]:
+    """Exact values of every numeric name of the spec (fields and vars)."""
+    return {
+        n: spec.exact.namespace.memo[n]
+        for n in numeric_names(spec)
+        if n in spec.exact.namespace.memo
+    }

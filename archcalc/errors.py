@@ -1,0 +1,114 @@
+"""Located diagnostics, the exceptions that carry them, and the exit codes.
+
+Every problem archcalc finds in a spec ends up as a :class:`Diagnostic` with a file,
+line and column, so that the command line can print ``PATH:LINE:COL: error: MESSAGE``
+and pre-commit users can jump straight to the offending line. Exceptions are the
+transport inside the library; only the CLI turns them into text and exit codes.
+"""
+
+from __future__ import annotations
+
+import enum
+import reprlib
+from dataclasses import dataclass, field
+
+
+class ExitCode(enum.IntEnum):
+    """Process exit codes; pinned by DESIGN.md, relied on by CI and pre-commit."""
+
+    #: Every spec is valid and every command succeeded.
+    OK = 0
+    #: At least one spec is invalid (parse, schema, expression or semantic error).
+    INVALID = 1
+    #: The command line itself is wrong (unknown option, missing argument...).
+    USAGE = 2
+    #: A plugin failed, or archcalc has a bug. Never caused by a spec alone.
+    INTERNAL = 3
+
+
+@dataclass(frozen=True, order=True)
+class Mark:
+    """A 1-based line and column in a source file."""
+
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem, located in one file."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+    severity: str = "error"  # "error" or "warning"
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.file, self.line, self.column, self.message)
+
+    def format(self) -> str:
+        """The canonical one-line form, ``PATH:LINE:COL: error: MESSAGE``."""
+        return f"{self.file}:{self.line}:{self.column}: {self.severity}: {self.message}"
+
+
+class ArchcalcError(Exception):
+    """Base class of every error archcalc raises on purpose."""
+
+
+class SpecError(ArchcalcError):
+    """A spec is invalid; carries one or more located diagnostics."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
+        super().__init__("\n".join(d.format() for d in self.diagnostics))
+
+
+class UsageError(ArchcalcError):
+    """The user asked for something that cannot be done (bad option value, unknown key)."""
+
+
+class PluginError(ArchcalcError):
+    """A plugin failed to load, raised inside a hook, or clashed with another plugin."""
+
+
+@dataclass
+class DiagnosticSink:
+    """Collects diagnostics for one file so that checks can report all problems, not the first."""
+
+    file: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def error(self, mark: Mark | None, message: str) -> None:
+        self.add(mark, message, "error")
+
+    def warning(self, mark: Mark | None, message: str) -> None:
+        self.add(mark, message, "warning")
+
+    def add(self, mark: Mark | None, message: str, severity: str) -> None:
+        mark = mark or Mark(1, 1)
+        self.diagnostics.append(Diagnostic(self.file, mark.line, mark.column, message, severity))
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    def raise_if_errors(self) -> None:
+        if self.errors:
+            raise SpecError(self.diagnostics)
+
+
+_short = reprlib.Repr()
+_short.maxstring = 60
+_short.maxother = 60
+_short.maxlong = 40
+
+
+def shorten(value: object, limit: int = 60) -> str:
+    """A bounded rendering for messages: large values from a spec are never echoed whole.
+
+    Strings are shown as their text (callers quote them), anything else as a bounded repr.
+    """
+    if isinstance(value, str):
+        return value if len(value) <= limit else value[: limit - 3] + "..."
+    return _short.repr(value)

@@ -1,0 +1,140 @@
+"""Text and JSON renderings of counts and diagnostics, as strings (the CLI prints them)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from archcalc.api import Count, Spec
+from archcalc.errors import Diagnostic
+
+UNITS = ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K"))
+
+
+def human(n: int) -> str:
+    """Three significant figures with a unit: 6.74B, 46.7B, 124M, 1.01T."""
+    for scale, unit in UNITS:
+        if abs(n) >= scale:
+            value = n / scale
+            digits = 2 if abs(value) < 10 else 1 if abs(value) < 100 else 0
+            return f"{value:.{digits}f}{unit}"
+    return str(n)
+
+
+def _label(section: str, name: str) -> str:
+    return f"{section} {name}" if section else name
+
+
+def count_text(spec: Spec, result: Count) -> str:
+    """A model-summary style table: per layer, layers, total and share of each component."""
+    total = result.total_params
+    rows = [("component", "per layer", "layers", "params", "%")]
+    for part in result.breakdown:
+        share = f"{100 * int(part.params) / total:.1f}%" if total else "-"
+        per_layer = f"{int(part.per_layer):,}" if part.per_layer is not None else ""
+        layers = f"{int(part.layers):,}" if part.layers is not None else ""
+        rows.append(
+            (_label(part.section, part.name), per_layer, layers, f"{int(part.params):,}", share)
+        )
+    rows.append(("total", "", "", f"{total:,}", "100.0%"))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = [f"{result.name}  ({result.family}, {spec.file})", ""]
+    for i, row in enumerate(rows):
+        if i == len(rows) - 1:
+            lines.append("-" * (sum(widths) + 8))
+        cells = [row[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+        ]
+        lines.append("  ".join(cells).rstrip())
+    lines.append("")
+    lines.append(f"total params:  {total:,}  ({human(total)})")
+    if result.active_params != total:
+        share = 100 * result.active_params / total
+        lines.append(
+            f"active params: {result.active_params:,}  ({human(result.active_params)}, "
+            f"{share:.1f}% per token)"
+        )
+    assumed = defaults_used(spec)
+    if assumed:
+        lines.append("defaults used: " + ", ".join(f"{k}={v}" for k, v in assumed))
+    return "\n".join(lines)
+
+
+def defaults_used(spec: Spec) -> list[tuple[str, str]]:
+    """Fields the spec left to their defaults, so a reader sees every assumption."""
+    shown = []
+    memo = spec.exact.namespace.memo
+    for entry in spec.exact.namespace.entries.values():
+        if entry.given or entry.path[0] == "vars" or entry.name not in spec.exact.reads:
+            continue
+        value = memo.get(entry.name, entry.raw)
+        if isinstance(value, bool):
+            value = str(value).lower()
+        shown.append((entry.name, str(value)))
+    return shown
+
+
+def count_json(spec: Spec, result: Count) -> dict[str, Any]:
+    return {
+        "name": result.name,
+        "family": result.family,
+        "file": spec.file,
+        "total_params": result.total_params,
+        "active_params": result.active_params,
+        "total_human": human(result.total_params),
+        "parts": [
+            {
+                "section": p.section,
+                "name": p.name,
+                "params": int(p.params),
+                "active_params": int(p.active),
+                "per_layer": None if p.per_layer is None else int(p.per_layer),
+                "layers": None if p.layers is None else int(p.layers),
+            }
+            for p in result.breakdown
+        ],
+        "defaults_used": dict(defaults_used(spec)),
+    }
+
+
+def diagnostics_text(diagnostics: Iterable[Diagnostic]) -> str:
+    return "\n".join(d.format() for d in diagnostics)
+
+
+def _escape_github(text: str, property_value: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def diagnostics_github(diagnostics: Iterable[Diagnostic]) -> str:
+    """GitHub Actions workflow commands: annotations on the pull request's diff."""
+    return "\n".join(
+        f"::{d.severity} file={_escape_github(d.file, True)},line={d.line},col={d.column},"
+        f"title=archcalc::{_escape_github(d.message)}"
+        for d in diagnostics
+    )
+
+
+def diagnostics_json(
+    files: Sequence[tuple[str, bool, str | None]], diagnostics: Sequence[Diagnostic]
+) -> str:
+    return json.dumps(
+        {
+            "valid": all(ok for _, ok, _ in files),
+            "files": [{"file": f, "valid": ok, "family": fam} for f, ok, fam in files],
+            "diagnostics": [
+                {
+                    "file": d.file,
+                    "line": d.line,
+                    "column": d.column,
+                    "severity": d.severity,
+                    "message": d.message,
+                }
+                for d in diagnostics
+            ],
+        },
+        indent=2,
+    )

@@ -1,0 +1,248 @@
+"""JSON Schema for specs, generated from the loaded families, and validation against it.
+
+One source of truth: a family's :class:`~archcalc.family.Field` declarations produce the
+schema that editors use (via the ``# yaml-language-server: $schema=`` modeline) and the
+schema that ``validate`` enforces. jsonschema's raw messages are rewritten into located,
+actionable ones ("unknown key 'd_modle'; did you mean 'd_model'?").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from archcalc.errors import DiagnosticSink, shorten
+from archcalc.expr import ExprError
+from archcalc.expr import parse as parse_expression
+from archcalc.family import REQUIRED, Family, Field, Group
+from archcalc.spec import did_you_mean
+from archcalc.yamlsafe import Document
+
+SCHEMA_ID = "https://raw.githubusercontent.com/archcalc/archcalc/main/schemas/archcalc.schema.json"
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+#: Expression strings: the characters the expression language can use (a linear pattern).
+EXPRESSION_PATTERN = r"^[-+*/%()., 0-9a-z_]*$"
+MAX_REPORTED = 50
+
+NAME_SCHEMA = {"type": "string", "description": "Model name; defaults to the file's stem."}
+VARS_SCHEMA = {
+    "type": "object",
+    "description": "Free variables that expressions in numeric fields may use.",
+    "patternProperties": {
+        "^[a-z_][a-z0-9_]*$": {
+            "description": "A number or an arithmetic expression.",
+            "type": ["number", "string"],
+        }
+    },
+    "additionalProperties": False,
+}
+
+
+def field_schema(fld: Field) -> dict[str, Any]:
+    """The JSON Schema of one field, with a description editors can show."""
+    schema: dict[str, Any] = {"description": fld.description}
+    if fld.numeric:
+        minimum = {"size": 1, "count": 0}.get(fld.kind, fld.minimum)
+        schema["anyOf"] = [
+            {"type": "number", **({"minimum": minimum} if minimum is not None else {})},
+            {"type": "string", "pattern": EXPRESSION_PATTERN},
+        ]
+    elif fld.kind == "bool":
+        schema["type"] = "boolean"
+    else:
+        schema["enum"] = list(fld.choices)
+    default = fld.default
+    if default is not REQUIRED and default is not None:
+        if isinstance(default, (bool, int)) or (fld.kind == "choice" and default in fld.choices):
+            schema["default"] = default
+        else:
+            schema["description"] += f" Default: {default}."
+    return schema
+
+
+def family_schema(family: Family) -> dict[str, Any]:
+    """The schema of one family's spec (closed: unknown keys are errors, ``x-*`` excepted)."""
+    properties: dict[str, Any] = {
+        "name": NAME_SCHEMA,
+        "family": {"const": family.name, "description": family.description},
+        "vars": VARS_SCHEMA,
+    }
+    required = ["family", *family.required]
+    for item in family.fields:
+        if isinstance(item, Group):
+            properties[item.name] = _group_schema(item)
+        else:
+            properties[item.name] = field_schema(item)
+            if item.default is REQUIRED:
+                required.append(item.name)
+    properties.update(family.schema)
+    return {
+        "type": "object",
+        "description": family.description,
+        "properties": properties,
+        "required": required,
+        "patternProperties": {"^x-": {"description": "Your own metadata; ignored."}},
+        "additionalProperties": False,
+    }
+
+
+def _group_schema(group: Group) -> dict[str, Any]:
+    properties = {f.leaf: field_schema(f) for f in group.fields}
+    return {
+        "type": "object",
+        "description": group.description,
+        "properties": properties,
+        "required": [f.leaf for f in group.fields if f.default is REQUIRED],
+        "additionalProperties": False,
+    }
+
+
+def combined_schema(families: Iterable[Family]) -> dict[str, Any]:
+    """The root schema for every loaded family, selected by the ``family`` key."""
+    families = sorted(families, key=lambda f: f.name)
+    names = [f.name for f in families]
+    return {
+        "$schema": DRAFT,
+        "$id": SCHEMA_ID,
+        "title": "archcalc spec",
+        "description": (
+            "A neural-network architecture for archcalc: exact parameter counts, formulas "
+            "and validation.\nhttps://github.com/archcalc/archcalc#spec-reference"
+        ),
+        "type": "object",
+        "properties": {
+            "name": NAME_SCHEMA,
+            "family": {
+                "description": "The family of architecture: one of the installed families.",
+                "anyOf": [{"enum": names}, {"type": "string"}],
+            },
+            "vars": VARS_SCHEMA,
+        },
+        "required": ["family"],
+        "$defs": {f.name: family_schema(f) for f in families},
+        "allOf": [
+            {
+                "if": {"required": ["family"], "properties": {"family": {"const": f.name}}},
+                "then": {"$ref": f"#/$defs/{f.name}"},
+            }
+            for f in families
+        ],
+    }
+
+
+def _refuse_retrieval(uri: str) -> Any:
+    from referencing.exceptions import NoSuchResource
+
+    raise NoSuchResource(ref=uri)
+
+
+def validate_structure(doc: Document, family: Family, sink: DiagnosticSink) -> set[tuple[Any, ...]]:
+    """Check ``doc`` against the family's schema, reporting every problem at its key.
+
+    Returns the paths of the values found wrong, so later stages do not report them twice.
+    """
+    import jsonschema
+    from referencing import Registry
+
+    validator = jsonschema.Draft202012Validator(
+        family_schema(family),
+        registry=Registry(retrieve=_refuse_retrieval),  # type: ignore[call-arg]
+        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+    )
+    errors = sorted(validator.iter_errors(doc.data), key=lambda e: [str(p) for p in e.path])
+    bad: set[tuple[Any, ...]] = set()
+    for error in errors[:MAX_REPORTED]:
+        for path, key_level, message in _explain(error):
+            mark = doc.key_mark(path) if key_level else doc.mark(path)
+            sink.error(mark, message)
+            bad.add(path)
+    return bad
+
+
+def _key_name(path: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in path) or "the spec"
+
+
+def _explain(error: Any) -> Iterable[tuple[tuple[Any, ...], bool, str]]:
+    """Turn a jsonschema error into (path, point-at-key, message) triples."""
+    path = tuple(error.absolute_path)
+    where = _key_name(path)
+    kind = error.validator
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    if kind == "additionalProperties":
+        allowed = list(schema.get("properties", {}))
+        for key in error.instance:
+            if key not in schema.get("properties", {}) and not str(key).startswith("x-"):
+                patterns = schema.get("patternProperties", {})
+                if any(re.match(p, str(key)) for p in patterns):
+                    continue
+                yield (
+                    (*path, key),
+                    True,
+                    f"unknown key '{shorten(key)}'"
+                    + (f" in {where}" if path else "")
+                    + did_you_mean(str(key), allowed),
+                )
+        return
+    if kind == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        yield (
+            path,
+            bool(path),
+            f"missing required key '{missing}'" + (f" in {where}" if path else ""),
+        )
+        return
+    if kind == "enum":
+        options = [str(o) for o in error.validator_value]
+        yield (
+            path,
+            False,
+            (
+                f"{where}: {shorten(error.instance)} is not one of {', '.join(options)}"
+                + did_you_mean(str(error.instance), options)
+            ),
+        )
+        return
+    if kind == "const":
+        yield path, False, f"{where} must be {shorten(error.validator_value)}"
+        return
+    if kind == "anyOf" and path and "pattern" in str(error.schema):
+        instance = error.instance
+        if isinstance(instance, str):
+            # The expression parser says precisely what is wrong with it.
+            try:
+                parse_expression(instance)
+            except ExprError as exc:
+                yield path, False, f"{where}: {exc.message} in expression '{shorten(instance)}'"
+        elif isinstance(instance, bool) or not isinstance(instance, (int, float)):
+            yield path, False, f"{where} must be a number or an expression, got {_type(instance)}"
+        else:
+            sub = [e for e in error.context if e.validator == "minimum"]
+            bound = sub[0].validator_value if sub else "?"
+            yield path, False, f"{where} must be at least {bound}, got {shorten(instance)}"
+        return
+    if kind == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        yield path, False, f"{where} must be {_article(expected)}, got {_type(error.instance)}"
+        return
+    yield path, False, f"{where}: {shorten(error.message)}"
+
+
+def _article(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
+def _type(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, str):
+        return f"the string '{shorten(value)}'"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"{type(value).__name__} {shorten(value)}"

@@ -1,0 +1,521 @@
+"""From a loaded YAML document to the values a family's formula runs on.
+
+A spec's numeric fields may be numbers or expressions over ``vars`` and other fields.
+This module resolves them in dependency order (lazily, with cycle detection), checks
+each against its kind (a ``size`` must come out a positive integer), applies ``--set``
+overrides, and hands the family a :class:`Resolved` view. The same resolution runs in
+two algebras: exact numbers to count and validate, sympy symbols to print formulas.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from archcalc import expr as exprs
+from archcalc.errors import DiagnosticSink, Mark, UsageError, shorten
+from archcalc.family import REQUIRED, Family
+from archcalc.yamlsafe import Document
+
+Path_ = tuple[str | int, ...]
+IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
+RESERVED_KEYS = ("name", "family", "vars")
+#: Largest value a single field may take; keeps every later product bounded.
+MAX_FIELD_VALUE = 10**18
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """A ``; did you mean 'x'?`` suffix when a close match exists, else ''."""
+    match = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f"; did you mean '{match[0]}'?" if match else ""
+
+
+@dataclass(frozen=True)
+class Override:
+    """One ``--set KEY=EXPR`` from the command line."""
+
+    key: str
+    text: str
+
+    @classmethod
+    def parse(cls, item: str) -> Override:
+        key, sep, text = item.partition("=")
+        key, text = key.strip(), text.strip()
+        if not sep or not key or not text:
+            raise UsageError(f"--set expects KEY=EXPR, got '{shorten(item)}'")
+        return cls(key, text)
+
+
+@dataclass
+class _Entry:
+    """A name expressions can refer to: a field of the family or a var."""
+
+    name: str
+    path: Path_
+    kind: str
+    raw: Any
+    given: bool  # False when the value is the family's default
+    from_cli: bool = False
+
+
+class _Failed(Exception):
+    """A dependency already failed and was reported; fail quietly."""
+
+
+class Namespace:
+    """Evaluates names on demand in one algebra, in dependency order, detecting cycles."""
+
+    def __init__(
+        self,
+        entries: Mapping[str, _Entry],
+        algebra: Any,
+        report: Callable[[_Entry, str], None],
+        symbol: Callable[[_Entry], Any] | None = None,
+    ) -> None:
+        self.entries = entries
+        self.algebra = algebra
+        self.report = report
+        self.symbol = symbol
+        self.memo: dict[str, Any] = {}
+        self.failed: set[str] = set()
+        self.stack: list[str] = []
+        self.exact = symbol is None
+
+    def value(self, name: str) -> Any:
+        if name in self.memo:
+            return self.memo[name]
+        if name in self.failed:
+            raise _Failed(name)
+        entry = self.entries.get(name)
+        if entry is None or entry.kind not in ("size", "count", "number"):
+            known = [n for n, e in self.entries.items() if e.kind in ("size", "count", "number")]
+            if entry is not None:
+                raise KeyError(f"'{name}' is not a number", known)
+            raise KeyError(name, known)
+        if name in self.stack:
+            cycle = [*self.stack[self.stack.index(name) :], name]
+            first = self.entries[cycle[0]]
+            self.report(first, "cycle between fields: " + " → ".join(cycle))
+            self.failed.update(cycle)
+            raise _Failed(name)
+        self.stack.append(name)
+        try:
+            result = self._evaluate(entry)
+        except _Failed:
+            self.failed.add(name)
+            raise
+        finally:
+            self.stack.pop()
+        self.memo[name] = result
+        return result
+
+    def _evaluate(self, entry: _Entry) -> Any:
+        symbol = self.symbol(entry) if self.symbol is not None else None
+        if symbol is not None:
+            return symbol
+        value = self.evaluate_raw(entry.raw, lambda message: self._fail(entry, message))
+        if self.exact:
+            problem = kind_problem(entry.kind, value)
+            if problem:
+                self._fail(entry, describe(entry, value) + problem)
+        return value
+
+    def evaluate_raw(self, raw: Any, fail: Callable[[str], None]) -> Any:
+        """Evaluate a literal or an expression string; ``fail`` reports and raises."""
+        if isinstance(raw, bool) or raw is None:
+            fail(f"expected a number or an expression, got {shorten(raw)}")
+        if isinstance(raw, (int, Fraction)):
+            if abs(raw) > MAX_FIELD_VALUE:
+                fail(f"value {shorten(raw)} is too large (limit {MAX_FIELD_VALUE:.0e})")
+            return self.algebra.number(raw)
+        if not isinstance(raw, str):
+            fail(f"expected a number or an expression, got {type(raw).__name__}")
+        try:
+            parsed = exprs.parse(raw)
+            return exprs.evaluate(parsed, self._lookup, self.algebra)
+        except exprs.ExprError as exc:
+            fail(f"{exc.message} in expression '{shorten(raw)}'")
+        raise AssertionError("unreachable")
+
+    def _lookup(self, name: str) -> Any:
+        return self.value(name)
+
+    def _fail(self, entry: _Entry, message: str) -> None:
+        self.report(entry, message)
+        raise _Failed(entry.name)
+
+
+def describe(entry: _Entry, value: Any) -> str:
+    """The subject of a kind error: the field, its expression and what it evaluated to."""
+    shown = _show(value)
+    if not entry.given:
+        return f"{entry.name} is not given, and its default '{entry.raw}' is {shown}, "
+    if isinstance(entry.raw, str):
+        return f"{entry.name} = '{shorten(entry.raw)}' evaluates to {shown}, "
+    return f"{entry.name} is {shown}, "
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, Fraction) and value.denominator != 1:
+        approx = f"{float(value):.6g}" if abs(value) < 10**30 else "a very large number"
+        return f"{value.numerator}/{value.denominator} (≈ {approx})"
+    return shorten(value)
+
+
+def kind_problem(kind: str, value: Any) -> str:
+    """Why an exact value does not fit a field kind, or '' when it does."""
+    if kind == "number":
+        return ""
+    integral = exprs.exact_int(value)
+    if integral is None:
+        return (
+            f"but it must be {'a positive' if kind == 'size' else 'a non-negative'} integer; "
+            "round it with ceil(), floor() or multiple_of()"
+        )
+    if kind == "size" and integral < 1:
+        return "but it must be a positive integer"
+    if kind == "count" and integral < 0:
+        return "but it must be a non-negative integer"
+    if integral > MAX_FIELD_VALUE:
+        return f"which is larger than the limit of {MAX_FIELD_VALUE:.0e}"
+    return ""
+
+
+@dataclass
+class Resolved:
+    """A spec whose fields are resolved in one algebra, as a family's formula sees it.
+
+    ``values`` holds each field under its leaf name (``values.d_model``, ``values.moe.top_k``;
+    an absent group is ``None``). Numeric values are ints in exact mode and sympy
+    expressions in symbolic mode.
+    """
+
+    name: str
+    family: Family
+    doc: Document
+    values: Any
+    symbolic: bool
+    sink: DiagnosticSink
+    namespace: Namespace
+    field_paths: dict[str, Path_] = field(default_factory=dict)
+    exact_values: Mapping[str, Any] = field(default_factory=dict)
+    #: Leaf names of the fields the family's code has read so far.
+    reads: set[str] = field(default_factory=set)
+
+    def exact(self, name: str) -> Any:
+        """The exact value of a numeric field, in either mode.
+
+        Formulas use it for structural decisions only (does a part exist at all?), so the
+        symbolic formula describes the same structure the exact count does.
+        """
+        return self.exact_values.get(name)
+
+    def mark(self, path: str | Sequence[str | int]) -> Mark:
+        """Where ``path`` (a field name or a document path) is in the file."""
+        if isinstance(path, str):
+            path = self.field_paths.get(path, tuple(path.split(".")))
+        return self.doc.mark(tuple(path))
+
+    def error(self, path: str | Sequence[str | int], message: str) -> None:
+        """Report a semantic problem at ``path``; all problems are collected, not just the first."""
+        self.sink.error(self.mark(path), message)
+
+    def warning(self, path: str | Sequence[str | int], message: str) -> None:
+        self.sink.warning(self.mark(path), message)
+
+    def given(self, name: str) -> bool:
+        """Whether the spec (or ``--set``) gave field ``name``, rather than its default."""
+        entry = self.namespace.entries.get(name)
+        return bool(entry and entry.given)
+
+    def number(self, path: Sequence[str | int], kind: str = "size") -> Any:
+        """Evaluate any numeric leaf of the document (e.g. a CNN layer argument).
+
+        Raises :class:`SpecError`-bound failures through the sink; returns ``None`` when the
+        value could not be evaluated (already reported).
+        """
+        raw = _get(self.doc.data, tuple(path))
+        mark = self.doc.mark(tuple(path))
+        key = ".".join(str(p) for p in path)
+
+        def fail(message: str) -> None:
+            self.sink.error(mark, f"{key}: {message}")
+            raise _Failed(key)
+
+        try:
+            value = self.namespace.evaluate_raw(raw, fail)
+        except _Failed:
+            return None
+        if not self.symbolic:
+            problem = kind_problem(kind, value)
+            if problem:
+                entry = _Entry(key, tuple(path), kind, raw, True)
+                self.sink.error(mark, describe(entry, value) + problem)
+                return None
+        return value
+
+
+def _get(data: Any, path: Path_) -> Any:
+    for part in path:
+        in_mapping = isinstance(data, Mapping) and part in data
+        in_list = isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        if in_mapping or in_list:
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def spec_name(doc: Document) -> str:
+    name = doc.data.get("name")
+    return name if isinstance(name, str) and name else Path(doc.file).stem
+
+
+def build_entries(
+    doc: Document, family: Family, overrides: Sequence[Override], sink: DiagnosticSink
+) -> dict[str, _Entry]:
+    """Every name an expression may use: the family's fields (given or default) and vars."""
+    entries: dict[str, _Entry] = {}
+    data = doc.data
+    for fld in family.all_fields():
+        path: Path_ = tuple(fld.name.split("."))
+        group = path[0] if len(path) > 1 else None
+        if group is not None and not isinstance(data.get(group), Mapping):
+            continue  # the group is absent: its fields do not exist
+        raw = _get(data, path)
+        given = raw is not None
+        if not given:
+            if fld.default is REQUIRED or fld.default is None:
+                continue
+            raw = fld.default
+        entries[fld.leaf] = _Entry(fld.leaf, path, fld.kind, raw, given)
+    for name, raw in (data.get("vars") or {}).items():
+        path = ("vars", name)
+        if not IDENTIFIER.match(name):
+            sink.error(
+                doc.key_mark(path), f"var name '{shorten(name)}' must match [a-z_][a-z0-9_]*"
+            )
+            continue
+        if name in entries:
+            sink.error(doc.key_mark(path), f"var '{name}' has the name of a field; rename it")
+            continue
+        entries[name] = _Entry(name, path, "number", raw, True)
+    for override in overrides:
+        _apply_override(override, entries, family)
+    _copy_defaults(entries, family)
+    return entries
+
+
+def _apply_override(override: Override, entries: dict[str, _Entry], family: Family) -> None:
+    key = override.key.removeprefix("vars.")
+    fields = {f.name: f for f in family.all_fields()} | {f.leaf: f for f in family.all_fields()}
+    fld = fields.get(key)
+    if fld is None and key not in entries:
+        known = [f.name for f in family.all_fields()] + [
+            n for n, e in entries.items() if e.path[0] == "vars"
+        ]
+        raise UsageError(
+            f"--set {override.key}: '{family.name}' has no field or var '{key}'"
+            + did_you_mean(key, known)
+        )
+    text = override.text
+    kind = fld.kind if fld is not None else "number"
+    raw: Any = text
+    if kind == "bool":
+        if text.lower() not in ("true", "false"):
+            raise UsageError(f"--set {override.key}: expected true or false, got '{shorten(text)}'")
+        raw = text.lower() == "true"
+    elif kind == "choice" and fld is not None and text not in fld.choices:
+        raise UsageError(
+            f"--set {override.key}: expected one of {', '.join(fld.choices)}, got '{shorten(text)}'"
+            + did_you_mean(text, fld.choices)
+        )
+    name = fld.leaf if fld is not None else key
+    path = tuple(fld.name.split(".")) if fld is not None else ("vars", key)
+    entries[name] = _Entry(name, path, kind, raw, True, from_cli=True)
+
+
+def _copy_defaults(entries: dict[str, _Entry], family: Family) -> None:
+    """A bool or choice field whose default names another field takes that field's value."""
+    for fld in family.all_fields():
+        entry = entries.get(fld.leaf)
+        if entry is None or entry.given or fld.numeric or not isinstance(fld.default, str):
+            continue
+        source = entries.get(fld.default)
+        if source is not None and source.kind == fld.kind:
+            entry.raw = source.raw
+
+
+class Values(SimpleNamespace):
+    """Field values by leaf name; remembers which ones the family read.
+
+    Reads tell ``count`` which defaults actually shaped the result, so the output lists
+    only assumptions that matter (``n_decoder_layers`` is never read for a decoder).
+    """
+
+    def __init__(self, reads: set[str]) -> None:
+        super().__init__()
+        object.__setattr__(self, "_reads", reads)
+
+    def __getattribute__(self, name: str) -> Any:
+        if not name.startswith("_"):
+            object.__getattribute__(self, "_reads").add(name)
+        return object.__getattribute__(self, name)
+
+
+def make_values(
+    family: Family, entries: Mapping[str, _Entry], namespace: Namespace, reads: set[str]
+) -> Any:
+    """The attribute namespace a family's formula reads (``values.moe.top_k``)."""
+    top = Values(reads)
+    groups: dict[str, Values] = {}
+    for fld in family.all_fields():
+        parts = fld.name.split(".")
+        target = top
+        if len(parts) > 1:
+            if parts[0] not in groups:
+                present = any(e.path[0] == parts[0] for e in entries.values())
+                groups[parts[0]] = Values(reads) if present else None  # type: ignore[assignment]
+                setattr(top, parts[0], groups[parts[0]])
+            target = groups[parts[0]]
+            if target is None:
+                continue
+        entry = entries.get(fld.leaf)
+        if entry is None:
+            value = None
+        elif fld.numeric:
+            try:
+                value = namespace.value(fld.leaf)
+            except (_Failed, KeyError):
+                value = None
+        else:
+            value = entry.raw
+        setattr(target, fld.leaf, value)
+    for group in family.groups():
+        if not hasattr(top, group.name):
+            setattr(top, group.name, None)
+    return top
+
+
+def resolve(
+    doc: Document,
+    family: Family,
+    overrides: Sequence[Override] = (),
+    symbolic: bool = False,
+    keep: Iterable[str] | None = None,
+    exact: Resolved | None = None,
+    sink: DiagnosticSink | None = None,
+    skip: Iterable[Path_] = (),
+) -> Resolved:
+    """Resolve every field of ``doc`` for ``family``.
+
+    In exact mode (the default) all problems are collected and raised together as a
+    :class:`SpecError`, the family's semantic checks included. In symbolic mode pass the
+    exact resolution as ``exact``: literal fields become symbols (or, with ``keep``, only
+    the named fields do and the rest take their exact values).
+
+    ``sink`` may already hold structural errors; values at the ``skip`` paths were
+    reported there and are not evaluated again. Semantic checks run only on a spec
+    without errors, so a family's ``check`` never sees a malformed value.
+    """
+    sink = sink if sink is not None else DiagnosticSink(doc.file)
+    entries = build_entries(doc, family, overrides, sink)
+    skipped = set(skip)
+
+    hints = {f.leaf: f.default_hint for f in family.all_fields() if f.default_hint}
+
+    def report(entry: _Entry, message: str) -> None:
+        origin = " (from --set)" if entry.from_cli else ""
+        if entry.given:
+            sink.error(
+                doc.mark(entry.path) if not entry.from_cli else doc.mark(()), message + origin
+            )
+            return
+        # A computed default failed: point at the given field it was computed from.
+        mark = doc.mark(())
+        if isinstance(entry.raw, str):
+            for name in sorted(exprs.parse(entry.raw).names()):
+                source = entries.get(name)
+                if source is not None and source.given and not source.from_cli:
+                    mark = doc.mark(source.path)
+        if entry.name in hints and "round it" in message:
+            message = message.split("; round it")[0] + "; " + hints[entry.name]
+        sink.error(mark, message)
+
+    if symbolic:
+        if exact is None:
+            raise ValueError("symbolic resolution needs the exact resolution first")
+        algebra = exprs.symbolic()
+        symbol = _symbol_factory(entries, exact, keep)
+        namespace = Namespace(entries, algebra, report, symbol)
+    else:
+        namespace = Namespace(entries, exprs.EXACT, report)
+    for name, entry in entries.items():
+        if entry.path in skipped and not entry.from_cli:
+            namespace.failed.add(name)
+        elif entry.kind in ("size", "count", "number"):
+            with contextlib.suppress(_Failed, KeyError):
+                namespace.value(name)
+    reads: set[str] = set()
+    values = make_values(family, entries, namespace, reads)
+    resolved = Resolved(
+        name=spec_name(doc),
+        family=family,
+        doc=doc,
+        values=values,
+        symbolic=symbolic,
+        sink=sink,
+        namespace=namespace,
+        field_paths={e.name: e.path for e in entries.values()},
+        exact_values=exact.namespace.memo if exact is not None else namespace.memo,
+        reads=reads,
+    )
+    if not symbolic:
+        # Unknown keys do not touch any value, so semantic checks can still run beside them.
+        field_paths = {e.path for e in entries.values()}
+        if not any(p in field_paths for p in skipped) and not namespace.failed:
+            family.check(resolved)
+        sink.raise_if_errors()
+    return resolved
+
+
+def _symbol_factory(
+    entries: Mapping[str, _Entry], exact: Resolved, keep: Iterable[str] | None
+) -> Callable[[_Entry], Any]:
+    """Decide which names stay symbolic: literals by default, exactly ``keep`` when given."""
+    import sympy
+
+    keep_set = None if keep is None else set(keep)
+    exact_values = exact.namespace.memo
+
+    def symbol(entry: _Entry) -> Any:
+        if keep_set is None:
+            raw = entry.raw
+            literal = isinstance(raw, (int, Fraction)) or (
+                isinstance(raw, str) and exprs.is_literal(raw)
+            )
+            if not literal:
+                return None
+        elif entry.name not in keep_set:
+            value = exact_values.get(entry.name)
+            if value is None or not _is_literal_entry(entry):
+                return None
+            return sympy.Rational(value.numerator, value.denominator)
+        assumptions = {"size": {"integer": True, "positive": True}}.get(
+            entry.kind, {"integer": True, "nonnegative": True} if entry.kind == "count" else {}
+        )
+        return sympy.Symbol(entry.name, **assumptions)
+
+    return symbol
+
+
+def _is_literal_entry(entry: _Entry) -> bool:
+    raw = entry.raw
+    return isinstance(raw, (int, Fraction)) or (isinstance(raw, str) and exprs.is_literal(raw))
