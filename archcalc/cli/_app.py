@@ -1,0 +1,141 @@
+"""The shared machinery of the command line: the app, common options, output and errors.
+
+Exit codes (pinned): 0 all good, 1 a spec is invalid, 2 usage error, 3 a plugin failed or
+archcalc has a bug. No input prints a traceback: every failure becomes one located line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from archcalc import api, render
+from archcalc.errors import (
+    ArchcalcError,
+    Diagnostic,
+    ExitCode,
+    PluginError,
+    SpecError,
+    UsageError,
+)
+from archcalc.spec import Override
+
+app = typer.Typer(
+    name="archcalc",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help=(
+        "Exact parameter counts, closed-form formulas and validation for neural-network "
+        "architecture specs, without building a single weight.\n\n"
+        "  archcalc count examples/llama-3-8b.yaml\n\n"
+        "  archcalc formula examples/gpt2-small.yaml --keep n_layers,d_model\n\n"
+        "  archcalc validate specs/*.yaml\n\n"
+        "Exit codes: 0 ok, 1 invalid spec, 2 usage error, 3 plugin failure or internal error."
+    ),
+)
+
+SpecsArg = Annotated[
+    list[Path], typer.Argument(help="Spec files (YAML).", show_default=False, metavar="SPEC...")
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        "-s",
+        metavar="KEY=EXPR",
+        help="Override a field or var, e.g. --set n_layers=48 --set 'd_ff=4*d_model'. Repeatable.",
+    ),
+]
+PluginOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--plugin",
+        "-p",
+        metavar="PATH_OR_MODULE",
+        help="Load a plugin from a .py file or module (also ARCHCALC_PLUGINS). Repeatable.",
+    ),
+]
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text.rstrip("\n") + "\n")
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text.rstrip("\n") + "\n")
+
+
+def _exit(code: ExitCode) -> NoReturn:
+    raise typer.Exit(int(code))
+
+
+@contextlib.contextmanager
+def _guard() -> Iterator[None]:
+    """Turn every failure into one line and the pinned exit code."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except UsageError as exc:
+        _err(f"archcalc: error: {exc}")
+        _exit(ExitCode.USAGE)
+    except PluginError as exc:
+        _err(f"archcalc: plugin error: {exc}")
+        _exit(ExitCode.INTERNAL)
+    except SpecError as exc:
+        _err(render.diagnostics_text(exc.diagnostics))
+        _exit(ExitCode.INVALID)
+    except ArchcalcError as exc:
+        _err(f"archcalc: {exc}")
+        _exit(ExitCode.INTERNAL)
+    except KeyboardInterrupt:
+        _err("archcalc: interrupted")
+        _exit(ExitCode.INTERNAL)
+    except Exception as exc:
+        _err(f"archcalc: internal error (a bug, not your spec): {type(exc).__name__}: {exc}")
+        _exit(ExitCode.INTERNAL)
+
+
+def _overrides(items: list[str] | None) -> list[Override]:
+    return [Override.parse(item) for item in items or ()]
+
+
+def _registry(plugins: list[str] | None) -> None:
+    if plugins:
+        from archcalc.registry import load_registry
+
+        api._default_registry = load_registry(plugins)
+    api.default_registry()
+
+
+def _load(path: Path, overrides: list[Override]) -> api.Spec:
+    return api.load_spec(path, overrides, display=str(path))
+
+
+def _warn(diagnostics: tuple[Diagnostic, ...]) -> None:
+    if diagnostics:
+        _err(render.diagnostics_text(diagnostics))
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        from archcalc import __version__
+
+        _out(f"archcalc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Show version."),
+    ] = False,
+) -> None:
+    """Exact parameter counts, formulas and validation for architecture specs."""
