@@ -1,0 +1,252 @@
+"""The transformer family: exact against transformers, formulas that reproduce the count."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sympy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import archcalc
+from archcalc.errors import SpecError
+from tests.helpers import DATA, EXAMPLES, reference, write_spec
+
+#: Each spec file, written with the pinned keys only, and the reference case it must equal.
+SPEC_CASES = {
+    **{p: p.stem for p in sorted((DATA / "specs").glob("*.yaml"))},
+    EXAMPLES / "gpt2-small.yaml": "gpt2-small",
+    EXAMPLES / "gpt3-175b.yaml": "gpt3-175b",
+    EXAMPLES / "llama-2-7b.yaml": "llama-2-7b",
+    EXAMPLES / "llama-3-8b.yaml": "llama-3-8b",
+    EXAMPLES / "mistral-7b.yaml": "mistral-7b",
+    EXAMPLES / "mixtral-8x7b.yaml": "mixtral-8x7b",
+    EXAMPLES / "dense-1t.yaml": "dense-1t",
+}
+
+
+@pytest.mark.parametrize("path", list(SPEC_CASES), ids=lambda p: p.stem)
+def test_count_equals_transformers_on_the_meta_device(path: Path) -> None:
+    case = reference()[SPEC_CASES[path]]
+    result = archcalc.count(archcalc.load_spec(path))
+    assert result.total_params == case["total_params"]
+    assert result.active_params == (case.get("active_params") or case["total_params"])
+
+
+def test_every_expressible_reference_case_has_a_spec() -> None:
+    """Cases needing more than the pinned keys (MLA, gated shared experts) come with HF configs."""
+    covered = set(SPEC_CASES.values())
+    missing = set(reference()) - covered
+    assert missing == {"deepseek-v3-small", "qwen2-moe-small"}
+
+
+def _substituted(formula: archcalc.Formula, expression: Any) -> Any:
+    return formula.substitute(expression)
+
+
+@pytest.mark.parametrize("path", list(SPEC_CASES), ids=lambda p: p.stem)
+@pytest.mark.parametrize("keep", [None, ["n_layers", "d_model"]], ids=["all", "keep"])
+def test_formula_with_symbols_substituted_equals_the_count(path: Path, keep: Any) -> None:
+    spec = archcalc.load_spec(path)
+    formula = archcalc.formula(spec, keep=keep)
+    count = archcalc.count(spec)
+    assert _substituted(formula, formula.total) == count.total_params
+    assert _substituted(formula, formula.active) == count.active_params
+    if keep is not None:
+        names = {s.name for s in formula.total.free_symbols}
+        assert names <= {"n_layers", "d_model", "width"} and "n_layers" in names
+    parsed = sympy.parse_expr(str(formula.total))  # the JSON string is sympy-parsable
+    values = {sympy.Symbol(k): sympy.Rational(str(v)) for k, v in formula.symbols.items()}
+    assert parsed.subs(values) == count.total_params
+
+
+def test_gpt2_formula_is_the_textbook_closed_form() -> None:
+    """12·L·d² + 13·L·d + V·d + P·d + 2·d (Narayanan et al. plus the final LayerNorm)."""
+    formula = archcalc.formula(archcalc.load_spec(EXAMPLES / "gpt2-small.yaml"))
+    L, d, V, P = sympy.symbols("n_layers d_model vocab_size max_seq_len", positive=True)
+    expected = 12 * L * d**2 + 13 * L * d + V * d + P * d + 2 * d
+    assert (
+        sympy.simplify(
+            formula.total.subs(
+                {s: sympy.Symbol(s.name, positive=True) for s in formula.total.free_symbols}
+            )
+            - expected
+        )
+        == 0
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Laws over random architectures
+
+
+def _spec_strategy() -> st.SearchStrategy[dict[str, Any]]:
+    @st.composite
+    def build(draw: Any) -> dict[str, Any]:
+        n_kv = draw(st.integers(1, 4))
+        group = draw(st.integers(1, 4))
+        n_heads = n_kv * group
+        d_head = draw(st.integers(1, 16))
+        spec: dict[str, Any] = {
+            "family": "transformer",
+            "architecture": draw(st.sampled_from(["decoder", "encoder", "encoder-decoder"])),
+            "n_layers": draw(st.integers(1, 6)),
+            "d_model": n_heads * d_head,
+            "n_heads": n_heads,
+            "n_kv_heads": n_kv,
+            "d_ff": draw(st.integers(1, 64)),
+            "vocab_size": draw(st.integers(1, 500)),
+            "positional": draw(st.sampled_from(["learned", "rope", "alibi", "sinusoidal", "none"])),
+            "mlp": draw(st.sampled_from(["gelu", "relu", "silu", "swiglu", "geglu"])),
+            "norm": draw(st.sampled_from(["layernorm", "rmsnorm"])),
+            "bias": draw(st.booleans()),
+            "qkv_bias": draw(st.booleans()),
+            "tie_embeddings": draw(st.booleans()),
+        }
+        if draw(st.booleans()):
+            spec["d_head"] = draw(st.integers(1, 16))
+        if spec["positional"] == "learned":
+            spec["max_seq_len"] = draw(st.integers(1, 64))
+        if spec["architecture"] == "encoder":
+            spec.pop("tie_embeddings")
+        if spec["architecture"] == "encoder-decoder" and draw(st.booleans()):
+            spec["n_decoder_layers"] = draw(st.integers(1, 6))
+        if draw(st.booleans()):
+            n_experts = draw(st.integers(1, 8))
+            spec["moe"] = {
+                "n_experts": n_experts,
+                "top_k": draw(st.integers(1, n_experts)),
+                "d_ff_expert": draw(st.integers(1, 32)),
+                "n_shared_experts": draw(st.integers(0, 2)),
+            }
+        return spec
+
+    return build()
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(spec=_spec_strategy())
+def test_formula_law_holds_for_any_architecture(tmp_path: Path, spec: dict[str, Any]) -> None:
+    loaded = archcalc.load_spec(write_spec(tmp_path, spec))
+    count = archcalc.count(loaded)
+    formula = archcalc.formula(loaded)
+    assert formula.substitute(formula.total) == count.total_params
+    assert formula.substitute(formula.active) == count.active_params
+    assert 0 < count.active_params <= count.total_params
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(spec=_spec_strategy())
+def test_one_more_layer_adds_exactly_one_block(tmp_path: Path, spec: dict[str, Any]) -> None:
+    spec = {**spec, "architecture": "decoder"}
+    spec.pop("n_decoder_layers", None)
+    spec.setdefault("tie_embeddings", False)
+    base = archcalc.count(archcalc.load_spec(write_spec(tmp_path, spec)))
+    deeper = archcalc.count(
+        archcalc.load_spec(write_spec(tmp_path, {**spec, "n_layers": spec["n_layers"] + 1}))
+    )
+    per_layer = sum(int(p.per_layer) for p in base.breakdown if p.per_layer is not None)
+    assert deeper.total_params - base.total_params == per_layer
+
+
+def test_tying_removes_exactly_the_lm_head(tmp_path: Path) -> None:
+    spec = {
+        "family": "transformer",
+        "n_layers": 2,
+        "d_model": 64,
+        "n_heads": 4,
+        "d_ff": 128,
+        "vocab_size": 1000,
+    }
+    untied = archcalc.count(archcalc.load_spec(write_spec(tmp_path, spec)))
+    tied = archcalc.count(
+        archcalc.load_spec(write_spec(tmp_path, {**spec, "tie_embeddings": True}))
+    )
+    assert untied.total_params - tied.total_params == 1000 * 64
+
+
+def test_mixture_of_experts_active_counts_top_k_experts(tmp_path: Path) -> None:
+    spec = {
+        "family": "transformer",
+        "n_layers": 3,
+        "d_model": 64,
+        "n_heads": 4,
+        "d_ff": 96,
+        "vocab_size": 100,
+        "moe": {"n_experts": 8, "top_k": 2, "n_shared_experts": 1},
+    }
+    result = archcalc.count(archcalc.load_spec(write_spec(tmp_path, spec)))
+    parts = {p.name: p for p in result.breakdown}
+    expert = 3 * 64 * 96  # one SwiGLU expert without biases
+    assert int(parts["experts"].params) == 3 * 8 * expert
+    assert int(parts["experts"].active) == 3 * 2 * expert
+    assert int(parts["router"].params) == 3 * 64 * 8
+    assert int(parts["shared experts"].params) == int(parts["shared experts"].active) == 3 * expert
+    assert result.total_params - result.active_params == 3 * 6 * expert
+
+
+# ---------------------------------------------------------------------------------------
+# Semantic checks, located
+
+
+BASE = {
+    "family": "transformer",
+    "n_layers": 2,
+    "d_model": 64,
+    "n_heads": 4,
+    "d_ff": 128,
+    "vocab_size": 100,
+}
+
+
+def _errors(tmp_path: Path, spec: dict[str, Any]) -> list[str]:
+    with pytest.raises(SpecError) as info:
+        archcalc.load_spec(write_spec(tmp_path, spec))
+    return [d.format() for d in info.value.diagnostics if d.severity == "error"]
+
+
+def test_kv_heads_must_divide_heads(tmp_path: Path) -> None:
+    (line,) = _errors(tmp_path, {**BASE, "n_kv_heads": 3})
+    assert line.endswith(
+        "error: n_kv_heads (3) must divide n_heads (4): each key/value head "
+        "serves a whole group of query heads"
+    )
+    assert ":7:13:" in line  # n_kv_heads is the 7th line of the written spec
+
+
+def test_heads_must_divide_width_unless_d_head_is_given(tmp_path: Path) -> None:
+    (line,) = _errors(tmp_path, {**BASE, "n_heads": 3})
+    assert "n_heads must divide d_model, or give d_head explicitly" in line
+    assert "64/3" in line
+    assert ":4:10:" in line  # pointed at n_heads, the field the default is computed from
+    assert archcalc.load_spec(write_spec(tmp_path, {**BASE, "n_heads": 3, "d_head": 16}))
+
+
+def test_top_k_cannot_exceed_experts(tmp_path: Path) -> None:
+    (line,) = _errors(tmp_path, {**BASE, "moe": {"n_experts": 4, "top_k": 5}})
+    assert "top_k (5) cannot exceed n_experts (4)" in line
+
+
+def test_learned_positions_need_max_seq_len(tmp_path: Path) -> None:
+    (line,) = _errors(tmp_path, {**BASE, "positional": "learned"})
+    assert "positional: learned needs max_seq_len" in line
+
+
+def test_irrelevant_keys_are_warnings_not_errors(tmp_path: Path) -> None:
+    spec = archcalc.load_spec(write_spec(tmp_path, {**BASE, "max_seq_len": 2048}))
+    (warning,) = spec.warnings
+    assert warning.severity == "warning" and "max_seq_len has no parameters" in warning.message
+
+
+def test_all_semantic_problems_are_reported_together(tmp_path: Path) -> None:
+    lines = _errors(
+        tmp_path,
+        {**BASE, "n_kv_heads": 3, "positional": "learned", "moe": {"n_experts": 2, "top_k": 3}},
+    )
+    assert len(lines) == 3
