@@ -33,15 +33,16 @@ app = typer.Typer(
     help=(
         "Exact parameter counts, closed-form formulas and validation for neural-network "
         "architecture specs, without building a single weight.\n\n"
-        "  archcalc count examples/llama-3-8b.yaml\n\n"
-        "  archcalc formula examples/gpt2-small.yaml --keep n_layers,d_model\n\n"
-        "  archcalc validate specs/*.yaml\n\n"
+        "Examples:\n\n"
+        "archcalc count examples/llama-3-8b.yaml\n\n"
+        "archcalc formula examples/gpt2-small.yaml --keep n_layers,d_model\n\n"
+        "archcalc validate specs/*.yaml\n\n"
         "Exit codes: 0 ok, 1 invalid spec, 2 usage error, 3 plugin failure or internal error."
     ),
 )
 
 SpecsArg = Annotated[
-    list[Path], typer.Argument(help="Spec files (YAML).", show_default=False, metavar="SPEC...")
+    list[Path], typer.Argument(help="Spec files (YAML).", show_default=False, metavar="SPEC")
 ]
 SetOpt = Annotated[
     list[str] | None,
