@@ -23,7 +23,7 @@ from archcalc.errors import (
     SpecError,
     UsageError,
 )
-from archcalc.family import REQUIRED, Breakdown, Family, Field, Group, Part
+from archcalc.family import REQUIRED, Breakdown, Family, Field, Group, LayerType, Part, ShapeRow
 from archcalc.hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -42,8 +42,10 @@ __all__ = [
     "Field",
     "Formula",
     "Group",
+    "LayerType",
     "Part",
     "PluginError",
+    "ShapeRow",
     "Spec",
     "SpecError",
     "UsageError",

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archcalc import yamlsafe
-from archcalc.errors import ArchcalcError, Diagnostic, DiagnosticSink, PluginError
-from archcalc.family import Breakdown, Family
+from archcalc.errors import ArchcalcError, Diagnostic, DiagnosticSink, PluginError, shorten
+from archcalc.family import Breakdown, Family, ShapeRow
 from archcalc.registry import Registry, load_registry
 from archcalc.schema import validate_structure
 from archcalc.spec import Override, Resolved, did_you_mean, resolve
@@ -79,7 +79,11 @@ def _family_of(doc: yamlsafe.Document, registry: Registry, sink: DiagnosticSink)
         )
         return None
     if not isinstance(name, str):
-        sink.error(doc.mark(("family",)), "family must be a string naming a family")
+        sink.error(
+            doc.mark(("family",)),
+            f"family must be the name of a family, got {type(name).__name__} "
+            "(one of: " + ", ".join(sorted(registry.families)) + ")",
+        )
         return None
     family = registry.family(name)
     if family is None:
@@ -104,7 +108,12 @@ def check_document(
     if family is None:
         sink.raise_if_errors()
         raise AssertionError("unreachable: an unknown family is an error")
-    bad_paths = validate_structure(doc, family, sink)
+    try:
+        bad_paths = validate_structure(doc, family, sink)
+    except ArchcalcError:
+        raise
+    except Exception as exc:  # the family's schema is broken (e.g. a remote $ref, never fetched)
+        raise _plugin_failure(registry, family, f"checking {doc.file}", exc) from None
     try:
         exact = resolve(doc, family, overrides, sink=sink, skip=bad_paths)
     except ArchcalcError:
@@ -127,8 +136,23 @@ def load_spec(
 ) -> Spec:
     """Load and validate the spec at ``path``; ``overrides`` are ``KEY=EXPR`` strings or objects."""
     parsed = [o if isinstance(o, Override) else Override.parse(o) for o in overrides]
+    return check_document(load_document(path, display), parsed, registry)
+
+
+def load_document(path: str | os.PathLike[str], display: str | None = None) -> yamlsafe.Document:
+    """A spec file, or a Hugging Face ``config.json`` translated into one (see :mod:`archcalc.hf`).
+
+    ``.json`` files are read as Hugging Face configs; any other file whose content turns
+    out to be a mapping with a ``model_type`` and no ``family`` is one too.
+    """
+    from archcalc import hf
+
+    if str(path).lower().endswith(".json"):
+        return hf.load_document(path, display)
     doc = yamlsafe.load_path(path, display)
-    return check_document(doc, parsed, registry)
+    if hf.is_hf_config_data(doc.data):
+        return hf.from_yaml_document(doc)
+    return doc
 
 
 def count(spec: Spec) -> Count:
@@ -139,11 +163,48 @@ def count(spec: Spec) -> Count:
 
 def _run_family(spec: Spec, resolved: Resolved) -> Breakdown:
     try:
-        return spec.family.count(resolved)
+        return _checked(spec.family.count(resolved), resolved.symbolic)
     except ArchcalcError:
         raise
     except Exception as exc:
         doing = f"counting {spec.file}"
+        raise _plugin_failure(default_registry(), spec.family, doing, exc) from None
+
+
+def _checked(breakdown: Any, symbolic: bool) -> Breakdown:
+    """A family's result, checked here so that a wrong one is blamed on its plugin.
+
+    Without this, a ``count`` returning the wrong type, a string, or a fraction would
+    surface later as an archcalc bug (or, worse, be truncated by ``int()``).
+    """
+    if not isinstance(breakdown, Breakdown):
+        raise TypeError(f"count returned {type(breakdown).__name__}, expected archcalc.Breakdown")
+    figures: dict[str, Any] = {"total": breakdown.total, "active": breakdown.active}
+    figures.update(breakdown.extras)
+    if not symbolic:
+        from archcalc.expr import exact_int
+
+        for part in breakdown.parts:
+            figures[f"part '{part.name}'"] = part.params
+            figures[f"active of part '{part.name}'"] = part.active
+        for what, value in figures.items():
+            # An integral float below 2**53 is still exact (``/`` on ints); beyond, it is not.
+            safe_float = isinstance(value, float) and value.is_integer() and abs(value) < 2**53
+            if not safe_float and exact_int(value) is None:
+                raise TypeError(f"{what} is {shorten(value)}, not an exact integer")
+    return breakdown
+
+
+def shapes(spec: Spec) -> tuple[ShapeRow, ...] | None:
+    """The output shape after each layer, or None when the family has no layer graph."""
+    if spec.family.shapes is None:
+        return None
+    try:
+        return tuple(spec.family.shapes(spec.exact))
+    except ArchcalcError:
+        raise
+    except Exception as exc:
+        doing = f"following the shapes of {spec.file}"
         raise _plugin_failure(default_registry(), spec.family, doing, exc) from None
 
 

@@ -28,6 +28,7 @@ import ast
 import difflib
 import functools
 import math
+import operator
 import re
 import warnings
 from collections.abc import Callable, Iterable
@@ -48,7 +49,8 @@ __all__ = [
     "MAX_LITERAL_DIGITS",
     "MAX_NODES",
     "MAX_NUMERATOR_BITS",
-    "MAX_TOTAL_EXPONENT",
+    "MAX_SYMBOLIC_EXPONENT",
+    "MAX_SYMBOLIC_MINMAX_ARGS",
     "Algebra",
     "Binary",
     "Call",
@@ -76,11 +78,16 @@ MAX_DEPTH = 40
 MAX_LITERAL_DIGITS = 40
 #: Largest exponent of ``**``; the exponent must be an integer literal in 0..MAX_EXPONENT.
 MAX_EXPONENT = 64
-#: Largest product of the exponents of nested powers, e.g. ``(x**8)**32`` is 256. Exact
-#: values can never get there (2**257 is too large already), but symbolic ones could:
-#: sympy turns ``((2*x)**64)**64`` into ``2**4096 * x**4096`` and each further level
-#: multiplies the size of the integer it computes by 64.
-MAX_TOTAL_EXPONENT = 256
+#: Largest integer exponent a symbolic power may reach, e.g. through ``(x**8)**64`` or
+#: fields that raise each other to powers. An exact value can never get there (2**257 is
+#: too large already); a symbolic one could, and substituting a number later would then
+#: compute an astronomically large integer.
+MAX_SYMBOLIC_EXPONENT = 256
+#: Most non-numeric terms in one symbolic min()/max() (nested ones counted one level
+#: deep). Whenever sympy evaluates a Min/Max with symbols left in it, it compares the
+#: terms pairwise through its assumption system, at a cost that grows about cubically
+#: (64 symbols nested pairwise: 90 s).
+MAX_SYMBOLIC_MINMAX_ARGS = 16
 #: Every exact value must satisfy ``|numerator| < 2**MAX_NUMERATOR_BITS`` ...
 MAX_NUMERATOR_BITS = 256
 #: ... and ``denominator < 2**MAX_DENOMINATOR_BITS``.
@@ -114,8 +121,9 @@ ExactValue = int | Fraction
 class ExprError(ArchcalcError):
     """An expression is invalid or cannot be evaluated.
 
-    ``offset`` is the 0-based position in the expression text (when known), so that
-    the caller can turn it into a file line and column inside the YAML scalar.
+    ``offset`` is the 0-based position in the expression text (when known; for the
+    usual one-line text, the column), so that the caller can turn it into a file line
+    and column inside the YAML scalar.
     """
 
     def __init__(self, message: str, offset: int | None = None) -> None:
@@ -249,7 +257,7 @@ class _Parser:
         tree = self._ast_parse(body)
         self._check_size(tree)
         names: set[str] = set()
-        root = self._convert(tree, 1, names)
+        root = self._convert(tree, names)
         return Expr(text, root, frozenset(names), _postorder(root))
 
     def _ast_parse(self, body: str) -> ast.expr:
@@ -306,8 +314,8 @@ class _Parser:
                 if not isinstance(child, (ast.operator, ast.unaryop, ast.expr_context)):
                     stack.append((child, depth + 1))
 
-    def _convert(self, node: ast.AST, power: int, names: set[str]) -> Node:
-        """Turn an allowed ast node into ours; ``power`` is the product of enclosing exponents.
+    def _convert(self, node: ast.AST, names: set[str]) -> Node:
+        """Turn an allowed ast node into ours, or say precisely why it is not allowed.
 
         Recursion is safe: :meth:`_check_size` has bounded the depth by MAX_DEPTH.
         """
@@ -328,14 +336,14 @@ class _Parser:
                 raise ExprError("'not' is not allowed in an expression", offset)
             else:
                 raise ExprError("'~' is not allowed in an expression", offset)
-            return Unary(op, self._convert(node.operand, power, names), where)
+            return Unary(op, self._convert(node.operand, names), where)
         if isinstance(node, ast.BinOp):
-            return self._binary(node, power, names)
+            return self._binary(node, names)
         if isinstance(node, ast.Call):
-            return self._call(node, power, names)
+            return self._call(node, names)
         raise ExprError(_rejection(node), offset)
 
-    def _binary(self, node: ast.BinOp, power: int, names: set[str]) -> Node:
+    def _binary(self, node: ast.BinOp, names: set[str]) -> Node:
         op = _BINARY_OPS.get(type(node.op))
         operator_offset = self._operator_offset(node)
         if op is None:
@@ -353,21 +361,15 @@ class _Parser:
                     f"the exponent of '**' must be an integer literal from 0 to {MAX_EXPONENT}",
                     self._offset(exponent),
                 )
-            power *= exponent.value
-            if power > MAX_TOTAL_EXPONENT:
-                raise ExprError(
-                    f"nested powers multiply to an exponent of {power} (max {MAX_TOTAL_EXPONENT})",
-                    operator_offset,
-                )
-            left = self._convert(node.left, power, names)
+            left = self._convert(node.left, names)
             right: Node = Num(exponent.value, self._offset(exponent) or 0)
         else:
-            left = self._convert(node.left, power, names)
-            right = self._convert(node.right, power, names)
+            left = self._convert(node.left, names)
+            right = self._convert(node.right, names)
         where = operator_offset if operator_offset is not None else 0
         return Binary(op, left, right, where)
 
-    def _call(self, node: ast.Call, power: int, names: set[str]) -> Node:
+    def _call(self, node: ast.Call, names: set[str]) -> Node:
         offset = self._offset(node)
         func = node.func
         if not isinstance(func, ast.Name):
@@ -396,7 +398,7 @@ class _Parser:
                 f"{func.id}() takes {wanted} argument{'s' if low != 1 else ''}, got {count}",
                 offset,
             )
-        args = tuple(self._convert(arg, power, names) for arg in node.args)
+        args = tuple(self._convert(arg, names) for arg in node.args)
         return Call(func.id, args, offset if offset is not None else 0)
 
     def _source(self, node: ast.AST) -> str | None:
@@ -608,9 +610,9 @@ def _too_large() -> ExprError:
 def _bound(value: ExactValue) -> ExactValue:
     """Normalise an exact value and enforce the magnitude bound.
 
-    Inputs to every operation are bounded, so each operation is cheap (at most a few
-    hundred bits, or 16 384 bits for a pre-checked power); the check after it stops
-    growth from compounding.
+    Inputs to every operation are bounded, so each operation is cheap (a few hundred
+    bits; powers are refused before they are computed when they would be too large),
+    and the check after it stops growth from compounding.
     """
     if type(value) is int:
         if value.bit_length() > MAX_NUMERATOR_BITS:
@@ -695,8 +697,8 @@ class _ExactAlgebra:
         return max(_operand(arg) for arg in args)
 
     def multiple_of(self, a: Any, m: Any) -> ExactValue:
-        x, step = _operand(a), _operand(m)
-        if step <= 0:
+        x, step = _operand(a), _nonzero(_operand(m))
+        if step < 0:
             raise ExprError(f"multiple_of(x, m) needs m > 0, got {shorten(step)}")
         return _bound(step * math.ceil(Fraction(x) / step))
 
@@ -717,12 +719,19 @@ def exact_int(value: Any) -> int | None:
 
 
 class _SymbolicAlgebra:
-    """sympy expressions; operations whose operands are all plain numbers go through EXACT.
+    """sympy expressions, built so that neither hostile text nor sympy itself can stall.
 
-    Delegating numbers to EXACT makes both algebras agree exactly and keeps numbers
-    bounded. Every operand is admitted first: an int or Fraction becomes
-    ``Integer``/``Rational``, a sympy object passes, anything else (above all a string,
-    which sympy would ``eval``) is refused.
+    * Operations whose operands are all plain numbers go through EXACT, so both
+      algebras agree exactly and numbers stay bounded.
+    * Every operand is admitted first: an int or Fraction becomes ``Integer`` /
+      ``Rational``, a sympy object passes, anything else (above all a string, which
+      sympy would ``eval``) is refused.
+    * ``floor``, ``ceiling``, ``Mod``, ``Min`` and ``Max`` are built unevaluated. Their
+      automatic simplification queries sympy's assumption system, which can take
+      minutes (or hit RecursionError) on a few hundred characters of nested
+      expression; substituting numbers later evaluates them as usual.
+    * Results are bounded too, because fields can feed each other: ``f2: f1**64``,
+      ``f3: f2**64``... would grow without limit although each expression is small.
     """
 
     def __init__(self, sympy: ModuleType) -> None:
@@ -741,94 +750,145 @@ class _SymbolicAlgebra:
             return self._sympy.Integer(exact)
         return self._sympy.Rational(exact.numerator, exact.denominator)
 
-    def _exact(self, *args: Any) -> list[ExactValue] | None:
-        """The operands as exact numbers when every one is a sympy Rational, else None."""
-        values: list[ExactValue] = []
-        for arg in args:
-            if getattr(arg, "is_Rational", False) is not True:
+    # -- helpers
+
+    def _exact(self, values: Iterable[Any]) -> list[ExactValue] | None:
+        """The values as exact numbers when every one is a sympy Rational, else None."""
+        exact: list[ExactValue] = []
+        for value in values:
+            if getattr(value, "is_Rational", False) is not True:
                 return None
-            values.append(_bound(Fraction(int(arg.p), int(arg.q))))
-        return values
+            exact.append(_bound(Fraction(int(value.p), int(value.q))))
+        return exact
 
     def _divisor(self, value: Any) -> Any:
-        if getattr(value, "is_zero", None) is True:
+        # A structural test, not ``is_zero``: assumption queries can be very slow.
+        if value == 0:
             raise ExprError("division by zero")
         return value
 
+    def _apply(
+        self,
+        exact_op: Callable[..., ExactValue],
+        symbolic_op: Callable[..., Any],
+        args: tuple[Any, ...],
+    ) -> Any:
+        exact = self._exact(args)
+        if exact is not None:
+            return self.number(exact_op(*exact))
+        return self._checked(symbolic_op(*args), args)
+
+    def _function(self, exact_op: Callable[..., ExactValue], function: Any, *args: Any) -> Any:
+        """An unevaluated sympy function, or EXACT's value when the arguments are numbers.
+
+        Arguments can become numbers although the operands were not (``g / g`` is 1);
+        an unevaluated ``floor(1)`` would then survive substitution unevaluated.
+        """
+        return self._apply(exact_op, lambda *xs: function(*xs, evaluate=False), args)
+
+    def _checked(self, result: Any, operands: tuple[Any, ...]) -> Any:
+        """Enforce the bounds on what this operation created.
+
+        Operands were checked when they were made, so the walk stops at them; it also
+        visits shared subexpressions once, which keeps it linear in the new structure.
+        Every operand is bounded, so the operation itself was cheap (at most a power
+        of 64 of a 256-bit number).
+        """
+        sympy = self._sympy
+        stop = {id(operand) for operand in operands}
+        seen: set[int] = set()
+        stack = [result]
+        while stack:
+            node = stack.pop()
+            key = id(node)
+            if key in seen or key in stop:
+                continue
+            seen.add(key)
+            if node.is_Rational:
+                _bound(Fraction(int(node.p), int(node.q)))
+            elif node.is_Number or node in (sympy.zoo, sympy.nan):
+                raise ExprError(f"the result is not a finite exact value: {shorten(node)}")
+            elif node.is_Pow and node.exp.is_Integer and abs(node.exp) > MAX_SYMBOLIC_EXPONENT:
+                raise ExprError(
+                    f"value too large: a power with exponent {shorten(node.exp)} "
+                    f"(max {MAX_SYMBOLIC_EXPONENT} in a formula)"
+                )
+            else:
+                stack.extend(node.args)
+        return result
+
+    # -- the Algebra operations
+
     def add(self, a: Any, b: Any) -> Any:
-        a, b = self.admit(a), self.admit(b)
-        exact = self._exact(a, b)
-        return self.number(EXACT.add(*exact)) if exact else a + b
+        return self._apply(EXACT.add, operator.add, (self.admit(a), self.admit(b)))
 
     def sub(self, a: Any, b: Any) -> Any:
-        a, b = self.admit(a), self.admit(b)
-        exact = self._exact(a, b)
-        return self.number(EXACT.sub(*exact)) if exact else a - b
+        return self._apply(EXACT.sub, operator.sub, (self.admit(a), self.admit(b)))
 
     def mul(self, a: Any, b: Any) -> Any:
-        a, b = self.admit(a), self.admit(b)
-        exact = self._exact(a, b)
-        return self.number(EXACT.mul(*exact)) if exact else a * b
+        return self._apply(EXACT.mul, operator.mul, (self.admit(a), self.admit(b)))
 
     def truediv(self, a: Any, b: Any) -> Any:
-        a, b = self.admit(a), self._divisor(self.admit(b))
-        exact = self._exact(a, b)
-        return self.number(EXACT.truediv(*exact)) if exact else a / b
+        args = (self.admit(a), self._divisor(self.admit(b)))
+        return self._apply(EXACT.truediv, operator.truediv, args)
 
     def floordiv(self, a: Any, b: Any) -> Any:
-        a, b = self.admit(a), self._divisor(self.admit(b))
-        exact = self._exact(a, b)
-        return self.number(EXACT.floordiv(*exact)) if exact else self._sympy.floor(a / b)
+        args = (self.admit(a), self._divisor(self.admit(b)))
+        exact = self._exact(args)
+        if exact is not None:  # EXACT does not bound the quotient it floors; agree with it
+            return self.number(EXACT.floordiv(*exact))
+        return self.floor(self.truediv(*args))
 
     def mod(self, a: Any, b: Any) -> Any:
-        a, b = self.admit(a), self._divisor(self.admit(b))
-        exact = self._exact(a, b)
-        return self.number(EXACT.mod(*exact)) if exact else self._sympy.Mod(a, b)
+        return self._function(
+            EXACT.mod, self._sympy.Mod, self.admit(a), self._divisor(self.admit(b))
+        )
 
     def pow(self, a: Any, exponent: int) -> Any:
         if type(exponent) is not int or not 0 <= exponent <= MAX_EXPONENT:
             raise ExprError(f"exponent must be an integer from 0 to {MAX_EXPONENT}")
-        a = self.admit(a)
-        exact = self._exact(a)
-        if exact:
-            return self.number(EXACT.pow(exact[0], exponent))
-        # Symbolic growth is bounded at parse time by MAX_TOTAL_EXPONENT.
-        return a ** self._sympy.Integer(exponent)
+        power = self._sympy.Integer(exponent)
+        return self._apply(lambda x: EXACT.pow(x, exponent), lambda x: x**power, (self.admit(a),))
 
     def neg(self, a: Any) -> Any:
-        a = self.admit(a)
-        exact = self._exact(a)
-        return self.number(EXACT.neg(exact[0])) if exact else -a
+        return self._apply(EXACT.neg, operator.neg, (self.admit(a),))
 
     def ceil(self, a: Any) -> Any:
-        a = self.admit(a)
-        exact = self._exact(a)
-        return self.number(EXACT.ceil(exact[0])) if exact else self._sympy.ceiling(a)
+        return self._function(EXACT.ceil, self._sympy.ceiling, self.admit(a))
 
     def floor(self, a: Any) -> Any:
-        a = self.admit(a)
-        exact = self._exact(a)
-        return self.number(EXACT.floor(exact[0])) if exact else self._sympy.floor(a)
+        return self._function(EXACT.floor, self._sympy.floor, self.admit(a))
 
     def min(self, *args: Any) -> Any:
-        values = [self.admit(arg) for arg in args]
-        exact = self._exact(*values)
-        return self.number(EXACT.min(*exact)) if exact else self._sympy.Min(*values)
+        return self._minmax(EXACT.min, self._sympy.Min, args)
 
     def max(self, *args: Any) -> Any:
-        values = [self.admit(arg) for arg in args]
-        exact = self._exact(*values)
-        return self.number(EXACT.max(*exact)) if exact else self._sympy.Max(*values)
+        return self._minmax(EXACT.max, self._sympy.Max, args)
+
+    def _minmax(self, exact_op: Callable[..., ExactValue], kind: Any, args: tuple[Any, ...]) -> Any:
+        values = tuple(self.admit(arg) for arg in args)
+        # Substituting some (not all) symbols later re-evaluates Min/Max, and sympy's
+        # pairwise comparisons cost about cubically in the number of terms.
+        terms = sum(
+            len(value.args) if isinstance(value, kind) else 0 if value.is_Number else 1
+            for value in values
+        )
+        if terms > MAX_SYMBOLIC_MINMAX_ARGS:
+            raise ExprError(
+                f"{'min' if kind is self._sympy.Min else 'max'}() of {terms} symbolic terms "
+                f"(max {MAX_SYMBOLIC_MINMAX_ARGS})"
+            )
+        return self._function(exact_op, kind, *values)
 
     def multiple_of(self, a: Any, m: Any) -> Any:
-        a, m = self.admit(a), self._divisor(self.admit(m))
-        exact = self._exact(a, m)
-        if exact:
-            return self.number(EXACT.multiple_of(*exact))
-        exact_m = self._exact(m)
-        if exact_m and exact_m[0] <= 0:
-            raise ExprError(f"multiple_of(x, m) needs m > 0, got {shorten(exact_m[0])}")
-        return m * self._sympy.ceiling(a / m)
+        x, step = self.admit(a), self._divisor(self.admit(m))
+        both = self._exact((x, step))
+        if both is not None:
+            return self.number(EXACT.multiple_of(*both))
+        exact = self._exact((step,))
+        if exact is not None and exact[0] <= 0:
+            raise ExprError(f"multiple_of(x, m) needs m > 0, got {shorten(exact[0])}")
+        return self.mul(step, self.ceil(self.truediv(x, step)))
 
 
 @functools.cache
@@ -854,7 +914,6 @@ _BINARY_METHODS = {
     "//": "floordiv",
     "%": "mod",
 }
-_DIVISIONS = frozenset({"/", "//", "%"})
 
 
 def evaluate(expr: Expr, lookup: Callable[[str], Any], algebra: Algebra = EXACT) -> Any:
@@ -862,7 +921,8 @@ def evaluate(expr: Expr, lookup: Callable[[str], Any], algebra: Algebra = EXACT)
 
     The loop walks the precomputed post-order with a value stack, so no input shape
     can exhaust the Python stack. Errors raised by the algebra without a position get
-    the position of the node that failed.
+    the position of the node that failed: the operator of a binary operation, the
+    name of a call.
     """
     admit = getattr(algebra, "admit", None)
     resolved: dict[str, Any] = {}
@@ -880,29 +940,19 @@ def evaluate(expr: Expr, lookup: Callable[[str], Any], algebra: Algebra = EXACT)
                     stack.append(algebra.neg(stack.pop()))
             elif isinstance(node, Binary):
                 if node.op == "**":
-                    assert isinstance(node.right, Num)
-                    stack.append(algebra.pow(stack.pop(), int(node.right.value)))
+                    exponent = node.right.value if isinstance(node.right, Num) else None
+                    stack.append(algebra.pow(stack.pop(), exponent))  # type: ignore[arg-type]
                 else:
                     right = stack.pop()
                     left = stack.pop()
-                    method = getattr(algebra, _BINARY_METHODS[node.op])
-                    try:
-                        stack.append(method(left, right))
-                    except ZeroDivisionError:
-                        raise ExprError("division by zero", node.right.offset) from None
-                    except ExprError as error:
-                        if (
-                            error.offset is None
-                            and node.op in _DIVISIONS
-                            and error.message == "division by zero"
-                        ):
-                            raise ExprError(error.message, node.right.offset) from None
-                        raise
+                    stack.append(getattr(algebra, _BINARY_METHODS[node.op])(left, right))
             else:
                 count = len(node.args)
                 args = stack[-count:]
                 del stack[-count:]
                 stack.append(getattr(algebra, node.fn)(*args))
+        except ZeroDivisionError:  # from an algebra that does not check divisors itself
+            raise ExprError("division by zero", node.offset) from None
         except ExprError as error:
             if error.offset is None:
                 raise ExprError(error.message, node.offset) from None

@@ -120,6 +120,7 @@ def _sum(values: Any) -> Any:
 
 CountFn = Callable[["Resolved"], Breakdown]
 CheckFn = Callable[["Resolved"], None]
+ShapesFn = Callable[["Resolved"], "tuple[ShapeRow, ...]"]
 
 
 def _no_checks(spec: Resolved) -> None:
@@ -147,6 +148,11 @@ class Family:
     required: tuple[str, ...] = ()
     #: Example spec shown by ``archcalc schema`` and the docs.
     example: str = ""
+    #: Output shape after each layer, for ``archcalc count --shapes`` (layer-graph families).
+    shapes: ShapesFn | None = None
+    #: FLOPs and KV cache for ``archcalc size``: ``compute(resolved, seq_len)`` returning an
+    #: :class:`archcalc.sizes.Compute`, or a lazy ``"module:function"`` string naming it.
+    compute: Callable[..., Any] | str | None = None
 
     def all_fields(self) -> Iterator[Field]:
         """Fields in declaration order, group members included."""
@@ -158,3 +164,62 @@ class Family:
 
     def groups(self) -> Iterator[Group]:
         return (item for item in self.fields if isinstance(item, Group))
+
+
+@dataclass(frozen=True)
+class ShapeRow:
+    """One line of a model summary: a layer, the shape it outputs and its parameters.
+
+    Shapes leave out the batch dimension (``(64, 112, 112)`` for a conv2d output).
+    ``times`` says how often the layer runs: a shape-preserving repeated block is listed
+    once, with its repeat count, rather than unrolled.
+    """
+
+    path: str
+    layer: str
+    shape: tuple[int, ...]
+    params: int
+    times: int = 1
+
+
+#: Shapes exclude the batch dimension: ``(C, H, W)`` images, ``(L, F)`` sequences.
+Shape = tuple[Any, ...]
+LayerParamsFn = Callable[[Mapping[str, Any], Shape], Any]
+LayerShapeFn = Callable[[Mapping[str, Any], Shape], Shape]
+LayerCheckFn = Callable[[Mapping[str, Any], Shape, Callable[[str], None]], None]
+
+
+def _no_params(args: Mapping[str, Any], shape: Shape) -> Any:
+    return 0
+
+
+def _same_shape(args: Mapping[str, Any], shape: Shape) -> Shape:
+    return shape
+
+
+@dataclass(frozen=True)
+class LayerType:
+    """A layer a graph family (``family: cnn``) can use: ``- conv2d: {out_channels: 64}``.
+
+    ``args`` is the JSON Schema of the layer's argument mapping (``properties`` with
+    descriptions and defaults, ``required``, ``additionalProperties: false``); each property
+    may carry ``"x-kind"`` saying how its value is evaluated: ``size`` (positive int),
+    ``count`` (int >= 0), ``number``, ``size2``/``count2`` (an int or ``[h, w]``, handed
+    to the functions as a pair), ``bool``, ``choice`` or ``any`` (kept as written).
+
+    ``params(args, shape)`` and ``shape(args, shape)`` get the evaluated arguments (defaults
+    filled in) and the input shape (batch excluded) and are written once as plain
+    arithmetic, so they return ints for ints and sympy expressions for symbols; use ``//``
+    for torch's floor division. ``check(args, shape, report)`` runs on exact values only
+    and calls ``report(message)`` for each semantic problem (``report(message,
+    warning=True)`` for a likely mistake that still builds). ``ranks`` lists the input
+    ranks the layer accepts (empty: any).
+    """
+
+    name: str
+    description: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+    params: LayerParamsFn = _no_params
+    shape: LayerShapeFn = _same_shape
+    check: LayerCheckFn | None = None
+    ranks: tuple[int, ...] = ()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -36,6 +36,8 @@ class Formula:
     symbols: Mapping[str, int | Fraction]
     total_params: int
     active_params: int
+    #: Extra figures of the family (``Breakdown.extras``, e.g. ``trainable_params``).
+    extras: Mapping[str, Any] = field(default_factory=dict)
 
     def substitute(self, expression: Any) -> Any:
         """``expression`` with every symbol replaced by its value (no strings involved)."""
@@ -66,9 +68,10 @@ def build(spec: api.Spec, keep: Iterable[str] | None = None) -> Formula:
     total = _tidy(breakdown.total)
     active = _tidy(breakdown.active)
     parts = tuple((p.section, p.name, _tidy(p.params)) for p in breakdown.parts)
+    extras = {key: _tidy(value) for key, value in breakdown.extras.items()}
     values = api.values_of(spec)
     free = {s.name for s in total.free_symbols | active.free_symbols}
-    for _, _, expression in parts:
+    for expression in [*(e for _, _, e in parts), *extras.values()]:
         free |= {s.name for s in expression.free_symbols}
     symbols = {name: values[name] for name in sorted(free) if name in values}
     formula = Formula(
@@ -80,8 +83,11 @@ def build(spec: api.Spec, keep: Iterable[str] | None = None) -> Formula:
         symbols=symbols,
         total_params=exact.total_params,
         active_params=exact.active_params,
+        extras=extras,
     )
-    for expression, expected in ((total, exact.total_params), (active, exact.active_params)):
+    checks = [(total, exact.total_params), (active, exact.active_params)]
+    checks += [(extras[k], int(v)) for k, v in exact.breakdown.extras.items() if k in extras]
+    for expression, expected in checks:
         if formula.substitute(expression) != expected:
             raise ArchcalcError(
                 f"internal error: the formula of {spec.name} does not reproduce its count "
@@ -142,6 +148,7 @@ def to_json(formula: Formula) -> dict[str, Any]:
         "total_params": formula.total_params,
         "active_params": formula.active_params,
         "parts": [{"section": s, "name": n, "formula": str(e)} for s, n, e in formula.parts],
+        **({"extras": {k: str(e) for k, e in formula.extras.items()}} if formula.extras else {}),
     }
 
 
@@ -149,6 +156,8 @@ def _text(formula: Formula) -> str:
     lines = [f"{formula.name} ({formula.family})", f"total_params = {formula.total}"]
     if formula.active != formula.total:
         lines.append(f"active_params = {formula.active}")
+    for key, expression in formula.extras.items():
+        lines.append(f"{key} = {expression}")
     lines.append("")
     lines.append("by component:")
     width = max(len(_label(s, n)) for s, n, _ in formula.parts)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import pluggy
 
 if TYPE_CHECKING:
-    from archcalc.family import Family
+    from archcalc.family import Family, LayerType
 
 PROJECT = "archcalc"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,19 +42,89 @@ hookimpl = cast(Callable[[F], F], pluggy.HookimplMarker(PROJECT))
 
 @hookspec
 def archcalc_families() -> Iterable[Family]:
-    """Return the families this plugin provides.
+    """Return the families this plugin provides (``family: NAME`` in a spec).
 
     Each :class:`archcalc.Family` names its spec fields, a ``count`` function written
     once for ints and sympy symbols, and optional semantic ``check`` s. A family name may
-    be registered by one plugin only; a clash stops archcalc with exit code 3.
+    be registered by one plugin only; a clash stops archcalc with exit code 3, naming
+    both plugins. Called once per run, after every plugin is registered.
 
-    Example::
+    Example plugin (a complete file; ``archcalc count spec.yaml --plugin affine.py``)::
+
+        from archcalc import Breakdown, Family, Field, Part, hookimpl
+
+
+        def count(spec):
+            v = spec.values  # ints when counting, sympy symbols for `archcalc formula`
+            return Breakdown((Part("weight", v.n_in * v.n_out), Part("bias", v.n_out)))
+
+
+        def check(spec):
+            if spec.values.n_out > spec.values.n_in:
+                spec.warning("n_out", "n_out exceeds n_in: this map cannot be injective")
+
 
         @hookimpl
         def archcalc_families():
-            return [Family(name="affine", description="a linear map",
-                           fields=(Field("n_in", "size", "inputs"),
-                                   Field("n_out", "size", "outputs")),
-                           count=lambda s: Breakdown((Part("weights",
-                               s.values.n_in * s.values.n_out),)))]
+            return [
+                Family(
+                    name="affine",
+                    description="A single linear map y = Wx + b.",
+                    fields=(
+                        Field("n_in", "size", "Input features."),
+                        Field("n_out", "size", "Output features."),
+                    ),
+                    count=count,
+                    check=check,
+                )
+            ]
+
+    Example spec::
+
+        family: affine
+        n_in: 784
+        n_out: 10
+
+    Expected total: 7850
+    """
+
+
+@hookspec
+def archcalc_layer_types() -> Iterable[LayerType]:
+    """Return the layer types this plugin provides (``- NAME: {args}`` in a ``cnn`` spec).
+
+    Each :class:`archcalc.LayerType` has a JSON Schema for its arguments, a ``params``
+    formula and a ``shape`` rule written once for ints and sympy symbols, and an optional
+    ``check``. A layer name may be registered by one plugin only; a clash stops archcalc
+    with exit code 3, naming both plugins.
+
+    Example plugin (a complete file; ``archcalc count net.yaml --plugin scale.py``)::
+
+        from archcalc import LayerType, hookimpl
+
+
+        def params(args, shape):
+            return shape[0]  # one learnable scale per channel
+
+
+        @hookimpl
+        def archcalc_layer_types():
+            return [
+                LayerType(
+                    name="channel_scale",
+                    description="Multiplies each channel by a learned scalar.",
+                    args={"type": "object", "properties": {}, "additionalProperties": False},
+                    params=params,
+                )
+            ]
+
+    Example spec::
+
+        family: cnn
+        input: [3, 32, 32]
+        layers:
+          - conv2d: {out_channels: 16, kernel_size: 3}
+          - channel_scale
+
+    Expected total: 464
     """

@@ -19,15 +19,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, get_args
 
 import pluggy
 
 from archcalc import hookspecs
 from archcalc.errors import PluginError
-from archcalc.family import Family
+from archcalc.family import Family, Field, FieldKind, Group, LayerType
 
-BUILTIN_PLUGINS = ("archcalc.plugins.transformer",)
+BUILTIN_PLUGINS = (
+    "archcalc.plugins.transformer",
+    "archcalc.plugins.cnn_layers",
+    "archcalc.plugins.cnn",
+    "archcalc.plugins.vit",
+)
 ENTRY_POINT_GROUP = "archcalc"
 ENV_PLUGINS = "ARCHCALC_PLUGINS"
 ENV_NO_AUTOLOAD = "ARCHCALC_DISABLE_PLUGIN_AUTOLOAD"
@@ -41,6 +46,7 @@ class PluginInfo:
     source: str  # "builtin", "entry point <dist>", or a file path / module name
     version: str
     families: tuple[str, ...] = ()
+    layer_types: tuple[str, ...] = ()
 
 
 @dataclass
@@ -50,6 +56,9 @@ class Registry:
     families: dict[str, Family] = field(default_factory=dict)
     owners: dict[str, str] = field(default_factory=dict)
     plugins: list[PluginInfo] = field(default_factory=list)
+    #: Layer types for graph families (``family: cnn``), and the plugin behind each.
+    layer_types: dict[str, LayerType] = field(default_factory=dict)
+    layer_owners: dict[str, str] = field(default_factory=dict)
 
     def family(self, name: str) -> Family | None:
         return self.families.get(name)
@@ -93,6 +102,13 @@ class _Loader:
         self.registry = Registry()
 
     def register(self, name: str, source: str, load: Any) -> None:
+        earlier = next((p for p in self.registry.plugins if p.name == name), None)
+        if earlier is not None:
+            if earlier.source == source:
+                return  # the same plugin named twice (ARCHCALC_PLUGINS and --plugin): load once
+            raise PluginError(
+                f"two plugins are named '{name}': one from {earlier.source}, one from {source}"
+            )
         try:
             module = load()
         except PluginError as exc:
@@ -100,13 +116,15 @@ class _Loader:
         except Exception as exc:
             raise PluginError(f"plugin '{name}' failed to load: {_one_line(exc)}") from None
         if self.pm.is_registered(module):
-            return
+            return  # one module reached twice (as a path and as a module name): load it once
         try:
             self.pm.register(module, name=name)
         except ValueError as exc:  # the same name registered twice
             raise PluginError(f"plugin '{name}' could not be registered: {exc}") from None
         except pluggy.PluginValidationError as exc:
-            raise PluginError(f"plugin '{name}' has an invalid hook: {exc}") from None
+            detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+            raise PluginError(f"plugin '{name}' has an invalid hook: {detail}") from None
+        _check_undecorated(name, module)
         version = _version_of(module) if isinstance(module, ModuleType) else "unknown"
         self.registry.plugins.append(PluginInfo(name, source, version))
 
@@ -115,12 +133,13 @@ class _Loader:
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
             plugin = self.pm.get_name(exc.plugin) if exc.plugin is not None else "?"
-            raise PluginError(f"plugin '{plugin}' has an unknown hook: {exc}") from None
+            raise PluginError(f"plugin '{plugin}' {_unknown_hook(self.pm, exc)}") from None
         infos = []
         for info in self.registry.plugins:
             plugin = self.pm.get_plugin(info.name)
             names = tuple(self._families_of(info.name, plugin))
-            infos.append(PluginInfo(info.name, info.source, info.version, names))
+            layers = tuple(self._layer_types_of(info.name, plugin))
+            infos.append(PluginInfo(info.name, info.source, info.version, names, layers))
         self.registry.plugins = infos
         return self.registry
 
@@ -140,6 +159,9 @@ class _Loader:
                     f"plugin '{name}' returned {type(family).__name__} from archcalc_families, "
                     "expected archcalc.Family"
                 )
+            problem = _family_problem(family)
+            if problem:
+                raise PluginError(f"plugin '{name}' returned a malformed family: {problem}")
             owner = self.registry.owners.get(family.name)
             if owner is not None:
                 raise PluginError(
@@ -148,6 +170,89 @@ class _Loader:
             self.registry.families[family.name] = family
             self.registry.owners[family.name] = name
             yield family.name
+
+    def _layer_types_of(self, name: str, plugin: Any) -> Iterable[str]:
+        """Collect a plugin's layer types like its families: typed, unique, owner recorded."""
+        impl = getattr(plugin, "archcalc_layer_types", None)
+        if impl is None:
+            return
+        try:
+            layer_types = list(impl() or ())
+        except Exception as exc:
+            raise PluginError(
+                f"plugin '{name}' failed in archcalc_layer_types: {_one_line(exc)}"
+            ) from None
+        for layer in layer_types:
+            if not isinstance(layer, LayerType):
+                raise PluginError(
+                    f"plugin '{name}' returned {type(layer).__name__} from "
+                    "archcalc_layer_types, expected archcalc.LayerType"
+                )
+            if not isinstance(layer.name, str) or not layer.name:
+                raise PluginError(f"plugin '{name}' returned a layer type without a name")
+            owner = self.registry.layer_owners.get(layer.name)
+            if owner is not None:
+                raise PluginError(
+                    f"plugins '{owner}' and '{name}' both register the layer type '{layer.name}'"
+                )
+            self.registry.layer_types[layer.name] = layer
+            self.registry.layer_owners[layer.name] = name
+            yield layer.name
+
+
+def _check_undecorated(name: str, module: Any) -> None:
+    """A module-level ``archcalc_*`` function without ``@hookimpl`` is silently ignored by
+    pluggy; a plugin author who forgot the decorator deserves to hear about it."""
+    if not isinstance(module, ModuleType):
+        return
+    hooks = {n for n in dir(hookspecs) if n.startswith("archcalc_")}
+    for attr, value in vars(module).items():
+        if attr in hooks and callable(value) and not hasattr(value, "archcalc_impl"):
+            raise PluginError(
+                f"plugin '{name}' defines {attr}() without @hookimpl "
+                "(from archcalc import hookimpl), so archcalc would never call it"
+            )
+
+
+def _unknown_hook(pm: pluggy.PluginManager, exc: pluggy.PluginValidationError) -> str:
+    """'has an unknown hook 'x'; did you mean 'y'?' for a hookimpl matching no hookspec."""
+    import difflib
+
+    known = sorted(n for n in dir(hookspecs) if n.startswith("archcalc_"))
+    unknown = [
+        hook
+        for hook, caller in vars(pm.hook).items()
+        if not caller.has_spec() and any(i.plugin is exc.plugin for i in caller.get_hookimpls())
+    ]
+    if not unknown:
+        return "has an unknown hook: " + " ".join(str(exc).split())
+    hook = unknown[0]
+    close = difflib.get_close_matches(hook, known, n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'?" if close else "known hooks: " + ", ".join(known)
+    return f"has an unknown hook '{hook}'; {hint}"
+
+
+def _family_problem(family: Family) -> str:
+    """Why a :class:`Family` cannot be used, or '' when it can (checked once, at load)."""
+    if not isinstance(family.name, str) or not family.name:
+        return f"name {family.name!r} must be a non-empty string"
+    where = f"family '{family.name}'"
+    if not callable(family.count):
+        return f"{where}: count must be a function of the resolved spec"
+    if not callable(family.check):
+        return f"{where}: check must be a function of the resolved spec"
+    kinds = get_args(FieldKind)
+    for item in family.fields:
+        if not isinstance(item, (Field, Group)):
+            return f"{where}: fields holds {type(item).__name__}, expected Field or Group"
+        for fld in item.fields if isinstance(item, Group) else (item,):
+            if not isinstance(fld, Field):
+                return f"{where}: group '{item.name}' holds {type(fld).__name__}, expected Field"
+            if fld.kind not in kinds:
+                return f"{where}: field '{fld.name}' has kind {fld.kind!r} (one of {kinds})"
+            if fld.kind == "choice" and not fld.choices:
+                return f"{where}: choice field '{fld.name}' lists no choices"
+    return ""
 
 
 def load_registry(extra: Sequence[str] = ()) -> Registry:

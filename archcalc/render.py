@@ -55,6 +55,10 @@ def count_text(spec: Spec, result: Count) -> str:
             f"active params: {result.active_params:,}  ({human(result.active_params)}, "
             f"{share:.1f}% per token)"
         )
+    for key, value in result.breakdown.extras.items():  # e.g. a LoRA plugin's trainable_params
+        figure = int(value)
+        share = f", {100 * figure / total:.2f}% of total" if total else ""
+        lines.append(f"{key.replace('_', ' ')}: {figure:,}  ({human(figure)}{share})")
     assumed = defaults_used(spec)
     if assumed:
         lines.append("defaults used: " + ", ".join(f"{k}={v}" for k, v in assumed))
@@ -83,6 +87,8 @@ def count_json(spec: Spec, result: Count) -> dict[str, Any]:
         "total_params": result.total_params,
         "active_params": result.active_params,
         "total_human": human(result.total_params),
+        # Extra figures a family reports (Breakdown.extras), e.g. ``trainable_params``.
+        **{key: int(value) for key, value in result.breakdown.extras.items()},
         "parts": [
             {
                 "section": p.section,

@@ -16,7 +16,7 @@ from archcalc.errors import DiagnosticSink, shorten
 from archcalc.expr import ExprError
 from archcalc.expr import parse as parse_expression
 from archcalc.family import REQUIRED, Family, Field, Group
-from archcalc.spec import did_you_mean
+from archcalc.spec import did_you_mean, expression_message
 from archcalc.yamlsafe import Document
 
 SCHEMA_ID = "https://raw.githubusercontent.com/archcalc/archcalc/main/schemas/archcalc.schema.json"
@@ -137,11 +137,18 @@ def _refuse_retrieval(uri: str) -> Any:
     raise NoSuchResource(ref=uri)
 
 
-def validate_structure(doc: Document, family: Family, sink: DiagnosticSink) -> set[tuple[Any, ...]]:
-    """Check ``doc`` against the family's schema, reporting every problem at its key.
+#: One validator per family object (kept alive here, so its id is not reused): building the
+#: schema and the validator costs more than checking a spec, and one ``validate`` call may
+#: check a thousand specs. Only for a static schema (a plain dict): a family may compute its
+#: schema when read (the CNN family lists the layer types of the current plugins).
+_VALIDATORS: dict[int, tuple[Family, Any]] = {}
 
-    Returns the paths of the values found wrong, so later stages do not report them twice.
-    """
+
+def _validator(family: Family) -> Any:
+    static = type(family.schema) is dict
+    cached = _VALIDATORS.get(id(family)) if static else None
+    if cached is not None and cached[0] is family:
+        return cached[1]
     import jsonschema
     from referencing import Registry
 
@@ -150,6 +157,17 @@ def validate_structure(doc: Document, family: Family, sink: DiagnosticSink) -> s
         registry=Registry(retrieve=_refuse_retrieval),  # type: ignore[call-arg]
         format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
     )
+    if static:
+        _VALIDATORS[id(family)] = (family, validator)
+    return validator
+
+
+def validate_structure(doc: Document, family: Family, sink: DiagnosticSink) -> set[tuple[Any, ...]]:
+    """Check ``doc`` against the family's schema, reporting every problem at its key.
+
+    Returns the paths of the values found wrong, so later stages do not report them twice.
+    """
+    validator = _validator(family)
     errors = sorted(validator.iter_errors(doc.data), key=lambda e: [str(p) for p in e.path])
     bad: set[tuple[Any, ...]] = set()
     for error in errors[:MAX_REPORTED]:
@@ -172,25 +190,34 @@ def _explain(error: Any) -> Iterable[tuple[tuple[Any, ...], bool, str]]:
     schema = error.schema if isinstance(error.schema, Mapping) else {}
     if kind == "additionalProperties":
         allowed = list(schema.get("properties", {}))
+        if not allowed and schema.get("patternProperties"):
+            return  # a names-only mapping (vars): spec.py explains each bad name with a fix
         for key in error.instance:
             if key not in schema.get("properties", {}) and not str(key).startswith("x-"):
                 patterns = schema.get("patternProperties", {})
                 if any(re.match(p, str(key)) for p in patterns):
                     continue
+                hint = did_you_mean(str(key), allowed) or "; remove it" + (
+                    ", or rename it x-... to keep it as your own metadata"
+                    if "^x-" in patterns
+                    else ""
+                )
                 yield (
                     (*path, key),
                     True,
-                    f"unknown key '{shorten(key)}'"
-                    + (f" in {where}" if path else "")
-                    + did_you_mean(str(key), allowed),
+                    f"unknown key '{shorten(key)}'" + (f" in {where}" if path else "") + hint,
                 )
         return
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
+        field = schema.get("properties", {}).get(missing, {})
+        about = field.get("description", "") if isinstance(field, Mapping) else ""
         yield (
             path,
             bool(path),
-            f"missing required key '{missing}'" + (f" in {where}" if path else ""),
+            f"missing required key '{missing}'"
+            + (f" in {where}" if path else "")
+            + (f" ({shorten(about.rstrip('.'), 80)}); add it" if about else "; add it"),
         )
         return
     if kind == "enum":
@@ -214,7 +241,7 @@ def _explain(error: Any) -> Iterable[tuple[tuple[Any, ...], bool, str]]:
             try:
                 parse_expression(instance)
             except ExprError as exc:
-                yield path, False, f"{where}: {exc.message} in expression '{shorten(instance)}'"
+                yield path, False, f"{where}: {expression_message(instance, exc)}"
         elif isinstance(instance, bool) or not isinstance(instance, (int, float)):
             yield path, False, f"{where} must be a number or an expression, got {_type(instance)}"
         else:
@@ -224,10 +251,18 @@ def _explain(error: Any) -> Iterable[tuple[tuple[Any, ...], bool, str]]:
         return
     if kind == "type":
         expected = error.validator_value
-        expected = " or ".join(expected) if isinstance(expected, list) else expected
-        yield path, False, f"{where} must be {_article(expected)}, got {_type(error.instance)}"
+        names = expected if isinstance(expected, list) else [expected]
+        wanted = " or ".join(_article(_JSON_TYPES.get(n, n)) for n in names)
+        hint = ""
+        if names == ["boolean"] and str(error.instance).lower() in ("true", "false"):
+            hint = f"; write {str(error.instance).lower()} without quotes"
+        yield path, False, f"{where} must be {wanted}, got {_type(error.instance)}{hint}"
         return
     yield path, False, f"{where}: {shorten(error.message)}"
+
+
+#: JSON Schema's type names as a YAML user knows them.
+_JSON_TYPES = {"object": "mapping (key: value pairs)", "array": "list", "null": "null"}
 
 
 def _article(word: str) -> str:
@@ -245,4 +280,6 @@ def _type(value: Any) -> str:
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
-    return f"{type(value).__name__} {shorten(value)}"
+    if isinstance(value, int):
+        return f"the integer {shorten(value)}"
+    return f"the number {shorten(value)}"

@@ -32,9 +32,35 @@ MAX_FIELD_VALUE = 10**18
 
 
 def did_you_mean(word: str, options: Iterable[str]) -> str:
-    """A ``; did you mean 'x'?`` suffix when a close match exists, else ''."""
-    match = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f"; did you mean '{match[0]}'?" if match else ""
+    """A ``; did you mean 'x'?`` suffix when a close match exists, else ''.
+
+    Compared case-insensitively, so ``RMSNorm`` (as papers spell it) finds ``rmsnorm``.
+    Very long words are not compared at all: they are never a typo, and difflib is quadratic.
+    """
+    options = list(options)
+    if len(word) > 100:
+        return ""
+    lowered = {option.lower(): option for option in options}
+    match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    return f"; did you mean '{lowered[match[0]]}'?" if match else ""
+
+
+#: A scalar such as ``2024-01-01``: YAML 1.1 tools read it as a date, ours as text.
+_DATE_LIKE = re.compile(r"\s*\d{4}-\d{1,2}-\d{1,2}([ Tt].*)?")
+
+
+def expression_message(raw: str, exc: exprs.ExprError) -> str:
+    """Why an expression string was refused, quoting it (bounded) before the reason.
+
+    The reason comes from the parser ("unknown name 'widht'", "'.' attribute access is
+    not allowed"); quoting the text first keeps the sentence readable whatever it says.
+    """
+    if _DATE_LIKE.fullmatch(raw):
+        return (
+            f"'{shorten(raw)}' looks like a date, not a number; write a number or an "
+            "arithmetic expression"
+        )
+    return f"expression '{shorten(raw)}': {exc.message}"
 
 
 @dataclass(frozen=True)
@@ -102,7 +128,12 @@ class Namespace:
         if name in self.stack:
             cycle = [*self.stack[self.stack.index(name) :], name]
             first = self.entries[cycle[0]]
-            self.report(first, "cycle between fields: " + " → ".join(cycle))
+            self.report(
+                first,
+                "cycle between fields: "
+                + " → ".join(cycle)
+                + "; give one of them a number instead of an expression",
+            )
             self.failed.update(cycle)
             raise _Failed(name)
         self.stack.append(name)
@@ -120,7 +151,9 @@ class Namespace:
         symbol = self.symbol(entry) if self.symbol is not None else None
         if symbol is not None:
             return symbol
-        value = self.evaluate_raw(entry.raw, lambda message: self._fail(entry, message))
+        value = self.evaluate_raw(
+            entry.raw, lambda message: self._fail(entry, f"{entry.name}: {message}")
+        )
         if self.exact:
             problem = kind_problem(entry.kind, value)
             if problem:
@@ -141,7 +174,7 @@ class Namespace:
             parsed = exprs.parse(raw)
             return exprs.evaluate(parsed, self._lookup, self.algebra)
         except exprs.ExprError as exc:
-            fail(f"{exc.message} in expression '{shorten(raw)}'")
+            fail(expression_message(raw, exc))
         raise AssertionError("unreachable")
 
     def _lookup(self, name: str) -> Any:
@@ -290,18 +323,27 @@ def build_entries(
         if group is not None and not isinstance(data.get(group), Mapping):
             continue  # the group is absent: its fields do not exist
         raw = _get(data, path)
-        given = raw is not None
+        # An explicit ``key: null`` counts as given: the schema reports it, and defaults that
+        # refer to it then fail quietly instead of as 'unknown name'.
+        given = raw is not None or path in doc.marks
         if not given:
             if fld.default is REQUIRED or fld.default is None:
                 continue
             raw = fld.default
         entries[fld.leaf] = _Entry(fld.leaf, path, fld.kind, raw, given)
-    for name, raw in (data.get("vars") or {}).items():
+    declared = data.get("vars")
+    # Not a mapping (``vars: 1``): the schema reports it; there are no vars to resolve.
+    for name, raw in (declared if isinstance(declared, Mapping) else {}).items():
         path = ("vars", name)
         if not IDENTIFIER.match(name):
-            sink.error(
-                doc.key_mark(path), f"var name '{shorten(name)}' must match [a-z_][a-z0-9_]*"
+            fix = name.lower() if IDENTIFIER.match(name.lower()) else "width"
+            rule = (
+                f"is too long ({len(name)} characters; at most 64)"
+                if len(name) > 64
+                else "must be lowercase letters, digits and '_', starting with a letter or '_' "
+                f"(such as '{shorten(fix)}')"
             )
+            sink.error(doc.key_mark(path), f"var name '{shorten(name)}' {rule}")
             continue
         if name in entries:
             sink.error(doc.key_mark(path), f"var '{name}' has the name of a field; rename it")
@@ -479,8 +521,12 @@ def resolve(
     )
     if not symbolic:
         # Unknown keys do not touch any value, so semantic checks can still run beside them.
+        # A skipped path that is a field or contains one (``moe: {}`` missing its required
+        # keys, or the whole spec missing one) leaves values the check cannot rely on.
         field_paths = {e.path for e in entries.values()}
-        if not any(p in field_paths for p in skipped) and not namespace.failed:
+        field_paths |= {tuple(f.name.split(".")) for f in family.all_fields()}
+        touched = any(fp[: len(p)] == p for p in skipped for fp in field_paths)
+        if not touched and not namespace.failed:
             family.check(resolved)
         sink.raise_if_errors()
     return resolved

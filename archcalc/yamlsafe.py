@@ -38,12 +38,14 @@ from typing import Any, NoReturn
 import yaml
 from yaml.events import (
     AliasEvent,
-    CollectionEndEvent,
-    CollectionStartEvent,
     DocumentStartEvent,
     Event,
+    MappingEndEvent,
+    MappingStartEvent,
     NodeEvent,
     ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
 )
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -192,6 +194,10 @@ class _Problems:
     def full(self) -> bool:
         return len(self._found) >= MAX_DIAGNOSTICS
 
+    @property
+    def overflowed(self) -> bool:
+        return self._hidden is not None
+
     def add(self, mark: Mark, message: str) -> None:
         key = (mark.line, mark.column, message)
         if key in self._found:
@@ -234,13 +240,24 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _quoted(text: str) -> str:
+    """Quote spec text for a one-line message: bounded, with invisible characters escaped.
+
+    Quoted YAML scalars can hold newlines or bidi controls (``"a\\nb"``); echoed raw
+    they would break the ``PATH:LINE:COL: message`` line or disguise it.
+    """
+    short = shorten(text)
+    shown = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in short)
+    return f"'{shown}'"
+
+
 def _node_mark(node: Node) -> Mark:
     return _yaml_mark(node.start_mark)
 
 
 def _yaml_mark(mark: Any) -> Mark:
     """PyYAML marks are 0-based; ours are 1-based like every editor."""
-    return Mark(max(1, int(mark.line) + 1), max(1, int(mark.column) + 1))
+    return Mark(mark.line + 1, mark.column + 1)
 
 
 # --------------------------------------------------------------------------- files
@@ -273,6 +290,8 @@ def _read_regular_file(path: str | os.PathLike[str], name: str) -> bytes:
         before = os.lstat(path)
     except OSError as exc:
         problems.fail(_START, _os_error_message(exc))
+    except ValueError as exc:  # e.g. an embedded NUL byte
+        problems.fail(_START, f"cannot read file: invalid path ({_clip(str(exc), 60)})")
     _require_regular(before, problems)
     flags = os.O_RDONLY
     for extra in ("O_NOFOLLOW", "O_NONBLOCK", "O_CLOEXEC", "O_BINARY"):
@@ -349,7 +368,6 @@ _FOREIGN_BOMS = (
 _FORBIDDEN_CHARS = re.compile(
     r"[\x00-\x08\t\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]"
 )
-_LINE_BREAKS = "\n\r"
 
 
 def _decode(raw: bytes, problems: _Problems) -> str:
@@ -395,7 +413,7 @@ def _text_position(text: str, index: int) -> Mark:
 def _check_characters(text: str, problems: _Problems) -> None:
     for match in _FORBIDDEN_CHARS.finditer(text):
         problems.add(_text_position(text, match.start()), _character_message(match.group()))
-        if problems.full:
+        if problems.overflowed:  # a binary file has a million of these
             break
     problems.raise_if_any()
 
@@ -407,7 +425,8 @@ def _character_message(char: str) -> str:
     if char == "\x00":
         return "NUL character (U+0000) is not allowed; is this a binary file?"
     if char in "\u2028\u2029":
-        return f"Unicode line separator {code} is not allowed; use an ordinary newline"
+        kind = "line" if char == "\u2028" else "paragraph"
+        return f"Unicode {kind} separator {code} is not allowed; use an ordinary newline"
     if char == "\ufeff":
         return "byte order mark (U+FEFF) is only allowed at the very start of the file"
     if char in "\ufffe\uffff":
@@ -438,6 +457,7 @@ def _scan_events(text: str, loader: type[Any], problems: _Problems) -> _Scan:
     here is safe for any input, whereas the composers recurse once per nesting level
     (RecursionError in Python, a segfault in C). Structural limits stop the scan at
     once; tags and long scalars are collected so that one run shows all of them.
+    The loop runs up to :data:`MAX_EVENTS` times, so marks are only built on demand.
     """
     scan = _Scan()
     depth = 0
@@ -445,21 +465,30 @@ def _scan_events(text: str, loader: type[Any], problems: _Problems) -> _Scan:
     events: Iterator[Event] = yaml.parse(text, Loader=loader)
     try:
         for count, event in enumerate(events, start=1):
-            mark = _yaml_mark(event.start_mark)
             if count > MAX_EVENTS:
-                problems.fail(mark, f"too many YAML nodes (more than {MAX_EVENTS}); split the spec")
-            if isinstance(event, CollectionStartEvent):
+                problems.fail(_event_mark(event), _too_many_message())
+            kind = type(event)
+            if kind is ScalarEvent:
+                if (
+                    event.tag is not None
+                    or event.anchor is not None
+                    or (len(event.value) > MAX_SCALAR_CHARS)
+                ):
+                    _check_node_event(event, scan, anchors, problems)
+            elif kind in _COLLECTION_STARTS:
                 depth += 1
                 if depth > MAX_DEPTH:
-                    problems.fail(mark, _TOO_DEEP)
-            elif isinstance(event, CollectionEndEvent):
+                    problems.fail(_event_mark(event), _too_deep_message())
+                if event.tag is not None or event.anchor is not None:
+                    _check_node_event(event, scan, anchors, problems)
+            elif kind in _COLLECTION_ENDS:
                 depth -= 1
-            elif isinstance(event, DocumentStartEvent):
+            elif kind is AliasEvent:
+                _check_node_event(event, scan, anchors, problems)
+            elif kind is DocumentStartEvent:
                 scan.documents += 1
                 if scan.documents > 1:
-                    problems.fail(mark, _SECOND_DOCUMENT)
-            if isinstance(event, NodeEvent):
-                _check_node_event(event, mark, scan, anchors, problems)
+                    problems.fail(_event_mark(event), _SECOND_DOCUMENT)
     except yaml.YAMLError as exc:
         problems.fail(*_syntax_error(exc))
     finally:
@@ -468,16 +497,31 @@ def _scan_events(text: str, loader: type[Any], problems: _Problems) -> _Scan:
     return scan
 
 
+_COLLECTION_STARTS = (MappingStartEvent, SequenceStartEvent)
+_COLLECTION_ENDS = (MappingEndEvent, SequenceEndEvent)
 _SECOND_DOCUMENT = (
     "multiple YAML documents are not allowed: a spec is one document; "
     "remove this '---' and what follows, or move it to its own file"
 )
 
 
+def _too_many_message() -> str:
+    return f"too many YAML nodes (more than {MAX_EVENTS}); split the spec"
+
+
+def _too_deep_message() -> str:
+    return f"nesting deeper than {MAX_DEPTH} levels"
+
+
+def _event_mark(event: Event) -> Mark:
+    return _yaml_mark(event.start_mark)
+
+
 def _check_node_event(
-    event: NodeEvent, mark: Mark, scan: _Scan, anchors: set[str], problems: _Problems
+    event: NodeEvent, scan: _Scan, anchors: set[str], problems: _Problems
 ) -> None:
     """Per-node checks: tags, scalar size and aliases that point nowhere."""
+    mark = _event_mark(event)
     if isinstance(event, AliasEvent):
         if event.anchor not in anchors:
             problems.add(
@@ -493,7 +537,7 @@ def _check_node_event(
     if tag is not None:
         problems.add(
             mark,
-            f"explicit YAML tags are not allowed (found {shorten(_tag_as_written(tag))}); "
+            f"explicit YAML tags are not allowed (found {_quoted(_tag_as_written(tag))}); "
             "remove the tag, and quote the value if it is meant as text",
         )
     if isinstance(event, ScalarEvent) and len(event.value) > MAX_SCALAR_CHARS:
@@ -515,7 +559,7 @@ def _syntax_error(exc: yaml.YAMLError) -> tuple[Mark, str]:
     mark = _yaml_mark(where) if where is not None else _START
     problem = getattr(exc, "problem", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
     if isinstance(exc, _FlowTooDeep) or problem == _LIBYAML_TOO_DEEP:
-        return mark, _TOO_DEEP
+        return mark, _too_deep_message()
     message = f"YAML syntax error: {_clip(str(problem), 160)}"
     context = getattr(exc, "context", None)
     if context and len(str(context)) <= 60:
@@ -523,7 +567,6 @@ def _syntax_error(exc: yaml.YAMLError) -> tuple[Mark, str]:
     return mark, message
 
 
-_TOO_DEEP = f"nesting deeper than {MAX_DEPTH} levels"
 #: libyaml >= 0.2.5 stops at 1000 flow levels itself, before any event reaches us.
 _LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
 
@@ -547,17 +590,41 @@ class _FlowDepthBound:
     def fetch_flow_collection_start(self, token_class: type[Any]) -> None:
         if self.flow_level >= MAX_DEPTH:
             mark = self.get_mark()  # type: ignore[attr-defined]
-            raise _FlowTooDeep(None, None, _TOO_DEEP, mark)
+            raise _FlowTooDeep(None, None, _too_deep_message(), mark)
         super().fetch_flow_collection_start(token_class)  # type: ignore[misc]
+
+
+class _FlowColonLikeLibyaml:
+    """Makes the pure-Python scanner refuse ``{a:}`` and ``[a:, b]`` as libyaml does.
+
+    In flow context libyaml rejects a plain scalar followed by ``:`` and one of
+    ``,?[]{}``, while the pure scanner reads the ``:`` as a value indicator. The same
+    spec must not pass on a laptop without libyaml and fail in CI, so the pure side
+    takes the stricter reading (quoted keys, ``{"a":}``, stay valid in both).
+    """
+
+    flow_level: int
+
+    def scan_plain(self) -> Any:
+        token = super().scan_plain()  # type: ignore[misc]
+        if self.flow_level and self.peek() == ":" and self.peek(1) in ",?[]{}":  # type: ignore[attr-defined]
+            raise yaml.scanner.ScannerError(
+                "while scanning a plain scalar",
+                token.start_mark,
+                "found unexpected ':'",
+                self.get_mark(),  # type: ignore[attr-defined]
+            )
+        return token
 
 
 @functools.cache
 def _bounded(loader: type[Any]) -> type[Any]:
-    """The loader actually used: pure-Python loaders get the flow-depth bound; libyaml
-    has its own (see :data:`_LIBYAML_TOO_DEEP`) and cannot be subclassed that way."""
+    """The loader actually used: pure-Python loaders get the flow-depth bound and
+    libyaml's reading of ``a:`` in flow context; libyaml has its own depth bound (see
+    :data:`_LIBYAML_TOO_DEEP`) and cannot be subclassed that way."""
     if not issubclass(loader, yaml.scanner.Scanner):
         return loader
-    return type(f"_Bounded{loader.__name__}", (_FlowDepthBound, loader), {})
+    return type(f"_Bounded{loader.__name__}", (_FlowDepthBound, _FlowColonLikeLibyaml, loader), {})
 
 
 # --------------------------------------------------------------------------- node graph
@@ -575,7 +642,7 @@ def _children(node: Node) -> list[Node]:
     if isinstance(node, MappingNode):
         return [part for pair in node.value for part in pair]
     if isinstance(node, SequenceNode):
-        return list(node.value)
+        return node.value
     return []
 
 
@@ -584,49 +651,74 @@ def _check_graph(root: Node, scan: _Scan, problems: _Problems) -> None:
 
     Each distinct node is visited once (memoised by identity), so a 500-byte "billion
     laughs" is measured in microseconds. Sizes saturate at a ceiling to keep the
-    arithmetic small. The walk is iterative; the nodes on the stack that are not
-    finished are exactly the ancestors of the current one, so meeting one of them
-    again means an alias refers to a collection containing it.
+    arithmetic small. The walk is iterative; the collections that are open (entered,
+    not finished) are exactly the ancestors of the one on top of the stack, so
+    meeting one of them again means an alias refers to a collection containing it.
     """
     ceiling = MAX_EVENTS + MAX_ALIAS_EXPANSION + 1
     size: dict[int, int] = {}
     depth: dict[int, int] = {}
     open_ids: set[int] = set()
-    stack: list[tuple[Node, bool]] = [(root, False)]
+    stack: list[Node] = [] if isinstance(root, ScalarNode) else [root]
     while stack:
-        node, finished = stack.pop()
+        node = stack[-1]
         key = id(node)
-        if finished:
-            open_ids.discard(key)
-            kids = _children(node)
-            size[key] = min(ceiling, 1 + sum(size[id(kid)] for kid in kids))
-            if isinstance(node, ScalarNode):
-                depth[key] = 0
-                continue
-            depth[key] = 1 + max((depth[id(kid)] for kid in kids), default=0)
-            if depth[key] > MAX_DEPTH:
-                problems.fail(
-                    _node_mark(node),
-                    f"nesting deeper than {MAX_DEPTH} levels (counting what aliases refer to)",
-                )
-            continue
         if key in size:
+            stack.pop()
             continue
-        if key in open_ids:
+        kids = _children(node)
+        if key not in open_ids:
+            open_ids.add(key)
+            if _push_unsized(kids, stack, size, depth, open_ids):
+                continue
+        stack.pop()
+        open_ids.discard(key)
+        size[key] = min(ceiling, 1 + sum(size[id(kid)] for kid in kids))
+        depth[key] = 1 + max((depth[id(kid)] for kid in kids), default=0)
+        if depth[key] > MAX_DEPTH:
             problems.fail(
-                _node_mark(node),
-                "a YAML alias refers to a collection that contains it (a recursive "
-                "structure); archcalc specs must be finite trees",
+                _node_mark(node), f"{_too_deep_message()} (counting what aliases refer to)"
             )
-        open_ids.add(key)
-        stack.append((node, True))
-        stack.extend((kid, False) for kid in _children(node))
+    if isinstance(root, ScalarNode):
+        return
     if size[id(root)] - len(size) > MAX_ALIAS_EXPANSION:
         problems.fail(
             scan.first_alias or _node_mark(root),
             f"YAML aliases expand to more than {MAX_ALIAS_EXPANSION} nodes; "
             "write the repeated parts out, or alias fewer or smaller nodes",
         )
+
+
+def _push_unsized(
+    kids: list[Node],
+    stack: list[Node],
+    size: dict[int, int],
+    depth: dict[int, int],
+    open_ids: set[int],
+) -> bool:
+    """Size scalar children at once and queue unsized collections; True if any was queued."""
+    queued = False
+    for kid in kids:
+        kid_key = id(kid)
+        if kid_key in size:
+            continue
+        if isinstance(kid, ScalarNode):
+            size[kid_key] = 1
+            depth[kid_key] = 0
+            continue
+        if kid_key in open_ids:
+            raise _Recursive(kid)
+        stack.append(kid)
+        queued = True
+    return queued
+
+
+class _Recursive(Exception):
+    """An alias inside the collection it refers to; carries the collection for its mark."""
+
+    def __init__(self, node: Node) -> None:
+        super().__init__()
+        self.node = node
 
 
 # --------------------------------------------------------------------------- scalars
@@ -639,6 +731,12 @@ class _ScalarError(ValueError):
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _YAML11_BOOLS = frozenset({"yes", "no", "on", "off", "y", "n"})
+_YAML11_BOOL_MESSAGE = (
+    "{} is read as a boolean by some YAML tools and a string by others; "
+    "write true or false, or quote it"
+)
+#: Every number form, YAML 1.1 or 1.2, starts with one of these.
+_NUMBER_START = frozenset("0123456789+-.")
 _DECIMAL_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
 _LEADING_ZERO_INT = re.compile(r"([-+]?)0+([0-9]+)")
 _HEX_INT = re.compile(r"0x[0-9a-fA-F]+")
@@ -673,15 +771,14 @@ def _resolve_plain(text: str) -> Any:
         return None
     if text in _BOOLS:
         return _BOOLS[text]
-    if text.lower() in _YAML11_BOOLS:
-        raise _ScalarError(
-            f"{shorten(text)} is read as a boolean by some YAML tools and a string by others; "
-            "write true or false, or quote it"
-        )
-    if _NON_FINITE.fullmatch(text):
-        raise _ScalarError(f"non-finite number {shorten(text)} is not allowed; use a finite number")
+    if text[:1] not in _NUMBER_START:  # fast path: most scalars are names and words
+        if text.lower() in _YAML11_BOOLS:
+            raise _ScalarError(_YAML11_BOOL_MESSAGE.format(_quoted(text)))
+        return text
     if _DECIMAL_INT.fullmatch(text):
         return int(_capped_digits(text, text.lstrip("+-")), 10)
+    if _NON_FINITE.fullmatch(text):
+        raise _ScalarError(f"non-finite number {_quoted(text)} is not allowed; use a finite number")
     if _HEX_INT.fullmatch(text):
         return int(_capped_digits(text, text[2:]), 16)
     if _OCT_INT.fullmatch(text):
@@ -690,7 +787,7 @@ def _resolve_plain(text: str) -> Any:
     if leading_zero:
         sign, digits = leading_zero.groups()
         raise _ScalarError(
-            f"{shorten(text)} has a leading zero, which YAML tools read differently "
+            f"{_quoted(text)} has a leading zero, which YAML tools read differently "
             f"(octal, decimal or text); write {_hint(sign + digits)}, or quote it"
         )
     number = _FLOAT.fullmatch(text)
@@ -718,13 +815,13 @@ def _exact_fraction(
     digits = whole + fraction
     if len(digits) > MAX_MANTISSA_DIGITS:
         raise _ScalarError(
-            f"number {shorten(text)} has too many digits ({len(digits)}; "
+            f"number {_quoted(text)} has too many digits ({len(digits)}; "
             f"at most {MAX_MANTISSA_DIGITS})"
         )
     exp_digits = (exponent or "0").lstrip("+-").lstrip("0") or "0"
     if len(exp_digits) > 3 or int(exp_digits) > MAX_EXPONENT:
         raise _ScalarError(
-            f"the exponent of {shorten(text)} is too large (at most {MAX_EXPONENT} either way)"
+            f"the exponent of {_quoted(text)} is too large (at most {MAX_EXPONENT} either way)"
         )
     scale = int(exponent or "0") - len(fraction)
     mantissa = int(digits or "0")
@@ -739,25 +836,25 @@ def _yaml11_number_message(text: str) -> str:
         cleaned = text.replace("_", "")
         fix = f"write {_hint(cleaned)}" if _is_plain_number(cleaned) else "remove them"
         return (
-            f"{shorten(text)}: underscores in numbers are read differently by different "
+            f"{_quoted(text)}: underscores in numbers are read differently by different "
             f"YAML tools; {fix}, or quote it"
         )
     if ":" in text:
         return (
-            f"{shorten(text)} is read as a base-60 number by some YAML tools and as a string "
+            f"{_quoted(text)} is read as a base-60 number by some YAML tools and as a string "
             "by others; quote it, or write the number it stands for"
         )
     if body.startswith("0b"):
         return (
-            f"{shorten(text)}: binary numbers are YAML 1.1 only and other tools read them as "
+            f"{_quoted(text)}: binary numbers are YAML 1.1 only and other tools read them as "
             f"text; write {_hint(_converted(text, 2))}, or quote it"
         )
     if body.startswith("0x"):
         return (
-            f"{shorten(text)}: a signed hexadecimal number is read as a number by some YAML "
+            f"{_quoted(text)}: a signed hexadecimal number is read as a number by some YAML "
             f"tools and as text by others; write {_hint(_converted(text, 16))}, or quote it"
         )
-    return f"{shorten(text)} is read as a number by some YAML tools and as text by others; quote it"
+    return f"{_quoted(text)} is read as a number by some YAML tools and as text by others; quote it"
 
 
 def _is_plain_number(text: str) -> bool:
@@ -820,76 +917,84 @@ class _Builder:
     result is a tree and each path has its own marks.
     """
 
-    def __init__(self, problems: _Problems) -> None:
+    def __init__(self, problems: _Problems, end: Mark) -> None:
         self.problems = problems
+        self.end = end
         self.marks: dict[SpecPath, Mark] = {}
         self.key_marks: dict[SpecPath, Mark] = {}
 
-    def value(self, node: Node, path: SpecPath) -> Any:
-        self.marks[path] = _node_mark(node)
+    def value(self, node: Node, path: SpecPath, mark: Mark | None = None) -> Any:
+        # A missing value at the very end of a file without a final newline is placed
+        # past the end by libyaml but not by the pure parser; clamp so both agree.
+        mark = mark or min(_node_mark(node), self.end)
+        self.marks[path] = mark
+        if isinstance(node, ScalarNode):
+            return self.scalar(node, mark)
         if isinstance(node, SequenceNode):
             return [self.value(item, (*path, index)) for index, item in enumerate(node.value)]
-        if isinstance(node, MappingNode):
-            return self.mapping(node, path)
-        return self.scalar(node)
+        return self.mapping(node, path)
 
-    def scalar(self, node: Node) -> Any:
+    def scalar(self, node: ScalarNode, mark: Mark) -> Any:
         if node.style:  # quoted or block scalars are text, whatever they look like
             return node.value
         try:
             return _resolve_plain(node.value)
         except _ScalarError as exc:
-            self.problems.add(_node_mark(node), str(exc))
+            self.problems.add(mark, str(exc))
             return node.value
 
     def mapping(self, node: MappingNode, path: SpecPath) -> dict[str, Any]:
         entries = self._entries(node)
-        explicit = {key for key, key_node, _ in entries if not _is_merge_key(key_node)}
+        explicit = {entry[0] for entry in entries if entry[0] is not None}
         result: dict[str, Any] = {}
-        for key, key_node, value_node in entries:
-            if _is_merge_key(key_node):
-                self._merge(result, value_node, path, explicit)
+        for key, key_node, key_mark, value_node in entries:
+            value_mark = _missing_value_mark(key_node, value_node)
+            if key is None:
+                self._merge(result, value_node, value_mark, path, explicit)
                 continue
             child = (*path, key)
-            self.key_marks[child] = _node_mark(key_node)
-            result[key] = self.value(value_node, child)
+            self.key_marks[child] = key_mark
+            result[key] = self.value(value_node, child, value_mark)
         return result
 
-    def _entries(self, node: MappingNode) -> list[tuple[str, Node, Node]]:
-        """Valid, unique keys with their nodes; problems with the others are recorded."""
+    def _entries(self, node: MappingNode) -> list[tuple[str | None, Node, Mark, Node]]:
+        """Valid, unique keys (None for a merge key) with their marks and values.
+
+        Problems with the other keys are recorded; their entries are left out.
+        """
         first_line: dict[str, int] = {}
-        entries: list[tuple[str, Node, Node]] = []
+        entries: list[tuple[str | None, Node, Mark, Node]] = []
         for key_node, value_node in node.value:
-            key = "<<" if _is_merge_key(key_node) else self._key(key_node)
+            mark = _node_mark(key_node)
+            merge = _is_merge_key(key_node)
+            key = "<<" if merge else self._key(key_node, mark)
             if key is None:
                 continue
-            mark = _node_mark(key_node)
             if key in first_line:
                 self.problems.add(
                     mark,
-                    f"duplicate key {shorten(key)} (first defined on line {first_line[key]}); "
+                    f"duplicate key {_quoted(key)} (first defined on line {first_line[key]}); "
                     "remove or rename one of them",
                 )
                 continue
             first_line[key] = mark.line
-            entries.append((key, key_node, value_node))
+            entries.append((None if merge else key, key_node, mark, value_node))
         return entries
 
-    def _key(self, node: Node) -> str | None:
+    def _key(self, node: Node, mark: Mark) -> str | None:
         """Keys are strings: PyYAML would let ``1``, ``1.0`` and ``true`` collide or vanish."""
-        mark = _node_mark(node)
         if not isinstance(node, ScalarNode):
             self.problems.add(mark, f"mapping keys must be strings, found {_node_kind(node)}")
             return None
-        key = node.value
+        key: str = node.value
         if not node.style:
             try:
-                resolved = _resolve_plain(node.value)
+                resolved = _resolve_plain(key)
             except _ScalarError as exc:
                 self.problems.add(mark, str(exc))
                 return None
             if not isinstance(resolved, str):
-                written = "the empty key" if not node.value else shorten(node.value)
+                written = "the empty key" if not key else _quoted(key)
                 self.problems.add(
                     mark,
                     f"mapping keys must be strings, but {written} is read as "
@@ -902,12 +1007,16 @@ class _Builder:
         return key
 
     def _merge(
-        self, result: dict[str, Any], node: Node, path: SpecPath, explicit: set[str]
+        self,
+        result: dict[str, Any],
+        node: Node,
+        mark: Mark | None,
+        path: SpecPath,
+        explicit: set[str],
     ) -> None:
         """``<<: *defaults`` / ``<<: [*a, *b]``: explicit keys win, then earlier sources."""
-        sources = self._merge_sources(node)
-        for source in sources:
-            scratch = _Builder(self.problems)
+        for source in self._merge_sources(node, mark):
+            scratch = _Builder(self.problems, self.end)
             data = scratch.mapping(source, path)
             taken = {key for key in data if key not in explicit and key not in result}
             for key in data:
@@ -917,27 +1026,47 @@ class _Builder:
             for target, found in ((self.marks, scratch.marks), (self.key_marks, scratch.key_marks)):
                 target.update((p, m) for p, m in found.items() if p[depth] in taken)
 
-    def _merge_sources(self, node: Node) -> list[MappingNode]:
+    def _merge_sources(self, node: Node, mark: Mark | None) -> list[MappingNode]:
         if isinstance(node, MappingNode):
             return [node]
         items = node.value if isinstance(node, SequenceNode) else [node]
         wrong = [item for item in items if not isinstance(item, MappingNode)]
         for item in wrong:
-            found = _kind(self.scalar(item)) if isinstance(item, ScalarNode) else _node_kind(item)
+            item_mark = (mark if item is node else None) or _node_mark(item)
+            found = _node_kind(item)
+            if isinstance(item, ScalarNode):
+                found = _kind(self.scalar(item, item_mark))
             self.problems.add(
-                _node_mark(item),
+                item_mark,
                 "the value of a merge key '<<' must be a mapping or a list of mappings "
                 f"(such as <<: *defaults), found {found}",
             )
         return [] if wrong else list(items)
 
 
+def _missing_value_mark(key_node: Node, value_node: Node) -> Mark | None:
+    """Where to report a value that is not there (``a:``): right after its key.
+
+    The parsers disagree about the position of such empty nodes in flow collections
+    (after the ``:`` or at the next token), so neither is used.
+    """
+    start, end = value_node.start_mark, value_node.end_mark
+    if (
+        isinstance(value_node, ScalarNode)
+        and not value_node.style
+        and not value_node.value
+        and (start.line, start.column) == (end.line, end.column)
+    ):
+        return _yaml_mark(key_node.end_mark)
+    return None
+
+
 def _non_ascii_key_message(key: str) -> str:
     char = next(ch for ch in key if not ch.isascii())
-    name = unicodedata.name(char, "an unnamed character")
+    name = unicodedata.name(char, "unnamed character")
     return (
-        f"key {shorten(key)} must be ASCII: it contains U+{ord(char):04X} {name}, which "
-        "looks like an ASCII character but is a different key; retype it"
+        f"key {_quoted(key)} must be ASCII (it contains U+{ord(char):04X} {name}); "
+        "look-alike letters make a different key, so retype it with ASCII characters"
     )
 
 
@@ -964,6 +1093,10 @@ def _resolve_top_scalar(root: Node, problems: _Problems) -> Any:
         problems.fail(_node_mark(root), str(exc))
 
 
+_RECURSIVE = (
+    "a YAML alias refers to a collection that contains it (a recursive structure); "
+    "archcalc specs must be finite trees"
+)
 _EMPTY = "spec is empty: expected a mapping of key: value pairs"
 
 
@@ -983,8 +1116,12 @@ def _load(raw: bytes, file: str, loader: type[Any]) -> Document:
     if root is None:
         problems.fail(_START, _EMPTY)
     _check_top_level(root, problems)
-    _check_graph(root, scan, problems)
-    builder = _Builder(problems)
+    if scan.first_alias is not None:  # without aliases the events already proved it a small tree
+        try:
+            _check_graph(root, scan, problems)
+        except _Recursive as exc:
+            problems.fail(_node_mark(exc.node), _RECURSIVE)
+    builder = _Builder(problems, _text_position(text, len(text)))
     data = builder.value(root, ())
     problems.raise_if_any()
     return Document(file=file, data=data, marks=builder.marks, key_marks=builder.key_marks)

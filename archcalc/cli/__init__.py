@@ -11,7 +11,18 @@ from __future__ import annotations
 
 import sys
 
-from archcalc.cli import count, formula, plugins, schema, validate  # noqa: F401  (registration)
+from archcalc.cli import (  # noqa: F401  (registration)
+    count,
+    diff,
+    formula,
+    import_hf,
+    plugins,
+    schema,
+    size,
+    solve,
+    sweep,
+    validate,
+)
 from archcalc.cli._app import _err, app
 from archcalc.errors import ExitCode
 

@@ -39,6 +39,7 @@ def plugins(
                 "version": p.version,
                 "source": p.source,
                 "families": list(p.families),
+                "layer_types": list(p.layer_types),
             }
             for p in registry.plugins
         ]
@@ -47,4 +48,7 @@ def plugins(
             return
         for row in rows:
             provides = ", ".join(row["families"]) or "-"
-            _out(f"{row['name']} {row['version']} ({row['source']}): families: {provides}")
+            line = f"{row['name']} {row['version']} ({row['source']}): families: {provides}"
+            if row["layer_types"]:
+                line += "; layer types: " + ", ".join(row["layer_types"])
+            _out(line)

@@ -1,0 +1,357 @@
+"""archcalc-mamba: Mamba and Mamba-2 state-space language models for archcalc.
+
+Two families, counted tensor by tensor the way Hugging Face transformers builds
+``MambaForCausalLM`` and ``Mamba2ForCausalLM``:
+
+* ``family: mamba`` (Mamba-1, selective scan). Per block: an RMSNorm (``d_model``), and a
+  mixer with ``in_proj`` (``d_model → 2·d_inner``), a depthwise ``conv1d`` over ``d_inner``
+  channels (``d_conv`` taps, optional bias), ``x_proj`` (``d_inner → dt_rank + 2·d_state``,
+  no bias), ``dt_proj`` (``dt_rank → d_inner``, with bias), ``A_log`` (``d_inner·d_state``),
+  ``D`` (``d_inner``) and ``out_proj`` (``d_inner → d_model``).
+* ``family: mamba2`` (Mamba-2, state-space duality). Per block: an RMSNorm and a mixer with
+  ``in_proj`` (``d_model → 2·d_inner + 2·n_groups·d_state + n_heads``), a depthwise
+  ``conv1d`` over ``d_inner + 2·n_groups·d_state`` channels, per-head ``dt_bias``, ``A_log``
+  and ``D``, a gated RMSNorm over ``d_inner`` and ``out_proj``.
+
+Both: token embeddings ``vocab_size·d_model``, a final RMSNorm, and an LM head unless it
+is tied to the embeddings (tied by default, as in the published checkpoints).
+
+And one layer type for ``family: cnn`` specs over sequences (input ``[L, d_model]``):
+``- mamba: {d_state: 16}`` is a Mamba-1 mixer (``MambaMixer``, the same as mamba_ssm's
+``Mamba`` module) whose ``d_model`` is the width flowing in; it keeps the shape.
+``- mamba2: {head_dim: 64}`` is the Mamba-2 mixer (``Mamba2Mixer``) likewise.
+
+The formulas are plain arithmetic on the resolved values, so the same code gives exact
+integers for ``archcalc count`` and sympy expressions for ``archcalc formula``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from archcalc import Breakdown, Family, Field, LayerType, Part, hookimpl
+
+__version__ = "0.1.0"
+
+# --- fields shared by both families ---------------------------------------------------------
+
+_COMMON_HEAD = (
+    Field("n_layers", "size", "Number of Mamba blocks (num_hidden_layers)."),
+    Field("d_model", "size", "Width of the residual stream (hidden_size)."),
+    Field("vocab_size", "size", "Number of token embeddings."),
+)
+_COMMON_TAIL = (
+    Field("d_conv", "size", "Taps of the depthwise causal convolution (conv_kernel).", default=4),
+    Field("expand", "size", "Inner width as a multiple of d_model.", default=2),
+    Field(
+        "d_inner",
+        "size",
+        "Inner width of the mixer (intermediate_size); give it to override expand.",
+        default="expand * d_model",
+    ),
+    Field(
+        "conv_bias",
+        "bool",
+        "Whether the convolution has a bias (use_conv_bias).",
+        default=True,
+    ),
+    Field(
+        "bias",
+        "bool",
+        "Whether in_proj and out_proj have biases (use_bias).",
+        default=False,
+    ),
+    Field(
+        "tie_embeddings",
+        "bool",
+        "Whether the LM head shares the token embedding matrix (tie_word_embeddings).",
+        default=True,
+    ),
+)
+
+MAMBA_FIELDS = (
+    *_COMMON_HEAD,
+    Field("d_state", "size", "State size N of the SSM per channel (state_size).", default=16),
+    *_COMMON_TAIL,
+    Field(
+        "dt_rank",
+        "size",
+        "Rank of the time-step projection (time_step_rank).",
+        default="ceil(d_model / 16)",
+    ),
+)
+
+MAMBA2_FIELDS = (
+    *_COMMON_HEAD,
+    Field("d_state", "size", "State size N of the SSM per group (state_size).", default=128),
+    *_COMMON_TAIL,
+    Field("head_dim", "size", "Width of one SSM head.", default=64),
+    Field(
+        "n_heads",
+        "size",
+        "SSM heads; n_heads · head_dim must equal d_inner.",
+        default="d_inner / head_dim",
+        default_hint="head_dim must divide d_inner (expand · d_model), or give n_heads",
+    ),
+    Field(
+        "n_groups",
+        "size",
+        "Groups sharing B and C projections (n_groups); must divide n_heads.",
+        default=1,
+    ),
+)
+
+
+# --- the formulas, written once for ints and symbols ----------------------------------------
+
+
+def linear(d_in: Any, d_out: Any, bias: bool) -> Any:
+    """A d_in × d_out weight, plus d_out biases when ``bias``."""
+    return d_in * d_out + (d_out if bias else 0)
+
+
+def depthwise_conv(channels: Any, taps: Any, bias: bool) -> Any:
+    """A depthwise Conv1d: one filter of ``taps`` weights per channel (groups = channels)."""
+    return channels * taps + (channels if bias else 0)
+
+
+def mamba_mixer(v: Any) -> dict[str, Any]:
+    """Mamba-1 mixer parameters by tensor group (MambaMixer)."""
+    return {
+        "in_proj": linear(v.d_model, 2 * v.d_inner, v.bias),
+        "conv1d": depthwise_conv(v.d_inner, v.d_conv, v.conv_bias),
+        "x_proj": linear(v.d_inner, v.dt_rank + 2 * v.d_state, False),
+        "dt_proj": linear(v.dt_rank, v.d_inner, True),
+        "A_log, D": v.d_inner * v.d_state + v.d_inner,
+        "out_proj": linear(v.d_inner, v.d_model, v.bias),
+    }
+
+
+def mamba2_mixer(v: Any) -> dict[str, Any]:
+    """Mamba-2 mixer parameters by tensor group (Mamba2Mixer)."""
+    conv_dim = v.d_inner + 2 * v.n_groups * v.d_state
+    return {
+        "in_proj": linear(v.d_model, v.d_inner + conv_dim + v.n_heads, v.bias),
+        "conv1d": depthwise_conv(conv_dim, v.d_conv, v.conv_bias),
+        "dt_bias, A_log, D": 3 * v.n_heads,
+        "gated norm": v.d_inner,
+        "out_proj": linear(v.d_inner, v.d_model, v.bias),
+    }
+
+
+def _model(v: Any, mixer: dict[str, Any]) -> Breakdown:
+    """Embeddings, ``n_layers`` blocks (norm + mixer), final norm, LM head unless tied."""
+    layers = v.n_layers
+    parts = [Part("embeddings", v.vocab_size * v.d_model)]
+    for name, per_layer in [*mixer.items(), ("norm", v.d_model)]:
+        parts.append(Part(name, layers * per_layer, per_layer=per_layer, layers=layers))
+    parts.append(Part("final norm", v.d_model))
+    if not v.tie_embeddings:
+        parts.append(Part("lm head", v.vocab_size * v.d_model))
+    return Breakdown(tuple(parts))
+
+
+def count_mamba(spec: Any) -> Breakdown:
+    """``MambaForCausalLM``'s parameters, component by component."""
+    return _model(spec.values, mamba_mixer(spec.values))
+
+
+def count_mamba2(spec: Any) -> Breakdown:
+    """``Mamba2ForCausalLM``'s parameters, component by component."""
+    return _model(spec.values, mamba2_mixer(spec.values))
+
+
+# --- semantic checks (exact values only) ----------------------------------------------------
+
+
+def _check_common(spec: Any) -> None:
+    if spec.given("d_inner") and spec.given("expand"):
+        spec.warning("expand", "expand has no effect when d_inner is given")
+
+
+def check_mamba(spec: Any) -> None:
+    """Mamba-1 has no divisibility constraints; only contradictory keys are reported."""
+    _check_common(spec)
+
+
+def check_mamba2(spec: Any) -> None:
+    """Mamba-2's heads must tile the inner width, and groups must tile the heads."""
+    _check_common(spec)
+    v = spec.values
+    if v.n_heads * v.head_dim != v.d_inner:
+        spec.error(
+            "n_heads" if spec.given("n_heads") else "head_dim",
+            f"n_heads · head_dim ({v.n_heads} · {v.head_dim} = {v.n_heads * v.head_dim}) "
+            f"must equal d_inner ({v.d_inner})",
+        )
+    if v.n_heads % v.n_groups:
+        spec.error(
+            "n_groups",
+            f"n_groups ({v.n_groups}) must divide n_heads ({v.n_heads}): "
+            "each group's B and C serve a whole number of heads",
+        )
+
+
+MAMBA_EXAMPLE = """\
+name: mamba-130m
+family: mamba
+n_layers: 24
+d_model: 768
+vocab_size: 50280
+d_state: 16
+"""
+
+MAMBA2_EXAMPLE = """\
+name: mamba2-130m
+family: mamba2
+n_layers: 24
+d_model: 768
+vocab_size: 50288
+d_state: 128
+head_dim: 64
+n_groups: 1
+"""
+
+MAMBA = Family(
+    name="mamba",
+    description="Mamba (selective state-space) language models, as MambaForCausalLM.",
+    fields=MAMBA_FIELDS,
+    count=count_mamba,
+    check=check_mamba,
+    example=MAMBA_EXAMPLE,
+)
+
+MAMBA2 = Family(
+    name="mamba2",
+    description="Mamba-2 (state-space duality) language models, as Mamba2ForCausalLM.",
+    fields=MAMBA2_FIELDS,
+    count=count_mamba2,
+    check=check_mamba2,
+    example=MAMBA2_EXAMPLE,
+)
+
+
+@hookimpl
+def archcalc_families() -> list[Family]:
+    return [MAMBA, MAMBA2]
+
+
+# --- the layer type ---------------------------------------------------------------------------
+
+_NUMBER = {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string"}]}
+
+
+def _arg(kind: str, description: str, default: Any = None) -> dict[str, Any]:
+    schema: dict[str, Any] = dict(_NUMBER) if kind == "size" else {"type": "boolean"}
+    schema.update({"x-kind": kind, "description": description})
+    if default is not None:
+        schema["default"] = default
+    return schema
+
+
+LAYER_ARGS = {
+    "type": "object",
+    "properties": {
+        "d_state": _arg("size", "State size N per channel.", 16),
+        "d_conv": _arg("size", "Taps of the depthwise causal convolution.", 4),
+        "expand": _arg("size", "Inner width as a multiple of the input width.", 2),
+        "dt_rank": _arg("size", "Rank of the time-step projection; default ceil(width / 16)."),
+        "conv_bias": _arg("bool", "Whether the convolution has a bias.", True),
+        "bias": _arg("bool", "Whether in_proj and out_proj have biases.", False),
+    },
+    "additionalProperties": False,
+}
+
+
+class _MixerValues:
+    """The layer's arguments and input width, shaped like a family's ``spec.values``."""
+
+    def __init__(self, args: Any, width: Any) -> None:
+        self.d_model = width
+        self.d_inner = args["expand"] * width
+        self.d_state = args["d_state"]
+        self.d_conv = args["d_conv"]
+        # ceil(width / 16) as floor arithmetic, valid for ints and sympy symbols alike
+        self.dt_rank = args["dt_rank"] if args["dt_rank"] is not None else -(-width // 16)
+        self.conv_bias = args["conv_bias"]
+        self.bias = args["bias"]
+
+
+def mamba_layer_params(args: Any, shape: Any) -> Any:
+    """A Mamba-1 mixer over the last dimension of a ``(L, width)`` input."""
+    return sum_values(mamba_mixer(_MixerValues(args, shape[-1])))
+
+
+def sum_values(parts: dict[str, Any]) -> Any:
+    total: Any = 0
+    for value in parts.values():
+        total = total + value
+    return total
+
+
+class _Mixer2Values(_MixerValues):
+    """A Mamba-2 layer's arguments, shaped like ``spec.values`` of ``family: mamba2``."""
+
+    def __init__(self, args: Any, width: Any) -> None:
+        super().__init__({**args, "dt_rank": 1}, width)
+        self.head_dim = args["head_dim"]
+        self.n_groups = args["n_groups"]
+        # Exact division for ints (the check guarantees it), a quotient for symbols.
+        if isinstance(self.d_inner, int) and isinstance(self.head_dim, int):
+            self.n_heads = self.d_inner // self.head_dim
+        else:
+            self.n_heads = self.d_inner / self.head_dim
+
+
+def mamba2_layer_params(args: Any, shape: Any) -> Any:
+    """A Mamba-2 mixer over the last dimension of a ``(L, width)`` input."""
+    return sum_values(mamba2_mixer(_Mixer2Values(args, shape[-1])))
+
+
+def mamba2_layer_check(args: Any, shape: Any, report: Any) -> None:
+    """Heads must tile the inner width, and groups the heads (as Mamba2Config requires)."""
+    d_inner = args["expand"] * shape[-1]
+    if d_inner % args["head_dim"]:
+        report(f"head_dim ({args['head_dim']}) must divide expand · width ({d_inner})")
+    elif (d_inner // args["head_dim"]) % args["n_groups"]:
+        report(
+            f"n_groups ({args['n_groups']}) must divide the number of heads "
+            f"({d_inner // args['head_dim']})"
+        )
+
+
+LAYER2_ARGS = {
+    "type": "object",
+    "properties": {
+        "d_state": _arg("size", "State size N per group.", 128),
+        "d_conv": _arg("size", "Taps of the depthwise causal convolution.", 4),
+        "expand": _arg("size", "Inner width as a multiple of the input width.", 2),
+        "head_dim": _arg("size", "Width of one SSM head; must divide expand · width.", 64),
+        "n_groups": _arg("size", "Groups sharing B and C; must divide the heads.", 1),
+        "conv_bias": _arg("bool", "Whether the convolution has a bias.", True),
+        "bias": _arg("bool", "Whether in_proj and out_proj have biases.", False),
+    },
+    "additionalProperties": False,
+}
+
+MAMBA2_LAYER = LayerType(
+    name="mamba2",
+    description="A Mamba-2 (SSD) mixer over (L, width) sequences; keeps the shape.",
+    args=LAYER2_ARGS,
+    params=mamba2_layer_params,
+    check=mamba2_layer_check,
+    ranks=(2,),
+)
+
+MAMBA_LAYER = LayerType(
+    name="mamba",
+    description="A Mamba (selective SSM) mixer over (L, width) sequences; keeps the shape.",
+    args=LAYER_ARGS,
+    params=mamba_layer_params,
+    ranks=(2,),
+)
+
+
+@hookimpl
+def archcalc_layer_types() -> list[LayerType]:
+    return [MAMBA_LAYER, MAMBA2_LAYER]

@@ -1,0 +1,185 @@
+"""archcalc-mamba, installed: the families arrive through the ``archcalc`` entry point and
+count exactly what transformers builds (tests/data/reference.json, written by
+reference/counts.py on the meta device)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+import archcalc
+import archcalc.api
+from archcalc.cli import app
+
+HERE = Path(__file__).resolve().parent
+REFERENCE: dict[str, Any] = json.loads((HERE / "data" / "reference.json").read_text())
+CASES: dict[str, Any] = REFERENCE["cases"]
+LAYER_CASES: dict[str, Any] = REFERENCE["layer_cases"]
+EXAMPLES = HERE.parent / "examples"
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _autoload(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Installed plugins load through entry points: make sure autoloading is on."""
+    monkeypatch.delenv("ARCHCALC_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    archcalc.api._default_registry = None
+    yield
+    archcalc.api._default_registry = None
+
+
+def write_spec(tmp_path: Path, spec: dict[str, Any]) -> Path:
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_entry_point_registers_both_families() -> None:
+    result = runner.invoke(app, ["plugins", "--json"])
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    assert rows["mamba"]["families"] == ["mamba", "mamba2"]
+    assert rows["mamba"]["layer_types"] == ["mamba", "mamba2"]
+    assert rows["mamba"]["source"] == "entry point of archcalc-mamba"
+    assert rows["mamba"]["version"] == "0.1.0"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_count_matches_transformers(case: str, tmp_path: Path) -> None:
+    reference = CASES[case]
+    spec = archcalc.load_spec(write_spec(tmp_path, reference["spec"]))
+    assert archcalc.count(spec).total_params == reference["total_params"]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_formula_substitutes_to_the_count(case: str, tmp_path: Path) -> None:
+    import sympy
+
+    path = write_spec(tmp_path, CASES[case]["spec"])
+    result = runner.invoke(app, ["formula", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    # 'expand' is also a sympy function: name the symbols when parsing archcalc's output.
+    names = {k: sympy.Symbol(k) for k in data["symbols"]}
+    expr = sympy.parse_expr(data["formula"], local_dict=names)
+    values = {names[k]: sympy.Rational(v) for k, v in data["symbols"].items()}
+    assert expr.subs(values) == CASES[case]["total_params"] == data["total_params"]
+
+
+def test_example_files_count_through_the_cli() -> None:
+    for name in ("mamba-130m", "mamba2-130m"):
+        result = runner.invoke(app, ["count", str(EXAMPLES / f"{name}.yaml"), "--json"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["total_params"] == CASES[name]["total_params"]
+
+
+def test_formula_of_mamba_keeps_the_structure(tmp_path: Path) -> None:
+    """dt_rank defaults to ceil(d_model/16): the formula must say so, not a number."""
+    path = write_spec(tmp_path, CASES["mamba-130m"]["spec"])
+    data = json.loads(runner.invoke(app, ["formula", str(path), "--format", "json"]).stdout)
+    assert "ceiling(d_model/16)" in data["formula"].replace(" ", "")
+    assert {"d_model", "n_layers", "vocab_size", "d_state"} <= set(data["symbols"])
+
+
+def line_of(path: Path, key: str) -> int:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(i for i, text in enumerate(lines, 1) if text.startswith(f"{key}:"))
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "message"),
+    [
+        ({"n_groups": 5}, "n_groups", "n_groups (5) must divide n_heads (24)"),
+        (
+            {"n_heads": 10},
+            "n_heads",
+            "n_heads · head_dim (10 · 64 = 640) must equal d_inner (1536)",
+        ),
+        ({"head_dim": 100}, "head_dim", "head_dim must divide d_inner"),
+    ],
+)
+def test_mamba2_semantic_errors_are_located(
+    tmp_path: Path, extra: dict[str, Any], key: str, message: str
+) -> None:
+    spec = {**CASES["mamba2-130m"]["spec"], **extra}
+    path = write_spec(tmp_path, spec)
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}:{line_of(path, key)}:" in result.stdout and message in result.stdout
+
+
+def test_contradictory_keys_warn(tmp_path: Path) -> None:
+    spec = {**CASES["mamba-130m"]["spec"], "expand": 2, "d_inner": 1000}
+    path = write_spec(tmp_path, spec)
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0
+    assert "warning: expand has no effect when d_inner is given" in result.stdout
+
+
+def test_typo_gets_a_suggestion(tmp_path: Path) -> None:
+    spec = {**CASES["mamba-130m"]["spec"], "d_stat": 16}
+    result = runner.invoke(app, ["validate", str(write_spec(tmp_path, spec))])
+    assert result.exit_code == 1
+    assert "unknown key 'd_stat'; did you mean 'd_state'?" in result.stdout
+
+
+def test_schema_lists_the_fields() -> None:
+    schema = json.loads(runner.invoke(app, ["schema", "mamba2"]).stdout)
+    assert {"d_state", "head_dim", "n_groups", "d_conv"} <= set(schema["properties"])
+
+
+# --- the mamba layer type inside cnn specs ---------------------------------------------------
+
+
+def cnn_spec(tmp_path: Path, case: dict[str, Any], layers: list[Any]) -> Path:
+    return write_spec(tmp_path, {"family": "cnn", "input": case["input"], "layers": layers})
+
+
+@pytest.mark.parametrize("case", sorted(LAYER_CASES))
+def test_layer_matches_mamba_mixer(case: str, tmp_path: Path) -> None:
+    reference = LAYER_CASES[case]
+    name = reference.get("layer", "mamba")
+    layer = {name: reference["args"]} if reference["args"] else name
+    path = cnn_spec(tmp_path, reference, [layer])
+    result = runner.invoke(app, ["count", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["total_params"] == reference["total_params"]
+
+
+def test_layer_keeps_the_shape_so_blocks_stack(tmp_path: Path) -> None:
+    reference = LAYER_CASES["layer-defaults"]
+    block = {"repeat": {"times": 4, "layers": ["mamba", {"layernorm": {}}]}}
+    path = cnn_spec(tmp_path, reference, [block])
+    data = json.loads(runner.invoke(app, ["count", str(path), "--json"]).stdout)
+    width = reference["input"][-1]
+    assert data["total_params"] == 4 * (reference["total_params"] + 2 * width)
+
+
+def test_layer_errors_are_located(tmp_path: Path) -> None:
+    reference = LAYER_CASES["layer-defaults"]
+    path = cnn_spec(tmp_path, reference, ["flatten", {"mamba": {"d_stat": 4}}])
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert "unknown key 'd_stat'" in result.stdout and "did you mean 'd_state'?" in result.stdout
+    image = write_spec(tmp_path, {"family": "cnn", "input": [3, 8, 8], "layers": ["mamba"]})
+    result = runner.invoke(app, ["validate", str(image)])
+    assert result.exit_code == 1 and "mamba): expects a 2-D input" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"head_dim": 100}, "head_dim (100) must divide expand · width (1536)"),
+        ({"n_groups": 5}, "n_groups (5) must divide the number of heads (24)"),
+    ],
+)
+def test_mamba2_layer_checks(tmp_path: Path, args: dict[str, Any], message: str) -> None:
+    path = cnn_spec(tmp_path, LAYER_CASES["layer2-defaults"], [{"mamba2": args}])
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert "layers[0] (mamba2): " + message in result.stdout
