@@ -143,60 +143,46 @@ class _Loader:
         self.registry.plugins = infos
         return self.registry
 
-    def _families_of(self, name: str, plugin: Any) -> Iterable[str]:
-        impl = getattr(plugin, "archcalc_families", None)
+    def _hook_results(self, name: str, plugin: Any, hook: str, kind: type) -> list[Any]:
+        """Call one plugin's hook alone, so a failure names that plugin and hook."""
+        impl = getattr(plugin, hook, None)
         if impl is None:
-            return
+            return []
         try:
-            families = list(impl() or ())
+            results = list(impl() or ())
         except Exception as exc:
-            raise PluginError(
-                f"plugin '{name}' failed in archcalc_families: {_one_line(exc)}"
-            ) from None
-        for family in families:
-            if not isinstance(family, Family):
+            raise PluginError(f"plugin '{name}' failed in {hook}: {_one_line(exc)}") from None
+        for item in results:
+            if not isinstance(item, kind):
                 raise PluginError(
-                    f"plugin '{name}' returned {type(family).__name__} from archcalc_families, "
-                    "expected archcalc.Family"
+                    f"plugin '{name}' returned {type(item).__name__} from {hook}, "
+                    f"expected archcalc.{kind.__name__}"
                 )
+        return results
+
+    def _claim(self, name: str, what: str, key: str, owners: dict[str, str]) -> None:
+        """Record ``name`` as the owner of ``key``; a second owner is a clash naming both."""
+        owner = owners.get(key)
+        if owner is not None:
+            raise PluginError(f"plugins '{owner}' and '{name}' both register the {what} '{key}'")
+        owners[key] = name
+
+    def _families_of(self, name: str, plugin: Any) -> Iterable[str]:
+        for family in self._hook_results(name, plugin, "archcalc_families", Family):
             problem = _family_problem(family)
             if problem:
                 raise PluginError(f"plugin '{name}' returned a malformed family: {problem}")
-            owner = self.registry.owners.get(family.name)
-            if owner is not None:
-                raise PluginError(
-                    f"plugins '{owner}' and '{name}' both register the family '{family.name}'"
-                )
+            self._claim(name, "family", family.name, self.registry.owners)
             self.registry.families[family.name] = family
-            self.registry.owners[family.name] = name
             yield family.name
 
     def _layer_types_of(self, name: str, plugin: Any) -> Iterable[str]:
         """Collect a plugin's layer types like its families: typed, unique, owner recorded."""
-        impl = getattr(plugin, "archcalc_layer_types", None)
-        if impl is None:
-            return
-        try:
-            layer_types = list(impl() or ())
-        except Exception as exc:
-            raise PluginError(
-                f"plugin '{name}' failed in archcalc_layer_types: {_one_line(exc)}"
-            ) from None
-        for layer in layer_types:
-            if not isinstance(layer, LayerType):
-                raise PluginError(
-                    f"plugin '{name}' returned {type(layer).__name__} from "
-                    "archcalc_layer_types, expected archcalc.LayerType"
-                )
+        for layer in self._hook_results(name, plugin, "archcalc_layer_types", LayerType):
             if not isinstance(layer.name, str) or not layer.name:
                 raise PluginError(f"plugin '{name}' returned a layer type without a name")
-            owner = self.registry.layer_owners.get(layer.name)
-            if owner is not None:
-                raise PluginError(
-                    f"plugins '{owner}' and '{name}' both register the layer type '{layer.name}'"
-                )
+            self._claim(name, "layer type", layer.name, self.registry.layer_owners)
             self.registry.layer_types[layer.name] = layer
-            self.registry.layer_owners[layer.name] = name
             yield layer.name
 
 
