@@ -9,6 +9,7 @@ transport inside the library; only the CLI turns them into text and exit codes.
 from __future__ import annotations
 
 import enum
+import re
 import reprlib
 from dataclasses import dataclass, field
 
@@ -34,6 +35,15 @@ class Mark:
     column: int
 
 
+#: Characters that would split one diagnostic over several lines (str.splitlines breaks on
+#: all of them) or hide part of it; YAML escapes such as "\u2028" can put them in a value.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escape(text: str) -> str:
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """One problem, located in one file."""
@@ -43,6 +53,12 @@ class Diagnostic:
     column: int
     message: str
     severity: str = "error"  # "error" or "warning"
+
+    def __post_init__(self) -> None:
+        # Keep the pinned one-line form whatever a file name or a quoted value holds:
+        # every command and output format prints diagnostics, so escape them once here.
+        object.__setattr__(self, "file", _escape(self.file))
+        object.__setattr__(self, "message", _escape(self.message))
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.file, self.line, self.column, self.message)

@@ -543,11 +543,7 @@ def _symbol_factory(
 
     def symbol(entry: _Entry) -> Any:
         if keep_set is None:
-            raw = entry.raw
-            literal = isinstance(raw, (int, Fraction)) or (
-                isinstance(raw, str) and exprs.is_literal(raw)
-            )
-            if not literal:
+            if not _is_literal_entry(entry):
                 return None
         elif entry.name not in keep_set:
             value = exact_values.get(entry.name)
@@ -563,5 +559,6 @@ def _symbol_factory(
 
 
 def _is_literal_entry(entry: _Entry) -> bool:
+    """A number, or an expression without names: what becomes a symbol in a formula."""
     raw = entry.raw
     return isinstance(raw, (int, Fraction)) or (isinstance(raw, str) and exprs.is_literal(raw))

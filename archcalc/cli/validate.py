@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -23,22 +21,6 @@ from archcalc.cli._app import (
     app,
 )
 from archcalc.errors import Diagnostic, ExitCode, SpecError, UsageError
-
-#: Characters that would split one diagnostic over several lines (str.splitlines breaks on
-#: all of them) or hide part of it; YAML escapes such as "\u2028" can put them in a value.
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def _escape(text: str) -> str:
-    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
-
-
-def _one_line(diagnostic: Diagnostic) -> Diagnostic:
-    """Keep the pinned one-line ``PATH:LINE:COL: error: MESSAGE`` form whatever a value holds."""
-    return dataclasses.replace(
-        diagnostic, file=_escape(diagnostic.file), message=_escape(diagnostic.message)
-    )
-
 
 #: Plain strings, not ``list[Path]``: typer builds a pydantic adapter per Path value, which
 #: costs more than validating the spec (0.2 s for the 1,000 files a pre-commit run may pass).
@@ -83,7 +65,7 @@ def validate(
                 continue
             diagnostics += loaded.warnings
             files.append((str(path), True, loaded.family.name))
-        diagnostics = sorted(map(_one_line, diagnostics), key=Diagnostic.sort_key)
+        diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
         if fmt == "json":
             _out(render.diagnostics_json(files, diagnostics))
         elif fmt == "github":
