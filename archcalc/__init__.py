@@ -12,22 +12,31 @@ Plugin authors import :func:`hookimpl` and the registration types from here.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from archcalc.api import Count, Spec, check_document, count, default_registry, load_spec
-from archcalc.errors import (
-    ArchcalcError,
-    Diagnostic,
-    ExitCode,
-    PluginError,
-    SpecError,
-    UsageError,
-)
-from archcalc.family import REQUIRED, Breakdown, Family, Field, Group, LayerType, Part, ShapeRow
-from archcalc.hookspecs import hookimpl
-
 if TYPE_CHECKING:
+    from archcalc.api import Count, Spec, check_document, count, default_registry, load_spec
+    from archcalc.errors import (
+        ArchcalcError,
+        Diagnostic,
+        ExitCode,
+        PluginError,
+        SpecError,
+        UsageError,
+    )
+    from archcalc.family import (
+        REQUIRED,
+        Breakdown,
+        Family,
+        Field,
+        Group,
+        LayerType,
+        Part,
+        ShapeRow,
+    )
     from archcalc.formulas import Formula
+    from archcalc.hookspecs import hookimpl
 
 __version__ = "0.1.0"
 
@@ -57,6 +66,39 @@ __all__ = [
     "hookimpl",
     "load_spec",
 ]
+
+#: Public name -> the module defining it. Imported on first use (PEP 562), so that
+#: ``import archcalc`` (and every ``archcalc`` command, whose package this is) does not
+#: pay for the library before it needs it: ``archcalc --version`` imports none of it.
+_LAZY = {
+    **dict.fromkeys(
+        ("Count", "Spec", "check_document", "count", "default_registry", "load_spec"),
+        "archcalc.api",
+    ),
+    **dict.fromkeys(
+        ("ArchcalcError", "Diagnostic", "ExitCode", "PluginError", "SpecError", "UsageError"),
+        "archcalc.errors",
+    ),
+    **dict.fromkeys(
+        ("REQUIRED", "Breakdown", "Family", "Field", "Group", "LayerType", "Part", "ShapeRow"),
+        "archcalc.family",
+    ),
+    "Formula": "archcalc.formulas",
+    "hookimpl": "archcalc.hookspecs",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'archcalc' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 def formula(spec: Spec, keep: Any = None) -> Formula:

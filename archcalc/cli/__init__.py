@@ -1,7 +1,14 @@
 """The ``archcalc`` command line: parse, call the library, render. Nothing else lives here.
 
-Each command is a module of this package registering itself on the shared ``app``; a new
-command is a new module plus one import below.
+Each command is a module of this package registering itself on the shared ``app``
+(``archcalc.cli._app``); a new command is a new module plus one line in :data:`COMMANDS`.
+
+Start-up is part of the interface: ``archcalc count spec.yaml`` should cost little more
+than starting Python and reading the YAML. So :func:`main` imports only the module of the
+command named on the command line (typer then builds one command, not ten); ``--help``,
+no command or an unknown one imports them all, so help and "no such command" see every
+command. Command modules keep heavy imports (sympy, jsonschema, numpy...) inside their
+functions; ``tests/test_startup.py`` checks what a ``count`` imports.
 
 Exit codes (pinned): 0 all good, 1 a spec is invalid, 2 usage error, 3 a plugin failed or
 archcalc has a bug. No input prints a traceback: every failure becomes one located line.
@@ -9,32 +16,79 @@ archcalc has a bug. No input prints a traceback: every failure becomes one locat
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from archcalc.cli import (  # noqa: F401  (registration)
-    count,
-    diff,
-    formula,
-    import_hf,
-    plugins,
-    schema,
-    size,
-    solve,
-    sweep,
-    validate,
-)
-from archcalc.cli._app import _err, app
-from archcalc.errors import ExitCode
+if TYPE_CHECKING:
+    import typer
 
-__all__ = ["app", "main"]
+__all__ = ["COMMANDS", "app", "main"]
+
+#: Command name -> the module (in this package) that registers it, in ``--help`` order.
+COMMANDS: dict[str, str] = {
+    "count": "count",
+    "formula": "formula",
+    "validate": "validate",
+    "schema": "schema",
+    "plugins": "plugins",
+    "solve": "solve",
+    "sweep": "sweep",
+    "size": "size",
+    "diff": "diff",
+    "import-hf": "import_hf",
+}
+
+
+def command_in(args: Sequence[str]) -> str | None:
+    """The command named in ``args``: the first word that is not an option.
+
+    The root command's own options (``--version``, ``--help``) take no value, so the
+    first non-option word is the command.
+    """
+    for arg in args:
+        if arg == "--":
+            return None
+        if not arg.startswith("-"):
+            return arg
+    return None
+
+
+def load_commands(names: Sequence[str] | None = None) -> typer.Typer:
+    """Register the commands ``names`` (all when None) on the app, and return it."""
+    from archcalc.cli import _app
+
+    for name in COMMANDS if names is None else names:
+        importlib.import_module(f"archcalc.cli.{COMMANDS[name]}")
+    return _app.app
+
+
+def __getattr__(name: str) -> Any:
+    """``from archcalc.cli import app``: the app with every command (tests, embedding)."""
+    if name == "app":
+        return load_commands()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
     """Console-script entry point; never lets a traceback escape."""
+    from archcalc.errors import ExitCode
+
     try:
+        args = sys.argv[1:]
+        command = command_in(args)
+        if command in COMMANDS:
+            app = load_commands([command])
+        elif command is None and "--version" in args:
+            app = load_commands([])
+        else:
+            app = load_commands()
         app()
     except SystemExit:
         raise
     except BaseException as exc:  # pragma: no cover - last line of defence
-        _err(f"archcalc: internal error (a bug, not your spec): {type(exc).__name__}: {exc}")
+        sys.stderr.write(
+            f"archcalc: internal error (a bug, not your spec): {type(exc).__name__}: {exc}\n"
+        )
         sys.exit(int(ExitCode.INTERNAL))

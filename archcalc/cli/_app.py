@@ -1,5 +1,8 @@
 """The shared machinery of the command line: the app, common options, output and errors.
 
+Kept light on purpose (typer and the error types only): every command imports this
+module, so the library is imported inside the helpers, when a command needs it.
+
 Exit codes (pinned): 0 all good, 1 a spec is invalid, 2 usage error, 3 a plugin failed or
 archcalc has a bug. No input prints a traceback: every failure becomes one located line.
 """
@@ -10,11 +13,10 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from archcalc import api, render
 from archcalc.errors import (
     ArchcalcError,
     Diagnostic,
@@ -23,7 +25,10 @@ from archcalc.errors import (
     SpecError,
     UsageError,
 )
-from archcalc.spec import Override
+
+if TYPE_CHECKING:
+    from archcalc import api
+    from archcalc.spec import Override
 
 app = typer.Typer(
     name="archcalc",
@@ -90,6 +95,8 @@ def _guard() -> Iterator[None]:
         _err(f"archcalc: plugin error: {exc}")
         _exit(ExitCode.INTERNAL)
     except SpecError as exc:
+        from archcalc import render
+
         _err(render.diagnostics_text(exc.diagnostics))
         _exit(ExitCode.INVALID)
     except ArchcalcError as exc:
@@ -104,10 +111,14 @@ def _guard() -> Iterator[None]:
 
 
 def _overrides(items: list[str] | None) -> list[Override]:
+    from archcalc.spec import Override
+
     return [Override.parse(item) for item in items or ()]
 
 
 def _registry(plugins: list[str] | None) -> None:
+    from archcalc import api
+
     if plugins:
         from archcalc.registry import load_registry
 
@@ -116,11 +127,15 @@ def _registry(plugins: list[str] | None) -> None:
 
 
 def _load(path: Path, overrides: list[Override]) -> api.Spec:
+    from archcalc import api
+
     return api.load_spec(path, overrides, display=str(path))
 
 
 def _warn(diagnostics: tuple[Diagnostic, ...]) -> None:
     if diagnostics:
+        from archcalc import render
+
         _err(render.diagnostics_text(diagnostics))
 
 
