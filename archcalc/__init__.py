@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     )
     from archcalc.formulas import Formula
     from archcalc.hookspecs import hookimpl
+    from archcalc.tensors import Tensor
 
 __version__ = "0.1.0"
 
@@ -57,6 +58,7 @@ __all__ = [
     "ShapeRow",
     "Spec",
     "SpecError",
+    "Tensor",
     "UsageError",
     "__version__",
     "check_document",
@@ -85,6 +87,7 @@ _LAZY = {
     ),
     "Formula": "archcalc.formulas",
     "hookimpl": "archcalc.hookspecs",
+    "Tensor": "archcalc.tensors",
 }
 
 

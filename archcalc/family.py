@@ -153,6 +153,10 @@ class Family:
     #: FLOPs and KV cache for ``archcalc size``: ``compute(resolved, seq_len)`` returning an
     #: :class:`archcalc.sizes.Compute`, or a lazy ``"module:function"`` string naming it.
     compute: Callable[..., Any] | str | None = None
+    #: Every parameter tensor, for ``archcalc tensors`` and ``archcalc check``:
+    #: ``tensors(resolved) -> Iterable[archcalc.Tensor]`` on exact values, block by block,
+    #: summing to the count (see :mod:`archcalc.tensors`), or a lazy ``"module:function"``.
+    tensors: Callable[..., Any] | str | None = None
 
     def all_fields(self) -> Iterator[Field]:
         """Fields in declaration order, group members included."""
