@@ -280,7 +280,9 @@ def test_guide_examples_run(plugin_head: str, spec_head: str, total: int, tmp_pa
     assert formula.exit_code == 0, formula.output
 
 
-@pytest.mark.parametrize("name", ["Family", "Field", "Group", "Part", "Breakdown", "LayerType"])
+@pytest.mark.parametrize(
+    "name", ["Family", "Field", "Group", "Part", "Breakdown", "LayerType", "Tensor"]
+)
 def test_registration_types_are_exported_and_documented(name: str) -> None:
     assert name in archcalc.__all__
     fields = inspect.signature(getattr(archcalc, name)).parameters
