@@ -11,7 +11,6 @@ never a traceback and never a complaint about the user's spec.
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -23,7 +22,7 @@ from typing import Any, get_args
 
 import pluggy
 
-from archcalc import hookspecs
+from archcalc import discovery, hookspecs
 from archcalc.errors import PluginError
 from archcalc.family import Family, Field, FieldKind, Group, LayerType
 
@@ -247,9 +246,8 @@ def load_registry(extra: Sequence[str] = ()) -> Registry:
     for module_name in BUILTIN_PLUGINS:
         loader.register(module_name, "builtin", lambda m=module_name: importlib.import_module(m))
     if not os.environ.get(ENV_NO_AUTOLOAD):
-        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-            dist = ep.dist.name if ep.dist is not None else "?"
-            loader.register(ep.name, f"entry point of {dist}", ep.load)
+        for ep in discovery.entry_points(ENTRY_POINT_GROUP):
+            loader.register(ep.name, f"entry point of {ep.dist}", ep.load)
     local = [s.strip() for s in os.environ.get(ENV_PLUGINS, "").split(",") if s.strip()]
     for spec in [*local, *extra]:
         loader.register(spec, spec, lambda s=spec: _import_local(s))

@@ -25,3 +25,21 @@ def write_spec(tmp_path: Path, spec: dict[str, Any], name: str = "spec.yaml") ->
     path = tmp_path / name
     path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
     return path
+
+
+def fake_distribution(
+    site: Path, name: str, entry_points: dict[str, str], version: str = "1.0"
+) -> Path:
+    """An installed distribution as pip leaves it (``NAME-VERSION.dist-info``) in ``site``.
+
+    ``entry_points`` maps names to values of the ``archcalc`` group; the directory must
+    be on ``sys.path`` for the distribution to be seen, as with a real installation.
+    """
+    folder = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    folder.mkdir(parents=True)
+    (folder / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", encoding="utf-8"
+    )
+    lines = "".join(f"{key} = {value}\n" for key, value in entry_points.items())
+    (folder / "entry_points.txt").write_text(f"[archcalc]\n{lines}", encoding="utf-8")
+    return folder

@@ -2,12 +2,12 @@
 and every way a plugin can break ends in one attributed line and exit code 3.
 
 Plugins here are throwaway files written to ``tmp_path`` and loaded with ``--plugin`` (or
-``ARCHCALC_PLUGINS``); entry points are simulated by patching ``importlib.metadata``.
+``ARCHCALC_PLUGINS``); entry points come from fake installed distributions (a
+``*.dist-info`` folder on ``sys.path``, as pip leaves one).
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import subprocess
 import sys
@@ -20,6 +20,7 @@ from typer.testing import CliRunner, Result
 from archcalc.cli import app
 from archcalc.errors import PluginError
 from archcalc.registry import load_registry
+from tests.helpers import fake_distribution
 
 runner = CliRunner()
 
@@ -198,16 +199,8 @@ def test_same_plugin_named_twice_loads_once(
 def fake_entry_point(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """An installed distribution's ``archcalc`` entry point, without installing anything."""
     write(tmp_path, "ep_plugin_for_test.py", one_family("from-entry-point"))
+    fake_distribution(tmp_path, "ep-dist", {"epfam": "ep_plugin_for_test"})
     monkeypatch.syspath_prepend(str(tmp_path))
-    ep = importlib.metadata.EntryPoint("epfam", "ep_plugin_for_test", "archcalc")
-    real = importlib.metadata.entry_points
-
-    def entry_points(**kwargs: str) -> object:
-        if kwargs.get("group") == "archcalc":
-            return [ep]
-        return real(**kwargs)
-
-    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
     return "from-entry-point"
 
 
@@ -232,8 +225,8 @@ def test_disable_autoload_skips_entry_points(
 
 
 def test_broken_entry_point_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    ep = importlib.metadata.EntryPoint("brokenep", "no_such_module_for_test", "archcalc")
-    monkeypatch.setattr(importlib.metadata, "entry_points", lambda **kw: [ep])
+    fake_distribution(tmp_path, "broken-dist", {"brokenep": "no_such_module_for_test"})
+    monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delenv("ARCHCALC_DISABLE_PLUGIN_AUTOLOAD")
     with pytest.raises(PluginError, match=r"^plugin 'brokenep' failed to load: ModuleNotFound"):
         load_registry()
@@ -407,17 +400,9 @@ def test_two_distributions_with_one_entry_point_name_are_both_named(
 ) -> None:
     write(tmp_path, "ep_one_for_test.py", one_family("one"))
     write(tmp_path, "ep_two_for_test.py", one_family("two"))
-    monkeypatch.syspath_prepend(str(tmp_path))
-
-    class Dist:
-        def __init__(self, name: str) -> None:
-            self.name = name
-
-    eps = []
     for module, dist in (("ep_one_for_test", "pkg-one"), ("ep_two_for_test", "pkg-two")):
-        ep = importlib.metadata.EntryPoint("same", module, "archcalc")
-        eps.append(type("EP", (), {"name": ep.name, "dist": Dist(dist), "load": ep.load})())
-    monkeypatch.setattr(importlib.metadata, "entry_points", lambda **kw: eps)
+        fake_distribution(tmp_path, dist, {"same": module})
+    monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delenv("ARCHCALC_DISABLE_PLUGIN_AUTOLOAD")
     with pytest.raises(PluginError) as info:
         load_registry()

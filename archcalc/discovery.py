@@ -1,0 +1,221 @@
+"""Installed plugins' entry points, without reading every distribution on every run.
+
+``importlib.metadata.entry_points()`` imports the email parser and opens the metadata of
+every installed distribution: tens of milliseconds in an ML environment with hundreds of
+them, on every ``archcalc`` start, to find the two or three that are plugins. This module
+answers the same question from a small cache and rescans only when the environment
+changed.
+
+**Key.** A fingerprint of everything ``importlib.metadata`` would read: the ``sys.path``
+entries in order, and in each directory the names of its ``*.dist-info`` and
+``*.egg-info`` entries with the identity (inode, size, mtime in ns) of each one's
+``entry_points.txt``; a ``sys.path`` entry that is a file (a zip or egg) by its own
+identity. Installing, uninstalling or upgrading a distribution adds, removes or renames
+a ``*-VERSION.dist-info`` folder; reinstalling rewrites its ``entry_points.txt``; editing
+that file changes its mtime and usually its size. Each of these changes the fingerprint,
+so a plugin installed a moment ago is seen by the very next run. Costs a directory
+listing per ``sys.path`` entry and one ``stat`` per distribution, never a file read.
+
+**Where.** One JSON file per interpreter in the user cache directory (``$ARCHCALC_CACHE_DIR``,
+else ``$XDG_CACHE_HOME/archcalc``, ``~/.cache/archcalc``; ``~/Library/Caches`` on macOS,
+``%LOCALAPPDATA%`` on Windows), never inside the environment, which may be read-only.
+Written to a temporary file and moved into place with :func:`os.replace`, so concurrent
+runs read the old or the new file, never half of one. A cache that cannot be read or
+written (read-only home, a corrupt file, another version's format) is ignored: the run
+scans as if there were no cache. ``ARCHCALC_NO_CACHE=1`` turns it off.
+
+**When not.** A meta-path finder other than the standard one that can list distributions
+(``find_distributions``) cannot be fingerprinted, so then every run scans.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ENV_CACHE_DIR = "ARCHCALC_CACHE_DIR"
+ENV_NO_CACHE = "ARCHCALC_NO_CACHE"
+#: Bumped when the file's layout changes; another format is a miss, not an error.
+FORMAT = 1
+
+_ENTRY_POINT = re.compile(r"^(?P<module>[\w.]+)\s*(?::\s*(?P<attr>[\w.]+)\s*)?(?:\[.*\]\s*)?$")
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """One entry point of an installed distribution (``importlib.metadata``'s fields)."""
+
+    name: str
+    value: str
+    group: str
+    dist: str
+    version: str
+
+    def load(self) -> Any:
+        """Import the object the entry point names (``module`` or ``module:attr.attr``)."""
+        import importlib
+
+        match = _ENTRY_POINT.match(self.value)
+        if match is None:
+            raise ValueError(f"malformed entry point value {self.value!r}")
+        obj: Any = importlib.import_module(match["module"])
+        for attr in (match["attr"] or "").split(".") if match["attr"] else ():
+            obj = getattr(obj, attr)
+        return obj
+
+
+#: Per process: scanning or reading the cache once is enough.
+_MEMO: dict[str, tuple[EntryPoint, ...]] = {}
+#: Work done, for tests that bound it (a count, not a clock): scans, cache hits.
+stats = {"scans": 0, "hits": 0}
+
+
+def entry_points(group: str) -> tuple[EntryPoint, ...]:
+    """The entry points of ``group`` in every installed distribution, as a fresh scan finds them."""
+    if group in _MEMO:
+        return _MEMO[group]
+    fingerprint = _fingerprint() if not os.environ.get(ENV_NO_CACHE) else None
+    path = _cache_file() if fingerprint is not None else None
+    found = _read(path, fingerprint, group) if path is not None else None
+    if found is None:
+        found = _scan(group)
+        if path is not None and fingerprint is not None:
+            _write(path, fingerprint, group, found)
+    else:
+        stats["hits"] += 1
+    _MEMO[group] = found
+    return found
+
+
+def clear_memo() -> None:
+    """Forget this process's answers (tests install and remove plugins mid-run)."""
+    _MEMO.clear()
+
+
+def _scan(group: str) -> tuple[EntryPoint, ...]:
+    import importlib.metadata
+
+    stats["scans"] += 1
+    found = []
+    for ep in importlib.metadata.entry_points(group=group):
+        dist = ep.dist
+        name = dist.name if dist is not None else "?"
+        version = dist.version if dist is not None else "unknown"
+        found.append(EntryPoint(ep.name, ep.value, ep.group, name or "?", version or "unknown"))
+    return tuple(found)
+
+
+def _fingerprint() -> str | None:
+    """What ``importlib.metadata`` would read, as text, or None when it cannot be taken.
+
+    The text itself is the key (a few kB even for hundreds of distributions): comparing
+    it is cheaper than importing a hash function, and it cannot collide.
+    """
+    from importlib.machinery import PathFinder
+
+    for finder in sys.meta_path:
+        if finder is not PathFinder and hasattr(finder, "find_distributions"):
+            return None
+    parts: list[str] = [sys.version, sys.executable]
+    for entry in sys.path:
+        where = entry or "."
+        parts.append(f"path {entry}")
+        egg = where.lower().endswith(".egg")  # an unpacked egg keeps its metadata in EGG-INFO
+        try:
+            with os.scandir(where) as listing:
+                found = sorted(
+                    (e.name, e.is_dir())
+                    for e in listing
+                    if e.name.lower().endswith((".dist-info", ".egg-info"))
+                    or (egg and e.name.lower() == "egg-info")
+                )
+        except NotADirectoryError:  # a zip or egg file: its own identity covers its contents
+            parts.append(_identity(where))
+            continue
+        except OSError:
+            parts.append("-")
+            continue
+        for name, is_dir in found:
+            full = os.path.join(where, name)
+            target = os.path.join(full, "entry_points.txt") if is_dir else full
+            parts.append(f"{name}\t{_identity(target)}")
+    return "\n".join(parts)
+
+
+def _identity(path: str) -> str:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "-"
+    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def cache_dir() -> Path | None:
+    """Where archcalc keeps its cache, or None when no location is known."""
+    explicit = os.environ.get(ENV_CACHE_DIR)
+    if explicit:
+        return Path(explicit)
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA")
+        return Path(base) / "archcalc" / "Cache" if base else None
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "archcalc"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg and os.path.isabs(xdg):
+        return Path(xdg) / "archcalc"
+    try:
+        return Path.home() / ".cache" / "archcalc"
+    except RuntimeError:  # no home directory
+        return None
+
+
+def _cache_file() -> Path | None:
+    """One file per interpreter (environment), so two environments never fight over it."""
+    base = cache_dir()
+    if base is None:
+        return None
+    owner = zlib.crc32(f"{sys.prefix}\0{sys.executable}".encode(errors="replace"))
+    return base / f"entry-points-{owner:08x}.json"
+
+
+_FIELDS = ("name", "value", "group", "dist", "version")
+
+
+def _read(path: Path, fingerprint: str, group: str) -> tuple[EntryPoint, ...] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != FORMAT or data.get("fingerprint") != fingerprint:
+            return None
+        rows = data["groups"][group]
+        return tuple(EntryPoint(*(str(row[k]) for k in _FIELDS)) for row in rows)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _write(path: Path, fingerprint: str, group: str, found: tuple[EntryPoint, ...]) -> None:
+    """Replace the cache file atomically; silently give up where it cannot be written."""
+    data = {
+        "format": FORMAT,
+        "fingerprint": fingerprint,
+        "groups": {group: [{k: getattr(ep, k) for k in _FIELDS} for ep in found]},
+    }
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".entry-points-", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError:
+        pass
