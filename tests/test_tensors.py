@@ -81,7 +81,7 @@ def test_bad_shapes_blame_the_plugin(tmp_path: Path, bias_rows: str, message: st
 
 
 def test_a_failing_tensors_hook_blames_the_plugin(tmp_path: Path) -> None:
-    with pytest.raises(PluginError, match="failed while listing the tensors.*ZeroDivisionError"):
+    with pytest.raises(PluginError, match=r"failed while listing the tensors.*ZeroDivisionError"):
         tensors_of(_spec(tmp_path, bias_rows="1 // 0"))
 
 

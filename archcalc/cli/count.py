@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -22,7 +23,8 @@ from archcalc.cli._app import (
     _warn,
     app,
 )
-from archcalc.errors import ExitCode, SpecError
+from archcalc.errors import ExitCode, SpecError, UsageError
+from archcalc.spec import Override
 
 
 @app.command()
@@ -51,14 +53,25 @@ def count(
       archcalc count examples/gpt2-small.yaml --set n_layers=48 --set d_model=1600
 
       archcalc count examples/resnet50.yaml --shapes
+
+      archcalc count path/to/hf-model-folder          (reads its config.json)
+
+      archcalc count model.safetensors                (the checkpoint's own tensors, by dtype)
+
+    A Hugging Face model folder is counted from its config.json; a .safetensors file, a
+    model.safetensors.index.json or a folder without config.json is counted from the
+    checkpoint's tensor headers (no weights are read).
     """
     with _guard():
         overrides = _overrides(set_)
         _registry(plugin)
         invalid = False
-        outputs = []
+        outputs: list[tuple[api.Spec | None, Any]] = []
         for path in specs:
             try:
+                if _is_checkpoint(path):
+                    outputs.append((None, _checkpoint(path, overrides)))
+                    continue
                 spec = _load(path, overrides)
                 result = api.count(spec)
             except SpecError as exc:
@@ -68,18 +81,49 @@ def count(
             _warn(spec.warnings)
             outputs.append((spec, result))
         if as_json:
-            objects = [_hf_json(s, render.count_json(s, r)) for s, r in outputs]
+            objects = [_json(s, r) for s, r in outputs]
             if len(specs) == 1 and objects:
                 _out(json.dumps(objects[0], indent=2))
             elif len(specs) > 1:
                 _out(json.dumps(objects, indent=2))
         else:
-            texts = [_hf_text(s, render.count_text(s, r)) for s, r in outputs]
-            if show_shapes:
-                texts = [_with_shapes(s, t) for (s, _), t in zip(outputs, texts, strict=True)]
+            texts = [_text(s, r, show_shapes) for s, r in outputs]
             _out("\n\n".join(texts))
         if invalid:
             _exit(ExitCode.INVALID)
+
+
+def _is_checkpoint(path: Path) -> bool:
+    """A safetensors file or index, or a folder without a config.json to count from."""
+    name = path.name.lower()
+    if name.endswith((".safetensors", ".safetensors.index.json")):
+        return True
+    return path.is_dir() and not (path / "config.json").exists()
+
+
+def _checkpoint(path: Path, overrides: list[Override]) -> Any:
+    from archcalc.checkpoint import open_checkpoint
+
+    if overrides:
+        raise UsageError(f"--set does not apply to a checkpoint ({path}): it has no spec to change")
+    return open_checkpoint(path, display=str(path))
+
+
+def _json(spec: api.Spec | None, result: Any) -> dict[str, Any]:
+    if spec is None:
+        from archcalc.tensor_render import checkpoint_json
+
+        return checkpoint_json(result)
+    return _hf_json(spec, render.count_json(spec, result))
+
+
+def _text(spec: api.Spec | None, result: Any, show_shapes: bool) -> str:
+    if spec is None:
+        from archcalc.tensor_render import checkpoint_text
+
+        return checkpoint_text(result)
+    text = _hf_text(spec, render.count_text(spec, result))
+    return _with_shapes(spec, text) if show_shapes else text
 
 
 def _with_shapes(spec: api.Spec, text: str) -> str:

@@ -1,0 +1,324 @@
+"""Tiny checkpoints saved by Hugging Face transformers, recorded header by header.
+
+Source of truth behind ``tests/data/reference/checkpoints.json``. For every case below this
+script builds a tiny model of a supported ``model_type`` with transformers (on the CPU,
+random weights), saves it with ``save_pretrained`` (safetensors; one case sharded with a
+small ``max_shard_size``, some in bfloat16) into a temporary folder, and records what was
+written: ``config.json``, each ``.safetensors`` file's header (tensor names, dtypes, shapes,
+data offsets, ``__metadata__``), ``model.safetensors.index.json`` when sharded, the model's
+``sum(p.numel() for p in model.parameters())`` (tied tensors once), the elements of all
+saved tensors, and the model's buffers in its state dict (in-memory names: a buffer can be
+saved, as BART's ``final_logits_bias``). The tests rebuild each checkpoint from this record
+with a hand-written safetensors writer (zeros of the right size), so they need neither
+torch nor the weights.
+
+The Auto class follows ``archcalc count config.json`` (see ``reference/hf_counts.py``):
+``AutoModelForCausalLM`` for decoders, ``AutoModel`` for encoders, ``AutoModelForSeq2SeqLM``
+for encoder-decoders.
+
+Needs torch, transformers and safetensors (not archcalc dependencies); from the repo root:
+
+    /work/refenv/bin/python reference/checkpoint_headers.py            # (re)write the JSON
+    /work/refenv/bin/python reference/checkpoint_headers.py --check    # recompute, compare
+    /work/refenv/bin/python reference/checkpoint_headers.py --keep DIR # also keep the folders
+
+``--keep DIR`` leaves each saved folder (weights included) in ``DIR/<case>`` for checking
+archcalc by hand on checkpoints that are not in the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import struct
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT / "reference"))
+
+from hf_counts import auto_class_name  # noqa: E402
+from transformer_counts import versions  # noqa: E402
+
+OUTPUT = REPO_ROOT / "tests" / "data" / "reference" / "checkpoints.json"
+FORMAT_VERSION = 1
+
+#: Small widths shared by most decoder cases (two blocks: a check with n_layers=3 must
+#: then name the missing tensors of block 2).
+LLAMA = {
+    "num_hidden_layers": 2,
+    "hidden_size": 32,
+    "intermediate_size": 48,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "vocab_size": 64,
+    "max_position_embeddings": 128,
+}
+
+#: case name -> model_type, config fields, save options.
+CASES: dict[str, dict[str, Any]] = {
+    "llama": {"model_type": "llama", "config": LLAMA},
+    "llama-tied": {"model_type": "llama", "config": {**LLAMA, "tie_word_embeddings": True}},
+    "llama-sharded": {
+        "model_type": "llama",
+        "config": {**LLAMA, "attention_bias": True, "mlp_bias": True},
+        "max_shard_size": "8KB",
+        "dtype": "bfloat16",
+    },
+    "mistral": {"model_type": "mistral", "config": {**LLAMA, "head_dim": 16}},
+    "qwen2": {"model_type": "qwen2", "config": {**LLAMA, "tie_word_embeddings": True}},
+    "qwen3": {"model_type": "qwen3", "config": {**LLAMA, "head_dim": 8}},
+    "gemma": {"model_type": "gemma", "config": {**LLAMA, "head_dim": 8}},
+    "gemma2": {"model_type": "gemma2", "config": {**LLAMA, "head_dim": 8}},
+    "phi3": {"model_type": "phi3", "config": {**LLAMA, "pad_token_id": 0}},
+    "olmo": {"model_type": "olmo", "config": {**LLAMA, "pad_token_id": 0}},
+    "starcoder2": {"model_type": "starcoder2", "config": LLAMA},
+    "mixtral": {
+        "model_type": "mixtral",
+        "config": {**LLAMA, "num_local_experts": 3, "num_experts_per_tok": 2},
+        "dtype": "bfloat16",
+    },
+    "qwen2_moe": {
+        "model_type": "qwen2_moe",
+        "config": {
+            **LLAMA,
+            "num_experts": 4,
+            "num_experts_per_tok": 2,
+            "moe_intermediate_size": 16,
+            "shared_expert_intermediate_size": 40,
+        },
+    },
+    "deepseek_v3": {
+        "model_type": "deepseek_v3",
+        "config": {
+            **LLAMA,
+            "num_key_value_heads": 4,
+            "n_routed_experts": 4,
+            "num_experts_per_tok": 2,
+            "n_group": 1,
+            "topk_group": 1,
+            "n_shared_experts": 1,
+            "moe_intermediate_size": 16,
+            "first_k_dense_replace": 1,
+            "q_lora_rank": 24,
+            "kv_lora_rank": 16,
+            "qk_rope_head_dim": 8,
+            "qk_nope_head_dim": 8,
+            "v_head_dim": 8,
+        },
+    },
+    "gpt2": {
+        "model_type": "gpt2",
+        "config": {"n_layer": 2, "n_embd": 32, "n_head": 4, "vocab_size": 64, "n_positions": 40},
+    },
+    "gpt_neox": {
+        "model_type": "gpt_neox",
+        "config": {**LLAMA, "num_key_value_heads": 4},
+    },
+    "gptj": {
+        "model_type": "gptj",
+        "config": {
+            "n_layer": 2,
+            "n_embd": 32,
+            "n_head": 4,
+            "vocab_size": 64,
+            "n_positions": 40,
+            "rotary_dim": 4,
+        },
+    },
+    "falcon": {
+        "model_type": "falcon",
+        "config": {
+            "num_hidden_layers": 2,
+            "hidden_size": 32,
+            "num_attention_heads": 4,
+            "vocab_size": 64,
+        },
+    },
+    "opt": {
+        "model_type": "opt",
+        "config": {
+            "num_hidden_layers": 2,
+            "hidden_size": 32,
+            "word_embed_proj_dim": 32,
+            "ffn_dim": 48,
+            "num_attention_heads": 4,
+            "vocab_size": 64,
+            "max_position_embeddings": 40,
+            "pad_token_id": 1,
+        },
+    },
+    "bert": {
+        "model_type": "bert",
+        "config": {
+            "num_hidden_layers": 2,
+            "hidden_size": 32,
+            "num_attention_heads": 4,
+            "intermediate_size": 48,
+            "vocab_size": 64,
+            "max_position_embeddings": 40,
+        },
+    },
+    "roberta": {
+        "model_type": "roberta",
+        "config": {
+            "num_hidden_layers": 2,
+            "hidden_size": 32,
+            "num_attention_heads": 4,
+            "intermediate_size": 48,
+            "vocab_size": 64,
+            "max_position_embeddings": 40,
+            "type_vocab_size": 1,
+        },
+    },
+    "distilbert": {
+        "model_type": "distilbert",
+        "config": {
+            "n_layers": 2,
+            "dim": 32,
+            "n_heads": 4,
+            "hidden_dim": 48,
+            "vocab_size": 64,
+            "max_position_embeddings": 40,
+        },
+    },
+    "albert": {
+        "model_type": "albert",
+        "config": {
+            "num_hidden_layers": 2,
+            "hidden_size": 32,
+            "num_attention_heads": 4,
+            "intermediate_size": 48,
+            "vocab_size": 64,
+            "embedding_size": 16,
+            "max_position_embeddings": 40,
+        },
+    },
+    "t5": {
+        "model_type": "t5",
+        "config": {
+            "num_layers": 2,
+            "num_decoder_layers": 2,
+            "d_model": 32,
+            "d_kv": 8,
+            "num_heads": 4,
+            "d_ff": 48,
+            "vocab_size": 64,
+            "relative_attention_num_buckets": 8,
+            "feed_forward_proj": "gated-gelu",
+        },
+    },
+    "bart": {
+        "model_type": "bart",
+        "config": {
+            "encoder_layers": 2,
+            "decoder_layers": 2,
+            "d_model": 32,
+            "encoder_attention_heads": 4,
+            "decoder_attention_heads": 4,
+            "encoder_ffn_dim": 48,
+            "decoder_ffn_dim": 48,
+            "vocab_size": 64,
+            "max_position_embeddings": 40,
+        },
+    },
+}
+
+
+def read_header(path: Path) -> dict[str, Any]:
+    """A safetensors file's JSON header, read the plain way (trusted, freshly written)."""
+    with path.open("rb") as f:
+        (length,) = struct.unpack("<Q", f.read(8))
+        header: dict[str, Any] = json.loads(f.read(length))
+    return header
+
+
+def save(case: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Build, save into ``folder`` and record one case."""
+    import torch
+    import transformers
+    from transformers import AutoConfig
+
+    torch.manual_seed(0)
+    model_type = case["model_type"]
+    config = AutoConfig.for_model(model_type, **case["config"])
+    auto = getattr(transformers, auto_class_name(model_type))
+    model = auto.from_config(config)
+    if case.get("dtype"):
+        model = model.to(getattr(torch, case["dtype"]))
+    options: dict[str, Any] = {"safe_serialization": True}
+    if case.get("max_shard_size"):
+        options["max_shard_size"] = case["max_shard_size"]
+    model.save_pretrained(folder, **options)
+    parameters = {name for name, _ in model.named_parameters(remove_duplicate=False)}
+    buffers = sorted(set(model.state_dict()) - parameters)
+    files = {}
+    for path in sorted(folder.glob("*.safetensors")):
+        files[path.name] = read_header(path)
+    index_path = folder / "model.safetensors.index.json"
+    saved = [
+        info["shape"]
+        for header in files.values()
+        for name, info in header.items()
+        if name != "__metadata__"
+    ]
+    return {
+        "model_type": model_type,
+        "auto_class": auto_class_name(model_type),
+        "config": json.loads((folder / "config.json").read_text()),
+        "total_params": sum(p.numel() for p in model.parameters()),
+        "files": files,
+        "index": json.loads(index_path.read_text()) if index_path.exists() else None,
+        "saved_numel": sum(math.prod(shape) for shape in saved),
+        "buffers": buffers,
+    }
+
+
+def build_document(keep: Path | None) -> dict[str, Any]:
+    cases = {}
+    for name, case in CASES.items():
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / name
+            cases[name] = save(case, folder)
+            if keep is not None:
+                target = keep / name
+                shutil.rmtree(target, ignore_errors=True)
+                shutil.copytree(folder, target)
+    return {
+        "format_version": FORMAT_VERSION,
+        "generated_by": "reference/checkpoint_headers.py",
+        "convention": (
+            "headers of <auto_class>.from_config(AutoConfig.for_model(**config)) saved with "
+            "save_pretrained(safe_serialization=True); total_params = sum(p.numel() for p "
+            "in model.parameters())"
+        ),
+        "versions": versions(),
+        "cases": cases,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="compare with the committed JSON")
+    parser.add_argument("--keep", type=Path, help="also keep each saved folder in KEEP/<case>")
+    args = parser.parse_args(argv)
+    document = build_document(args.keep)
+    text = json.dumps(document, indent=1, sort_keys=True) + "\n"
+    if args.check:
+        old = OUTPUT.read_text() if OUTPUT.exists() else ""
+        if old != text:
+            print(f"{OUTPUT} differs from a fresh computation", file=sys.stderr)
+            return 1
+        print(f"{OUTPUT}: up to date")
+        return 0
+    OUTPUT.write_text(text)
+    print(f"wrote {OUTPUT}: {len(document['cases'])} checkpoints")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
