@@ -143,12 +143,12 @@ def load_document(path: str | os.PathLike[str], display: str | None = None) -> y
     """A spec file, or a Hugging Face ``config.json`` translated into one (see :mod:`archcalc.hf`).
 
     ``.json`` files are read as Hugging Face configs; any other file whose content turns
-    out to be a mapping with a ``model_type`` and no ``family`` is one too. A folder is a
-    Hugging Face model folder: its ``config.json`` is read.
+    out to be a mapping with a ``model_type`` and no ``family`` is one too. A folder holding
+    a ``config.json`` is a Hugging Face model folder: its config is read.
     """
     from archcalc import hf
 
-    if os.path.isdir(path):
+    if os.path.isdir(path) and os.path.isfile(os.path.join(path, "config.json")):
         name = os.path.join(display if display is not None else os.fsdecode(path), "config.json")
         return hf.load_document(os.path.join(path, "config.json"), name)
     if str(path).lower().endswith(".json"):
