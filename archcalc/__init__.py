@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         ShapeRow,
     )
     from archcalc.formulas import Formula
+    from archcalc.hf import ConfigReader, HFModelType
     from archcalc.hookspecs import hookimpl
     from archcalc.tensors import Tensor
 
@@ -45,6 +46,7 @@ __all__ = [
     "REQUIRED",
     "ArchcalcError",
     "Breakdown",
+    "ConfigReader",
     "Count",
     "Diagnostic",
     "ExitCode",
@@ -52,6 +54,7 @@ __all__ = [
     "Field",
     "Formula",
     "Group",
+    "HFModelType",
     "LayerType",
     "Part",
     "PluginError",
@@ -86,6 +89,7 @@ _LAZY = {
         "archcalc.family",
     ),
     "Formula": "archcalc.formulas",
+    **dict.fromkeys(("ConfigReader", "HFModelType"), "archcalc.hf"),
     "hookimpl": "archcalc.hookspecs",
     "Tensor": "archcalc.tensors",
 }

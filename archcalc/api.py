@@ -136,26 +136,29 @@ def load_spec(
 ) -> Spec:
     """Load and validate the spec at ``path``; ``overrides`` are ``KEY=EXPR`` strings or objects."""
     parsed = [o if isinstance(o, Override) else Override.parse(o) for o in overrides]
-    return check_document(load_document(path, display), parsed, registry)
+    return check_document(load_document(path, display, registry), parsed, registry)
 
 
-def load_document(path: str | os.PathLike[str], display: str | None = None) -> yamlsafe.Document:
+def load_document(
+    path: str | os.PathLike[str], display: str | None = None, registry: Registry | None = None
+) -> yamlsafe.Document:
     """A spec file, or a Hugging Face ``config.json`` translated into one (see :mod:`archcalc.hf`).
 
     ``.json`` files are read as Hugging Face configs; any other file whose content turns
     out to be a mapping with a ``model_type`` and no ``family`` is one too. A folder holding
-    a ``config.json`` is a Hugging Face model folder: its config is read.
+    a ``config.json`` is a Hugging Face model folder: its config is read. The plugin
+    that reads the config's model_type comes from ``registry`` (default: this process's).
     """
     from archcalc import hf
 
     if os.path.isdir(path) and os.path.isfile(os.path.join(path, "config.json")):
         name = os.path.join(display if display is not None else os.fsdecode(path), "config.json")
-        return hf.load_document(os.path.join(path, "config.json"), name)
+        return hf.load_document(os.path.join(path, "config.json"), name, registry)
     if str(path).lower().endswith(".json"):
-        return hf.load_document(path, display)
+        return hf.load_document(path, display, registry)
     doc = yamlsafe.load_path(path, display)
     if hf.is_hf_config_data(doc.data):
-        return hf.from_yaml_document(doc)
+        return hf.from_yaml_document(doc, registry)
     return doc
 
 

@@ -1,23 +1,17 @@
-"""Hugging Face ``config.json`` files, read exactly as transformers builds the model.
+"""Hugging Face ``config.json`` files: loading them safely, and the translation machinery.
 
 Most published architectures exist only as a Hugging Face ``config.json``. This module
 recognises one (a JSON object with ``model_type``), loads it as carefully as
 :mod:`archcalc.yamlsafe` loads specs (regular files only, a size cap, strict UTF-8, no
-NaN/Infinity, bounded numbers and nesting, located errors), and translates it into an
-archcalc ``family: transformer`` spec that counts exactly what transformers reports:
-``AutoModelForCausalLM`` for decoder-only types, ``AutoModel`` for encoders (the BERT
-family, pooler included) and ``AutoModelForSeq2SeqLM`` for encoder-decoders.
+NaN/Infinity, bounded numbers and nesting, located errors), and hands it to the plugin
+that reads its ``model_type``.
 
-Absent fields take the default of that model type's config class in transformers (e.g.
-``tie_word_embeddings`` is true for gpt2, gemma, starcoder2, opt, falcon and the BERT
-family, false for llama, mistral, qwen2...). The sizes every count needs (width, depth,
-heads, vocabulary) must be given: a config without them is broken, and guessing would
-hide it. Fields a model type ignores are ignored, as transformers ignores them.
-
-One deliberate choice: where transformers releases disagree, the config's own statement
-wins. Transformers 5 ties T5's LM head even when the config says
-``tie_word_embeddings: false`` (flan-t5, T5 v1.1), while 4.x and the published
-checkpoints keep it separate; archcalc follows the config.
+The core knows no architecture. A plugin declares the model types it reads through the
+``archcalc_hf_model_types`` hook: each :class:`HFModelType` names a family and a
+translator, which reads the config through a :class:`ConfigReader` (typed values, the
+model type's defaults, located errors) and writes that family's spec. The built-in
+transformer translators live in :mod:`archcalc.plugins.transformer_hf`; the Mamba plugin
+reads Mamba configs the same way.
 
 The translated spec becomes a :class:`~archcalc.yamlsafe.Document` whose marks point
 into the JSON file, so a problem found later (heads not dividing the width) is reported
@@ -33,25 +27,33 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from archcalc.errors import DiagnosticSink, Mark, SpecError, shorten
+from archcalc.errors import ArchcalcError, DiagnosticSink, Mark, PluginError, SpecError, shorten
 from archcalc.yamlsafe import MAX_BYTES, MAX_DEPTH, Document, _read_regular_file
 from archcalc.yamlsafe import _display_name as _yaml_display_name
 
+if TYPE_CHECKING:
+    from archcalc.registry import Registry
+
 __all__ = [
-    "SUPPORTED_MODEL_TYPES",
+    "ConfigReader",
     "HFConfig",
+    "HFModelType",
     "Translation",
+    "config_name",
+    "defaults_of",
     "from_yaml_document",
     "is_hf_config_data",
     "load_config",
     "load_document",
     "model_type_of",
     "parse_config",
+    "show",
     "spec_yaml",
+    "supported_model_types",
     "translate",
 ]
 
@@ -59,7 +61,8 @@ __all__ = [
 MAX_INT_DIGITS = 30
 #: The metadata key (ignored by the schema, as every ``x-`` key) naming the source type.
 MODEL_TYPE_KEY = "x-hf-model-type"
-SOURCE_KEY = "x-hf-source"
+#: Config keys a translated spec took from the model type's defaults (for "defaults used").
+DEFAULTS_KEY = "x-hf-defaults"
 
 Path_ = tuple[str | int, ...]
 
@@ -87,7 +90,7 @@ class _Reject(ValueError):
     """A value json.loads must not accept (NaN, Infinity, huge numbers, duplicate keys)."""
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
     """A bounded, printable rendering of a value from the config, for messages.
 
     JSON strings may hold control characters, bidi overrides or lone surrogates (which
@@ -122,7 +125,7 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise _Reject(f"duplicate key '{_show(key)}'")
+            raise _Reject(f"duplicate key '{show(key)}'")
         out[key] = value
     return out
 
@@ -262,83 +265,141 @@ def is_hf_config_data(data: Mapping[str, Any]) -> bool:
 # --------------------------------------------------------------------------- translation
 
 
-@dataclass
-class Translation:
-    """An archcalc spec built from a config, and which config key each spec key came from."""
+#: What a translator gives for a spec key: a value, and the config keys it came from.
+Translator = Callable[["ConfigReader"], None]
+
+
+@dataclass(frozen=True)
+class HFModelType:
+    """A Hugging Face ``model_type`` a plugin reads, returned from ``archcalc_hf_model_types``.
+
+    ``translate`` receives a :class:`ConfigReader` over the config and fills in the spec of
+    ``family`` (which any plugin may provide) with :meth:`ConfigReader.set`. The count of
+    that spec must equal what ``auto_class`` (a transformers Auto class, for documentation
+    and coverage tables) builds from the config. ``key_order`` orders the keys of the spec
+    ``archcalc import-hf`` writes (unlisted keys follow in the order they were set).
+    """
 
     model_type: str
+    family: str
+    translate: Translator
+    auto_class: str = "AutoModelForCausalLM"
+    description: str = ""
+    key_order: tuple[str, ...] = ()
+
+
+@dataclass
+class Translation:
+    """A spec built from a config, and which config key each spec key came from."""
+
+    model_type: str
+    family: str
     spec: dict[str, Any]
     origin: dict[Path_, str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    #: Config keys the translator needed but the config left out, with the model type's
+    #: default it used (what ``count`` reports as "defaults used").
+    defaults: dict[str, Any] = field(default_factory=dict)
 
 
-class _Reader:
-    """Reads config fields with the model type's defaults, reporting located problems."""
+class ConfigReader:
+    """What a translator reads a config through: typed, located, with the type's defaults.
+
+    Every accessor reports a bad value as a located error (``config.json:LINE:COL``) and
+    returns ``None`` or the default, so one run reports every problem. A key whose value is
+    ``null`` is treated as absent (transformers' config classes do the same for most keys);
+    a translator for which null means something else reads :attr:`data` directly.
+    """
 
     def __init__(self, config: HFConfig, model_type: str, sink: DiagnosticSink) -> None:
         self.config = config
-        self.data = config.data
+        self.data: Mapping[str, Any] = config.data
         self.model_type = model_type
         self.sink = sink
         self.spec: dict[str, Any] = {}
         self.origin: dict[Path_, str] = {}
+        self.defaults: dict[str, Any] = {}
+        #: Every config key a translator looked at (``--set`` checks names against these).
+        self.read: set[str] = set()
+
+    # -- reading ---------------------------------------------------------------------
 
     def present(self, key: str) -> bool:
+        """Whether the config gives ``key`` a value other than null."""
+        self.read.add(key)
         return self.data.get(key) is not None
 
     def _first(self, keys: tuple[str, ...]) -> str | None:
         return next((k for k in keys if self.present(k)), None)
 
-    def size(self, *keys: str, default: Any = None, minimum: int = 1) -> int | None:
-        """An integer field (first of ``keys`` present); missing and no default: an error."""
+    def size(self, *keys: str, default: Any = None, minimum: int = 1) -> Any:
+        """An integer ≥ ``minimum`` (the first of ``keys`` present, which transformers reads
+        as one field); absent: ``default``, or an error naming the key when there is none."""
         key = self._first(keys)
         if key is None:
             if default is None:
+                also = f" (nor {', '.join(repr(k) for k in keys[1:])})" if keys[1:] else ""
                 self.sink.error(
                     Mark(1, 1),
                     f"{self.model_type} config has no '{keys[0]}', which the parameter count "
-                    "needs"
-                    + (f" (nor {', '.join(repr(k) for k in keys[1:])})" if keys[1:] else ""),
+                    f"needs{also}",
                 )
+            else:
+                self.defaults.setdefault(keys[0], default)
             return default
         value = self.data[key]
         for other in keys:
             if other != key and self.present(other) and self.data[other] != value:
                 self.sink.error(
                     self.config.mark(other),
-                    f"'{other}' ({_show(self.data[other])}) contradicts '{key}' "
-                    f"({_show(value)}); transformers reads them as one field",
+                    f"'{other}' ({show(self.data[other])}) contradicts '{key}' "
+                    f"({show(value)}); transformers reads them as one field",
                 )
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             self.sink.error(
                 self.config.mark(key),
-                f"'{key}' must be an integer ≥ {minimum}, got {_show(value)}",
+                f"'{key}' must be an integer ≥ {minimum}, got {show(value)}",
             )
             return None
         return value
 
+    def count(self, *keys: str, default: Any = None) -> Any:
+        """An integer ≥ 0 (a number of optional things: shared experts, dense layers...)."""
+        return self.size(*keys, default=default, minimum=0)
+
     def flag(self, key: str, default: bool) -> bool:
-        value = self.data.get(key)
-        if value is None:
+        """A boolean; absent (or null): ``default``."""
+        if not self.present(key):
+            self.defaults.setdefault(key, default)
             return default
+        value = self.data[key]
         if not isinstance(value, bool):
             self.sink.error(
-                self.config.mark(key), f"'{key}' must be true or false, got {_show(value)}"
+                self.config.mark(key), f"'{key}' must be true or false, got {show(value)}"
             )
             return default
         return value
 
     def text(self, key: str, default: str) -> str:
-        value = self.data.get(key)
-        if value is None:
+        """A string; absent (or null): ``default``."""
+        if not self.present(key):
+            self.defaults.setdefault(key, default)
             return default
+        value = self.data[key]
         if not isinstance(value, str):
-            self.sink.error(self.config.mark(key), f"'{key}' must be a string")
+            self.sink.error(self.config.mark(key), f"'{key}' must be a string, got {show(value)}")
             return default
         return value
 
+    def value(self, key: str) -> Any:
+        """The raw value (None when absent), for structured keys such as lists."""
+        self.read.add(key)
+        return self.data.get(key)
+
+    # -- writing and refusing -----------------------------------------------------------
+
     def set(self, spec_key: str, value: Any, *source: str) -> None:
-        """Put ``value`` at ``spec_key`` (dotted for groups), remembering its config key."""
+        """Put ``value`` at ``spec_key`` (dotted for groups: ``moe.top_k``); ``source`` names
+        the config keys it came from, so later problems are located at them."""
         if value is None:
             return
         path = tuple(spec_key.split("."))
@@ -346,488 +407,131 @@ class _Reader:
         for part in path[:-1]:
             target = target.setdefault(part, {})
         target[path[-1]] = value
-        key = self._first(source) if source else None
+        key = next((k for k in source if k in self.data), None)
         if key is not None:
             self.origin[path] = key
 
+    def error(self, key: str | None, message: str) -> None:
+        """A located problem with the config (at ``key``'s value; the top for None)."""
+        self.sink.error(self.config.mark(key if key in self.data else None), message)
+
     def unsupported(self, key: str, why: str) -> None:
-        self.sink.error(self.config.mark(key), f"{self.model_type}: {why} is not supported yet")
+        """Refuse a construct archcalc cannot count: a located error, never a wrong number."""
+        self.error(key, f"{self.model_type}: {why} is not supported (it changes parameter shapes)")
+
+    def only(self, key: str, *allowed: Any, why: str = "") -> None:
+        """Refuse ``key`` unless it is absent, null or one of ``allowed`` (a key that changes
+        shapes in a way this translator does not model)."""
+        if not self.present(key):
+            return
+        value = self.data[key]
+        if any(value == a and type(value) is type(a) for a in allowed):
+            return
+        self.unsupported(key, why or f"{key}: {show(value)}")
 
 
-def _tie(r: _Reader, default: bool) -> None:
-    r.set("tie_embeddings", r.flag("tie_word_embeddings", default), "tie_word_embeddings")
+def _registry(registry: Registry | None) -> Registry:
+    if registry is not None:
+        return registry
+    from archcalc.api import default_registry
+
+    return default_registry()
 
 
-def _core(r: _Reader, layers: tuple[str, ...], width: tuple[str, ...], heads: tuple[str, ...]):
-    r.set("n_layers", r.size(*layers), *layers)
-    d_model = r.size(*width)
-    r.set("d_model", d_model, *width)
-    n_heads = r.size(*heads)
-    r.set("n_heads", n_heads, *heads)
-    r.set("vocab_size", r.size("vocab_size"), "vocab_size")
-    return d_model, n_heads
+def supported_model_types(registry: Registry | None = None) -> tuple[str, ...]:
+    """Every model_type the loaded plugins read, sorted."""
+    return tuple(sorted(_registry(registry).hf_model_types))
 
 
-def _head_dim(r: _Reader, d_model: int | None, n_heads: int | None, default: int = 0) -> None:
-    """A head_dim (given, or the config class's fixed default) unlike width/heads is d_head."""
-    head_dim = r.size("head_dim", default=0, minimum=0) if r.present("head_dim") else default
-    if head_dim and (d_model is None or n_heads is None or head_dim * n_heads != d_model):
-        r.set("d_head", head_dim, "head_dim")
+def translate(config: HFConfig, registry: Registry | None = None) -> Translation:
+    """Translate a parsed config with the plugin that reads its model_type.
 
-
-def _kv_heads(r: _Reader, *keys: str) -> None:
-    if r._first(keys) is not None:
-        r.set("n_kv_heads", r.size(*keys), *keys)
-
-
-def _llama_like(
-    r: _Reader,
-    *,
-    mlp: str = "swiglu",
-    norm: str = "rmsnorm",
-    tie: bool = False,
-    bias_key: str | None = None,
-    bias_default: bool = False,
-    mlp_bias: bool | None = False,
-    qkv_bias: bool | None = None,
-    head_dim: int = 0,
-) -> None:
-    """The Llama layout most decoder-only types share: RoPE, gated MLP, RMSNorm.
-
-    ``head_dim`` is the config class's fixed default (Gemma 256, Qwen3 128; 0: derived).
-    ``bias_key`` names the config flag for the attention biases (absent: the modeling
-    code hard-codes ``bias_default``); ``mlp_bias`` None means the MLP follows it.
+    Problems with the config are a located :class:`SpecError`; a translator that raises
+    is its plugin's fault (:class:`PluginError`, exit 3).
     """
-    r.set("architecture", "decoder")
-    d_model, n_heads = _core(r, ("num_hidden_layers",), ("hidden_size",), ("num_attention_heads",))
-    _kv_heads(r, "num_key_value_heads")
-    _head_dim(r, d_model, n_heads, head_dim)
-    r.set("d_ff", r.size("intermediate_size"), "intermediate_size")
-    r.set("positional", "rope")
-    r.set("mlp", mlp)
-    r.set("norm", norm)
-    bias = r.flag(bias_key, bias_default) if bias_key else bias_default
-    r.set("bias", bias, *(bias_key,) if bias_key else ())
-    mlp_b = bias if mlp_bias is None else mlp_bias
-    if mlp_b != bias:
-        r.set("mlp_bias", mlp_b, "mlp_bias")
-    if qkv_bias is not None and qkv_bias != bias:
-        r.set("qkv_bias", qkv_bias, "qkv_bias")
-    _tie(r, tie)
-
-
-def _llama(r: _Reader) -> None:
-    _llama_like(r, bias_key="attention_bias", mlp_bias=r.flag("mlp_bias", False))
-
-
-def _mistral(r: _Reader) -> None:
-    _llama_like(r)
-
-
-def _mixtral(r: _Reader) -> None:
-    _llama_like(r)
-    experts = r.size("num_local_experts", default=8)
-    r.set("moe.n_experts", experts, "num_local_experts")
-    r.set("moe.top_k", r.size("num_experts_per_tok", default=2), "num_experts_per_tok")
-
-
-def _qwen2(r: _Reader) -> None:
-    # Qwen2Attention hard-codes bias=True on q, k, v and bias=False on o.
-    _llama_like(r, qkv_bias=True)
-
-
-def _qwen3(r: _Reader) -> None:
-    _llama_like(r, bias_key="attention_bias", head_dim=128)
-    r.set("qk_norm", True)
-
-
-def _qwen2_moe(r: _Reader) -> None:
-    _llama_like(r, qkv_bias=r.flag("qkv_bias", True))
-    if r.size("decoder_sparse_step", default=1) != 1:
-        r.unsupported("decoder_sparse_step", "decoder_sparse_step other than 1")
-    if r.data.get("mlp_only_layers"):
-        r.unsupported("mlp_only_layers", "dense mlp_only_layers")
-    r.set("moe.n_experts", r.size("num_experts", default=60), "num_experts")
-    r.set("moe.top_k", r.size("num_experts_per_tok", default=4), "num_experts_per_tok")
-    r.set("moe.d_ff_expert", r.size("moe_intermediate_size", default=1408), "moe_intermediate_size")
-    shared = r.size("shared_expert_intermediate_size", default=5632, minimum=0)
-    if shared:
-        r.set("moe.n_shared_experts", 1)
-        r.set("moe.d_ff_shared", shared, "shared_expert_intermediate_size")
-        r.set("moe.shared_expert_gate", True)
-
-
-def _gemma(r: _Reader) -> None:
-    _llama_like(r, mlp="geglu", tie=True, bias_key="attention_bias", head_dim=256)
-
-
-def _gemma2(r: _Reader) -> None:
-    _llama_like(r, mlp="geglu", tie=True, bias_key="attention_bias", head_dim=256)
-    r.set("post_norms", True)
-
-
-def _phi3(r: _Reader) -> None:
-    _llama_like(r)
-
-
-def _olmo(r: _Reader) -> None:
-    _llama_like(r, norm="nonparametric", bias_key="attention_bias")
-
-
-def _starcoder2(r: _Reader) -> None:
-    _llama_like(
-        r,
-        mlp="gelu",
-        norm="layernorm",
-        tie=True,
-        bias_key="use_bias",
-        bias_default=True,
-        mlp_bias=None,
-    )
-
-
-def _deepseek_v3(r: _Reader) -> None:
-    r.set("architecture", "decoder")
-    _core(r, ("num_hidden_layers",), ("hidden_size",), ("num_attention_heads",))
-    r.set("d_ff", r.size("intermediate_size"), "intermediate_size")
-    r.set("positional", "rope")
-    r.set("mlp", "swiglu")
-    r.set("norm", "rmsnorm")
-    bias = r.flag("attention_bias", False)
-    r.set("bias", bias, "attention_bias")
-    if bias:
-        r.set("mlp_bias", False)
-    # q_lora_rank: null in a config means a full-rank query projection.
-    explicit_none = "q_lora_rank" in r.data and r.data["q_lora_rank"] is None
-    q_rank = 0 if explicit_none else r.size("q_lora_rank", default=1536)
-    r.set("mla.q_lora_rank", q_rank, "q_lora_rank")
-    r.set("mla.kv_lora_rank", r.size("kv_lora_rank", default=512), "kv_lora_rank")
-    r.set("mla.qk_rope_head_dim", r.size("qk_rope_head_dim", default=64), "qk_rope_head_dim")
-    r.set("mla.qk_nope_head_dim", r.size("qk_nope_head_dim", default=128), "qk_nope_head_dim")
-    r.set("mla.v_head_dim", r.size("v_head_dim", default=128), "v_head_dim")
-    experts = r.size("n_routed_experts", default=256)
-    if experts:
-        r.set("moe.n_experts", experts, "n_routed_experts")
-        r.set("moe.top_k", r.size("num_experts_per_tok", default=8), "num_experts_per_tok")
-        r.set(
-            "moe.d_ff_expert",
-            r.size("moe_intermediate_size", default=2048),
-            "moe_intermediate_size",
-        )
-        shared = r.size("n_shared_experts", default=1, minimum=0)
-        r.set("moe.n_shared_experts", shared, "n_shared_experts")
-        dense = r.size("first_k_dense_replace", default=3, minimum=0)
-        if dense:
-            r.set("moe.first_dense_layers", dense, "first_k_dense_replace")
-    _tie(r, False)
-
-
-#: The MLP width GPT-2, GPT-J and Falcon use when the config leaves it out.
-FOUR_D = "4 * d_model"
-
-
-def _gpt2(r: _Reader) -> None:
-    r.set("architecture", "decoder")
-    _core(r, ("n_layer", "num_hidden_layers"), ("n_embd", "hidden_size"), ("n_head",))
-    # n_inner: null means 4 × width; kept as an expression so formulas show 4·d_model.
-    r.set("d_ff", r.size("n_inner") if r.present("n_inner") else FOUR_D, "n_inner", "n_embd")
-    r.set("max_seq_len", r.size("n_positions", default=1024), "n_positions")
-    r.set("positional", "learned")
-    r.set("mlp", "gelu")
-    r.set("norm", "layernorm")
-    r.set("bias", True)
-    _tie(r, True)
-
-
-def _gpt_neox(r: _Reader) -> None:
-    r.set("architecture", "decoder")
-    _core(r, ("num_hidden_layers",), ("hidden_size",), ("num_attention_heads",))
-    r.set("d_ff", r.size("intermediate_size"), "intermediate_size")
-    r.set("positional", "rope")
-    r.set("mlp", "gelu")
-    r.set("norm", "layernorm")
-    bias = r.flag("attention_bias", True)
-    r.set("bias", bias, "attention_bias")
-    if not bias:
-        r.set("mlp_bias", True)  # GPTNeoXMLP always has biases
-    _tie(r, False)
-
-
-def _gptj(r: _Reader) -> None:
-    r.set("architecture", "decoder")
-    _core(r, ("n_layer",), ("n_embd",), ("n_head",))
-    # n_inner: null means 4 × width; kept as an expression so formulas show 4·d_model.
-    r.set("d_ff", r.size("n_inner") if r.present("n_inner") else FOUR_D, "n_inner", "n_embd")
-    r.set("positional", "rope")
-    r.set("mlp", "gelu")
-    r.set("norm", "layernorm")
-    r.set("bias", True)
-    r.set("qkv_bias", False)
-    r.set("o_bias", False)
-    r.set("lm_head_bias", True)
-    r.set("parallel_block", True)
-    _tie(r, False)
-
-
-def _falcon(r: _Reader) -> None:
-    r.set("architecture", "decoder")
-    d_model, n_heads = _core(
-        r, ("num_hidden_layers", "n_layer"), ("hidden_size",), ("num_attention_heads", "n_head")
-    )
-    new_arch = r.flag("new_decoder_architecture", False)
-    if new_arch:
-        _kv_heads(r, "num_kv_heads")
-    elif r.flag("multi_query", True):
-        r.set("n_kv_heads", 1, "multi_query")
-    _head_dim(r, d_model, n_heads)
-    ffn = r.size("ffn_hidden_size") if r.present("ffn_hidden_size") else None
-    r.set("d_ff", ffn or FOUR_D, "ffn_hidden_size", "hidden_size")
-    r.set("positional", "alibi" if r.flag("alibi", False) else "rope")
-    r.set("mlp", "gelu")
-    r.set("norm", "layernorm")
-    r.set("bias", r.flag("bias", False), "bias")
-    if r.flag("parallel_attn", True):
-        n_ln = r.size("num_ln_in_parallel_attn") if r.present("num_ln_in_parallel_attn") else None
-        if (n_ln or (2 if new_arch else 1)) == 1:
-            r.set("parallel_block", True, "parallel_attn")
-    _tie(r, True)
-
-
-def _opt(r: _Reader) -> None:
-    r.set("architecture", "decoder")
-    d_model, _ = _core(r, ("num_hidden_layers",), ("hidden_size",), ("num_attention_heads",))
-    proj = r.size("word_embed_proj_dim", default=d_model or 1)
-    if d_model is not None and proj != d_model:
-        r.unsupported("word_embed_proj_dim", "word_embed_proj_dim different from hidden_size")
-    if not r.flag("do_layer_norm_before", True):
-        r.unsupported("do_layer_norm_before", "do_layer_norm_before: false (post-norm OPT-350m)")
-    r.set("d_ff", r.size("ffn_dim"), "ffn_dim")
-    r.set("max_seq_len", r.size("max_position_embeddings", default=2048), "max_position_embeddings")
-    r.set("position_offset", 2)
-    r.set("positional", "learned")
-    r.set("mlp", "relu")
-    affine = r.flag("layer_norm_elementwise_affine", True)
-    r.set("norm", "layernorm" if affine else "nonparametric", "layer_norm_elementwise_affine")
-    r.set("bias", r.flag("enable_bias", True), "enable_bias")
-    _tie(r, True)
-
-
-def _encoder(r: _Reader, *, types: int) -> None:
-    """BERT-style post-norm encoder as AutoModel builds it."""
-    r.set("architecture", "encoder")
-    r.set("max_seq_len", r.size("max_position_embeddings", default=512), "max_position_embeddings")
-    r.set("positional", "learned")
-    r.set("mlp", "gelu")
-    r.set("norm", "layernorm")
-    r.set("bias", True)
-    r.set("final_norm", False)
-    r.set("embedding_norm", True)
-    if types:
-        r.set("type_vocab_size", types, "type_vocab_size")
-
-
-def _bert(r: _Reader) -> None:
-    if r.text("position_embedding_type", "absolute") != "absolute":
-        r.unsupported("position_embedding_type", "relative position embeddings")
-    _core(r, ("num_hidden_layers",), ("hidden_size",), ("num_attention_heads",))
-    r.set("d_ff", r.size("intermediate_size"), "intermediate_size")
-    _encoder(r, types=r.size("type_vocab_size", default=2, minimum=0) or 0)
-    r.set("pooler", True)
-
-
-def _distilbert(r: _Reader) -> None:
-    _core(r, ("n_layers",), ("dim",), ("n_heads",))
-    r.set("d_ff", r.size("hidden_dim"), "hidden_dim")
-    _encoder(r, types=0)
-
-
-def _albert(r: _Reader) -> None:
-    _core(r, ("num_hidden_layers",), ("hidden_size",), ("num_attention_heads",))
-    r.set("d_ff", r.size("intermediate_size"), "intermediate_size")
-    _encoder(r, types=r.size("type_vocab_size", default=2, minimum=0) or 0)
-    # AlbertModel always has the embedding_size → hidden_size projection, even when equal.
-    r.set("d_embed", r.size("embedding_size", default=128), "embedding_size")
-    groups = r.size("num_hidden_groups", default=1)
-    inner = r.size("inner_group_num", default=1)
-    if groups is not None and inner is not None:
-        r.set("n_unique_layers", groups * inner, "num_hidden_groups", "inner_group_num")
-    r.set("pooler", True)
-
-
-def _t5_mlp(r: _Reader) -> str:
-    """T5's MLP from feed_forward_proj ('relu', 'gated-gelu'...).
-
-    Transformers 5 lets an explicit ``is_gated_act`` override what feed_forward_proj
-    implies; gated kinds have three matrices whatever the activation, so any gated one
-    counts as geglu (swiglu for silu).
-    """
-    proj = r.text("feed_forward_proj", "relu")
-    parts = proj.split("-")
-    if len(parts) > 2 or (len(parts) == 2 and parts[0] != "gated") or not parts[-1]:
-        r.unsupported("feed_forward_proj", f"feed_forward_proj '{_show(proj)}'")
-    gated = r.flag("is_gated_act", parts[0] == "gated" and len(parts) == 2)
-    act = parts[-1]
-    if gated:
-        return "swiglu" if act == "silu" else "geglu"
-    return act if act in ("relu", "silu") else "gelu"
-
-
-def _t5(r: _Reader) -> None:
-    r.set("architecture", "encoder-decoder")
-    d_model, n_heads = _core(r, ("num_layers", "num_hidden_layers"), ("d_model",), ("num_heads",))
-    if r.present("num_decoder_layers"):
-        r.set("n_decoder_layers", r.size("num_decoder_layers"), "num_decoder_layers")
-    d_kv = r.size("d_kv", default=64)
-    if d_kv is not None and (d_model is None or n_heads is None or d_kv * n_heads != d_model):
-        r.set("d_head", d_kv, "d_kv")
-    r.set("d_ff", r.size("d_ff"), "d_ff")
-    r.set("mlp", _t5_mlp(r), "feed_forward_proj")
-    r.set("positional", "none")
-    r.set("norm", "rmsnorm")
-    r.set("bias", False)
-    buckets = r.size("relative_attention_num_buckets", default=32, minimum=0)
-    r.set("relative_attention_buckets", buckets, "relative_attention_num_buckets")
-    _tie(r, True)
-
-
-def _bart(r: _Reader) -> None:
-    r.set("architecture", "encoder-decoder")
-    _core(
-        r,
-        ("encoder_layers", "num_hidden_layers"),
-        ("d_model", "hidden_size"),
-        ("encoder_attention_heads", "num_attention_heads"),
-    )
-    r.set("n_decoder_layers", r.size("decoder_layers", default=12), "decoder_layers")
-    ffn = r.size("encoder_ffn_dim", default=4096)
-    if r.size("decoder_ffn_dim", default=4096) != ffn:
-        r.unsupported("decoder_ffn_dim", "a decoder_ffn_dim different from encoder_ffn_dim")
-    r.set("d_ff", ffn, "encoder_ffn_dim")
-    r.set("max_seq_len", r.size("max_position_embeddings", default=1024), "max_position_embeddings")
-    r.set("position_offset", 2)
-    r.set("positional", "learned")
-    r.set("mlp", "gelu")
-    r.set("norm", "layernorm")
-    r.set("bias", True)
-    r.set("final_norm", False)
-    r.set("embedding_norm", True)
-    _tie(r, True)
-
-
-Translator = Callable[[_Reader], None]
-
-#: model_type -> translator; every default inside was checked against the config class
-#: and modeling code of transformers 5.
-TRANSLATORS: dict[str, Translator] = {
-    "gpt2": _gpt2,
-    "gpt_neox": _gpt_neox,
-    "gptj": _gptj,
-    "llama": _llama,
-    "mistral": _mistral,
-    "mixtral": _mixtral,
-    "qwen2": _qwen2,
-    "qwen2_moe": _qwen2_moe,
-    "qwen3": _qwen3,
-    "gemma": _gemma,
-    "gemma2": _gemma2,
-    "phi3": _phi3,
-    "falcon": _falcon,
-    "opt": _opt,
-    "olmo": _olmo,
-    "starcoder2": _starcoder2,
-    "deepseek_v3": _deepseek_v3,
-    "bert": _bert,
-    "roberta": _bert,
-    "distilbert": _distilbert,
-    "albert": _albert,
-    "t5": _t5,
-    "bart": _bart,
-}
-SUPPORTED_MODEL_TYPES = tuple(sorted(TRANSLATORS))
-
-
-def translate(config: HFConfig) -> Translation:
-    """Translate a parsed config into a transformer spec; problems are a located SpecError."""
+    registry = _registry(registry)
     sink = DiagnosticSink(config.file)
     model_type = config.data.get("model_type")
+    known = len(registry.hf_model_types)
     if not isinstance(model_type, str):
         sink.error(
             config.mark("model_type" if "model_type" in config.data else None),
-            "a Hugging Face config needs a string 'model_type' (supported: "
-            + ", ".join(SUPPORTED_MODEL_TYPES)
-            + ")",
+            f"a Hugging Face config needs a string 'model_type' (archcalc reads {known}; "
+            "`archcalc plugins` lists them)",
         )
         sink.raise_if_errors()
-    translator = TRANSLATORS.get(model_type)
-    if translator is None:
-        from archcalc.spec import did_you_mean
-
+    hf_type = registry.hf_model_types.get(model_type)  # type: ignore[arg-type]
+    if hf_type is None:
+        # No "did you mean": a neighbouring model type (phi3 for phi, olmo for olmoe) is a
+        # different architecture, and following the hint would give a confident wrong count.
         sink.error(
             config.mark("model_type"),
-            f"unsupported model_type '{_show(model_type)}' (supported: "
-            + ", ".join(SUPPORTED_MODEL_TYPES)
-            + ")"
-            + did_you_mean(model_type, SUPPORTED_MODEL_TYPES),
+            f"unsupported model_type '{show(model_type)}': no installed plugin reads it "
+            f"(archcalc reads {known} model types; `archcalc plugins` lists them)",
         )
         sink.raise_if_errors()
-    reader = _Reader(config, model_type, sink)
-    reader.origin[("architecture",)] = "model_type"
-    translator(reader)  # type: ignore[misc]
+        raise AssertionError("unreachable")
+    reader = ConfigReader(config, hf_type.model_type, sink)
+    reader.read.add("model_type")
+    try:
+        hf_type.translate(reader)
+    except ArchcalcError:
+        raise
+    except Exception as exc:
+        owner = registry.hf_owners.get(hf_type.model_type, "?")
+        raise PluginError(
+            f"plugin '{owner}' failed while reading {config.file} (model_type "
+            f"{hf_type.model_type}): {type(exc).__name__}: {shorten(str(exc), 200)}"
+        ) from None
     sink.raise_if_errors()
-    return Translation(model_type, _ordered(reader.spec), reader.origin)
+    return Translation(
+        hf_type.model_type,
+        hf_type.family,
+        _ordered(reader.spec, hf_type.key_order),
+        reader.origin,
+        reader.defaults,
+    )
 
 
-#: Key order of an imported spec: the pinned keys first, as in the README.
-ORDER = [
-    "architecture",
-    "n_layers",
-    "n_decoder_layers",
-    "d_model",
-    "n_heads",
-    "n_kv_heads",
-    "d_head",
-    "d_ff",
-    "d_embed",
-    "vocab_size",
-    "type_vocab_size",
-    "max_seq_len",
-    "position_offset",
-    "positional",
-    "mlp",
-    "norm",
-    "bias",
-    "qkv_bias",
-    "o_bias",
-    "mlp_bias",
-    "lm_head_bias",
-    "tie_embeddings",
-    "parallel_block",
-    "post_norms",
-    "qk_norm",
-    "embedding_norm",
-    "final_norm",
-    "relative_attention_buckets",
-    "n_unique_layers",
-    "pooler",
-    "moe",
-    "mla",
-]
-
-
-def _ordered(spec: dict[str, Any]) -> dict[str, Any]:
-    rank = {k: i for i, k in enumerate(ORDER)}
+def _ordered(spec: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
+    rank = {k: i for i, k in enumerate(order)}
     return dict(sorted(spec.items(), key=lambda kv: rank.get(kv[0], len(rank))))
+
+
+def config_name(config: HFConfig) -> str:
+    """What a config is called in tables, JSON and imported specs.
+
+    Its ``_name_or_path`` when that is a Hub id (``meta-llama/Llama-3.2-1B``) or the last
+    component of a local path; otherwise the model folder of a ``config.json``, otherwise
+    the file's stem.
+    """
+    given = config.data.get("_name_or_path")
+    if isinstance(given, str) and given.strip().strip("/\\"):
+        text = given.strip().rstrip("/\\")
+        parts = text.replace("\\", "/").split("/")
+        local = text.startswith(("/", ".", "~")) or "\\" in text or ":" in text
+        return parts[-1] if local or len(parts) > 2 else text
+    path = Path(config.file)
+    if path.stem == "config" and path.suffix.lower() == ".json":
+        folder = path.resolve().parent.name if path.parent == Path() else path.parent.name
+        if folder:
+            return folder
+    return path.stem or "config"
 
 
 def to_document(config: HFConfig, translation: Translation) -> Document:
     """The translated spec as a Document whose marks point into the JSON file."""
     data: dict[str, Any] = {
-        "name": Path(config.file).stem or "config",
-        "family": "transformer",
+        "name": config_name(config),
+        "family": translation.family,
         MODEL_TYPE_KEY: translation.model_type,
         **translation.spec,
     }
+    if translation.defaults:
+        data[DEFAULTS_KEY] = dict(translation.defaults)
     marks: dict[Path_, Mark] = {(): Mark(1, 1), ("family",): config.mark("model_type")}
+    if "_name_or_path" in config.data:
+        marks[("name",)] = config.mark("_name_or_path")
     key_marks: dict[Path_, Mark] = {}
 
     def walk(value: Any, path: Path_) -> None:
@@ -843,7 +547,11 @@ def to_document(config: HFConfig, translation: Translation) -> Document:
     return Document(config.file, data, marks, key_marks)
 
 
-def load_document(path: str | os.PathLike[str], display: str | None = None) -> Document:
+def load_document(
+    path: str | os.PathLike[str],
+    display: str | None = None,
+    registry: Registry | None = None,
+) -> Document:
     """Load a config file as a spec Document (for :func:`archcalc.api.load_spec`).
 
     A JSON file holding an archcalc spec (a ``family`` and no ``model_type``) is a spec:
@@ -854,15 +562,20 @@ def load_document(path: str | os.PathLike[str], display: str | None = None) -> D
         from archcalc.yamlsafe import load_path
 
         return load_path(path, display)
-    return to_document(config, translate(config))
+    return to_document(config, translate(config, registry))
 
 
-def from_yaml_document(doc: Document) -> Document:
+def config_of_yaml(doc: Document) -> HFConfig:
     """A config that arrived as YAML (a mapping with ``model_type``), marks and all."""
     key_marks = {str(p[0]): m for p, m in doc.key_marks.items() if len(p) == 1}
     value_marks = {str(p[0]): m for p, m in doc.marks.items() if len(p) == 1}
-    config = HFConfig(doc.file, dict(doc.data), key_marks, value_marks)
-    return to_document(config, translate(config))
+    return HFConfig(doc.file, dict(doc.data), key_marks, value_marks)
+
+
+def from_yaml_document(doc: Document, registry: Registry | None = None) -> Document:
+    """A config that arrived as YAML, translated into a spec Document."""
+    config = config_of_yaml(doc)
+    return to_document(config, translate(config, registry))
 
 
 def model_type_of(doc: Document) -> str | None:
@@ -871,11 +584,19 @@ def model_type_of(doc: Document) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def defaults_of(doc: Document) -> dict[str, Any] | None:
+    """The config keys a translated Document took from its model type's defaults."""
+    value = doc.data.get(DEFAULTS_KEY)
+    if model_type_of(doc) is None:
+        return None
+    return dict(value) if isinstance(value, dict) else {}
+
+
 def spec_yaml(config: HFConfig, translation: Translation, schema_ref: str) -> str:
     """The spec as YAML text, with the schema modeline and a comment naming the source."""
     body = {
-        "name": Path(config.file).stem or "config",
-        "family": "transformer",
+        "name": config_name(config),
+        "family": translation.family,
         MODEL_TYPE_KEY: translation.model_type,
         **translation.spec,
     }

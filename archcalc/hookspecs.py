@@ -31,6 +31,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from archcalc.family import Family, LayerType
+    from archcalc.hf import HFModelType
 
 PROJECT = "archcalc"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -127,4 +128,49 @@ def archcalc_layer_types() -> Iterable[LayerType]:
           - channel_scale
 
     Expected total: 464
+    """
+
+
+@hookspec
+def archcalc_hf_model_types() -> Iterable[HFModelType]:
+    """Return the Hugging Face ``model_type`` s this plugin reads (``archcalc count config.json``).
+
+    Each :class:`archcalc.HFModelType` names a ``model_type``, the family its spec belongs
+    to (registered by this or any other plugin) and a ``translate`` function. archcalc
+    parses the config safely and calls ``translate`` with a :class:`archcalc.ConfigReader`;
+    the translator reads typed values with the model type's defaults (``size``, ``count``,
+    ``flag``, ``text``), writes spec keys with ``set`` (naming the config keys they came
+    from, so later errors point into the config), and refuses what it cannot count with
+    ``unsupported`` or ``only``. A model_type may be read by one plugin only.
+
+    Example plugin (a complete file; ``archcalc count config.json --plugin affine_hf.py``)::
+
+        from archcalc import Breakdown, Family, Field, HFModelType, Part, hookimpl
+
+
+        def count(spec):
+            v = spec.values
+            return Breakdown((Part("weight", v.n_in * v.n_out), Part("bias", v.n_out)))
+
+
+        def translate(config):
+            config.set("n_in", config.size("input_size"), "input_size")
+            config.set("n_out", config.size("output_size"), "output_size")
+
+
+        @hookimpl
+        def archcalc_families():
+            fields = (Field("n_in", "size", "Inputs."), Field("n_out", "size", "Outputs."))
+            return [Family(name="affine", description="y = Wx + b", fields=fields, count=count)]
+
+
+        @hookimpl
+        def archcalc_hf_model_types():
+            return [HFModelType("affine", family="affine", translate=translate)]
+
+    Example config::
+
+        {"model_type": "affine", "input_size": 784, "output_size": 10}
+
+    Expected total: 7850
     """

@@ -25,9 +25,11 @@ import pluggy
 from archcalc import discovery, hookspecs
 from archcalc.errors import PluginError
 from archcalc.family import Family, Field, FieldKind, Group, LayerType
+from archcalc.hf import HFModelType
 
 BUILTIN_PLUGINS = (
     "archcalc.plugins.transformer",
+    "archcalc.plugins.transformer_hf",
     "archcalc.plugins.cnn_layers",
     "archcalc.plugins.cnn",
     "archcalc.plugins.vit",
@@ -46,6 +48,7 @@ class PluginInfo:
     version: str
     families: tuple[str, ...] = ()
     layer_types: tuple[str, ...] = ()
+    hf_model_types: tuple[str, ...] = ()
 
 
 @dataclass
@@ -58,6 +61,9 @@ class Registry:
     #: Layer types for graph families (``family: cnn``), and the plugin behind each.
     layer_types: dict[str, LayerType] = field(default_factory=dict)
     layer_owners: dict[str, str] = field(default_factory=dict)
+    #: Hugging Face model_types a plugin translates (``archcalc count config.json``).
+    hf_model_types: dict[str, HFModelType] = field(default_factory=dict)
+    hf_owners: dict[str, str] = field(default_factory=dict)
 
     def family(self, name: str) -> Family | None:
         return self.families.get(name)
@@ -138,8 +144,10 @@ class _Loader:
             plugin = self.pm.get_plugin(info.name)
             names = tuple(self._families_of(info.name, plugin))
             layers = tuple(self._layer_types_of(info.name, plugin))
-            infos.append(PluginInfo(info.name, info.source, info.version, names, layers))
+            hf_types = tuple(self._hf_model_types_of(info.name, plugin))
+            infos.append(PluginInfo(info.name, info.source, info.version, names, layers, hf_types))
         self.registry.plugins = infos
+        self._check_hf_families()
         return self.registry
 
     def _hook_results(self, name: str, plugin: Any, hook: str, kind: type) -> list[Any]:
@@ -183,6 +191,31 @@ class _Loader:
             self._claim(name, "layer type", layer.name, self.registry.layer_owners)
             self.registry.layer_types[layer.name] = layer
             yield layer.name
+
+    def _hf_model_types_of(self, name: str, plugin: Any) -> Iterable[str]:
+        """Collect the Hugging Face model_types a plugin reads: typed, unique, owner recorded."""
+        for hf_type in self._hook_results(name, plugin, "archcalc_hf_model_types", HFModelType):
+            if not isinstance(hf_type.model_type, str) or not hf_type.model_type:
+                raise PluginError(f"plugin '{name}' returned an HFModelType without a model_type")
+            if not isinstance(hf_type.family, str) or not callable(hf_type.translate):
+                raise PluginError(
+                    f"plugin '{name}' returned a malformed HFModelType '{hf_type.model_type}': "
+                    "family must be a family name and translate a function of a ConfigReader"
+                )
+            self._claim(
+                name, "Hugging Face model_type", hf_type.model_type, self.registry.hf_owners
+            )
+            self.registry.hf_model_types[hf_type.model_type] = hf_type
+            yield hf_type.model_type
+
+    def _check_hf_families(self) -> None:
+        """Every model_type must translate into a family some plugin registered."""
+        for model_type, hf_type in self.registry.hf_model_types.items():
+            if hf_type.family not in self.registry.families:
+                raise PluginError(
+                    f"plugin '{self.registry.hf_owners[model_type]}' reads model_type "
+                    f"'{model_type}' into family '{hf_type.family}', which no plugin provides"
+                )
 
 
 def _check_undecorated(name: str, module: Any) -> None:

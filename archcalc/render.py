@@ -66,7 +66,18 @@ def count_text(spec: Spec, result: Count) -> str:
 
 
 def defaults_used(spec: Spec) -> list[tuple[str, str]]:
-    """Fields the spec left to their defaults, so a reader sees every assumption."""
+    """Fields the spec left to their defaults, so a reader sees every assumption.
+
+    For a Hugging Face config these are the config keys it left out and the model type's
+    defaults that filled them in: the translated spec's own keys all come from the config.
+    """
+    from archcalc.hf import defaults_of
+
+    hf_defaults = defaults_of(spec.doc)
+    if hf_defaults is not None:
+        return [
+            (k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in hf_defaults.items()
+        ]
     shown = []
     memo = spec.exact.namespace.memo
     for entry in spec.exact.namespace.entries.values():

@@ -82,8 +82,12 @@ def test_hookspec_docstring_example_runs(name: str, tmp_path: Path) -> None:
     doc = getattr(hookspecs, name).__doc__ or ""
     plugin = tmp_path / f"{name}_example.py"
     plugin.write_text(docstring_block(doc, "Example plugin"), encoding="utf-8")
-    spec = tmp_path / "example.yaml"
-    spec.write_text(docstring_block(doc, "Example spec"), encoding="utf-8")
+    if "Example config::" in doc:  # a Hugging Face config the plugin reads
+        spec = tmp_path / "config.json"
+        spec.write_text(docstring_block(doc, "Example config"), encoding="utf-8")
+    else:
+        spec = tmp_path / "example.yaml"
+        spec.write_text(docstring_block(doc, "Example spec"), encoding="utf-8")
     expected = re.search(r"Expected total: (\d+)", doc)
     assert expected, "the docstring states no 'Expected total: N'"
     result = runner.invoke(app, ["count", str(spec), "--json", "--plugin", str(plugin)])
@@ -293,3 +297,100 @@ def test_registration_types_are_exported_and_documented(name: str) -> None:
     )
     for field_name in fields:  # every constructor argument is named in the heading
         assert field_name in heading, f"docs/plugins.md: {name} does not mention {field_name}"
+
+
+AFFINE_HF = """
+from archcalc import Breakdown, Family, Field, HFModelType, Part, hookimpl
+
+
+def count(spec):
+    return Breakdown((Part("w", spec.values.n_in * spec.values.n_out),))
+
+
+def translate(config):
+    config.set("n_in", config.size("input_size"), "input_size")
+    config.set("n_out", config.size("output_size", default=10), "output_size")
+    config.only("low_rank", False)
+    TRANSLATE_EXTRA
+
+
+@hookimpl
+def archcalc_families():
+    fields = (Field("n_in", "size", "in"), Field("n_out", "size", "out"))
+    return [Family(name="affine", description="a map", fields=fields, count=count)]
+
+
+@hookimpl
+def archcalc_hf_model_types():
+    return [HFModelType(MODEL_TYPE, family=FAMILY, translate=translate)]
+"""
+
+
+def _hf_plugin(tmp_path: Path, model_type: str = "affine", family: str = "affine", extra=""):
+    plugin = tmp_path / "affine_hf.py"
+    source = AFFINE_HF.replace("MODEL_TYPE", repr(model_type)).replace("FAMILY", repr(family))
+    plugin.write_text(source.replace("TRANSLATE_EXTRA", extra or "pass"), encoding="utf-8")
+    return plugin
+
+
+def test_hook_archcalc_hf_model_types(tmp_path: Path) -> None:
+    """A plugin's model_type is read into its family, located, with its defaults shown."""
+    plugin = _hf_plugin(tmp_path)
+    config = tmp_path / "config.json"
+    config.write_text('{"model_type": "affine",\n "input_size": 784}', encoding="utf-8")
+    result = runner.invoke(app, ["count", str(config), "--json", "--plugin", str(plugin)])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["total_params"] == 7840 and out["family"] == "affine"
+    assert out["hf_model_type"] == "affine"
+    assert {k: str(v) for k, v in out["defaults_used"].items()} == {"output_size": "10"}
+    registry = load_registry([str(plugin)])
+    assert registry.hf_owners["affine"] == str(plugin)
+    assert next(p for p in registry.plugins if p.name == str(plugin)).hf_model_types == ("affine",)
+    rows = json.loads(runner.invoke(app, ["plugins", "--json", "--plugin", str(plugin)]).stdout)
+    assert next(r for r in rows if r["name"] == str(plugin))["hf_model_types"] == ["affine"]
+
+    config.write_text('{"model_type": "affine",\n "input_size": 0, "low_rank": true}')
+    result = runner.invoke(app, ["count", str(config), "--plugin", str(plugin)])
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"{config}:2:16: error: 'input_size' must be an integer ≥ 1, got 0"
+    assert "affine: low_rank: true is not supported (it changes parameter shapes)" in lines[1]
+
+
+@pytest.mark.parametrize(
+    ("model_type", "family", "extra", "expected"),
+    [
+        ("llama", "affine", "", "plugins 'archcalc.plugins.transformer_hf' and"),
+        ("affine", "nope", "", "into family 'nope', which no plugin provides"),
+        ("affine", "affine", "1 / 0", "failed while reading"),
+    ],
+)
+def test_hook_archcalc_hf_model_types_failures_are_the_plugins(
+    tmp_path: Path, model_type: str, family: str, extra: str, expected: str
+) -> None:
+    plugin = _hf_plugin(tmp_path, model_type, family, extra)
+    config = tmp_path / "config.json"
+    config.write_text('{"model_type": "affine", "input_size": 4}', encoding="utf-8")
+    result = runner.invoke(app, ["count", str(config), "--plugin", str(plugin)])
+    assert result.exit_code == 3, result.output
+    assert result.stderr.count("\n") == 1 and expected in result.stderr
+    assert f"'{plugin}'" in result.stderr
+
+
+def test_guide_hf_example_runs(tmp_path: Path) -> None:
+    """The guide's Hugging Face translator, with its config, counts as the guide shows."""
+    for head in ("# affine.py", "# affine_hf.py"):
+        source = next(b for b in _guide_blocks("python") if b.startswith(head))
+        (tmp_path / head.removeprefix("# ")).write_text(source, encoding="utf-8")
+    config = tmp_path / "config.json"
+    config.write_text(next(b for b in _guide_blocks("json") if '"affine"' in b), encoding="utf-8")
+    plugins = ["--plugin", str(tmp_path / "affine.py"), "--plugin", str(tmp_path / "affine_hf.py")]
+    result = runner.invoke(app, ["count", str(config), "--json", *plugins])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["total_params"] == 7840
+    spec = tmp_path / "mnist.yaml"
+    result = runner.invoke(app, ["import-hf", str(config), "-o", str(spec), *plugins])
+    assert result.exit_code == 0, result.output
+    counted = runner.invoke(app, ["count", str(spec), "--json", *plugins])
+    assert json.loads(counted.stdout)["total_params"] == 7840

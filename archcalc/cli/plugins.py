@@ -22,7 +22,8 @@ def plugins(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable list.")] = False,
     plugin: PluginOpt = None,
 ) -> None:
-    """List loaded plugins: name, version, where they come from, what they provide.
+    """List loaded plugins: name, version, where they come from, what they provide
+    (families, layer types, the Hugging Face model_types they read).
 
     Examples:
 
@@ -40,6 +41,7 @@ def plugins(
                 "source": p.source,
                 "families": list(p.families),
                 "layer_types": list(p.layer_types),
+                "hf_model_types": list(p.hf_model_types),
             }
             for p in registry.plugins
         ]
@@ -47,8 +49,16 @@ def plugins(
             _out(json.dumps(rows, indent=2))
             return
         for row in rows:
-            provides = ", ".join(row["families"]) or "-"
-            line = f"{row['name']} {row['version']} ({row['source']}): families: {provides}"
-            if row["layer_types"]:
-                line += "; layer types: " + ", ".join(row["layer_types"])
+            provides = [
+                f"{label}: " + ", ".join(row[key])
+                for key, label in (
+                    ("families", "families"),
+                    ("layer_types", "layer types"),
+                    ("hf_model_types", "Hugging Face model_types"),
+                )
+                if row[key]
+            ]
+            line = f"{row['name']} {row['version']} ({row['source']}): " + (
+                "; ".join(provides) or "provides nothing"
+            )
             _out(line)

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 OUTPUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "reference.json"
+#: Public Hugging Face config.json files (written from the published ones, never downloaded).
+HF_CONFIGS = OUTPUT.parent / "hf"
 
 BASE = {"n_layers": 24, "d_model": 768, "vocab_size": 50280}
 
@@ -188,6 +190,78 @@ def count_layer(case: dict[str, Any]) -> dict[str, Any]:
     return {**case, "config": kwargs, "total_params": total}
 
 
+#: Hypothetical configs beyond the public ones: each model type's defaults (the config
+#: class fills in everything) and variants changing every key the count depends on.
+HF_VARIANTS: dict[str, dict[str, Any]] = {
+    "mamba-every-key": {
+        "model_type": "mamba",
+        "num_hidden_layers": 3,
+        "hidden_size": 100,
+        "vocab_size": 1001,
+        "state_size": 7,
+        "conv_kernel": 3,
+        "expand": 3,
+        "time_step_rank": 9,
+        "use_bias": True,
+        "use_conv_bias": False,
+        "tie_word_embeddings": False,
+        "intermediate_size": 1234,  # MambaMixer's width, whatever expand says
+    },
+    "mamba-auto-rank": {
+        "model_type": "mamba",
+        "num_hidden_layers": 2,
+        "hidden_size": 100,
+        "vocab_size": 1000,
+        "time_step_rank": "auto",
+    },
+    "mamba2-every-key": {
+        "model_type": "mamba2",
+        "num_hidden_layers": 2,
+        "hidden_size": 96,
+        "vocab_size": 500,
+        "state_size": 16,
+        "num_heads": 8,
+        "head_dim": 36,
+        "expand": 3,
+        "n_groups": 4,
+        "conv_kernel": 3,
+        "use_bias": True,
+        "use_conv_bias": False,
+        "tie_word_embeddings": True,
+        "intermediate_size": 1234,  # Mamba2Mixer ignores it: expand * hidden_size
+    },
+}
+
+
+def default_config(model_type: str) -> dict[str, Any]:
+    """The config.json transformers writes for a model type's defaults (``to_dict()``),
+    without keys holding non-finite floats (``time_step_limit``), which JSON cannot carry."""
+    import math
+
+    from transformers import AutoConfig
+
+    def finite(value: Any) -> bool:
+        if isinstance(value, float):
+            return math.isfinite(value)
+        if isinstance(value, (list, tuple)):
+            return all(finite(v) for v in value)
+        return True
+
+    return {k: v for k, v in AutoConfig.for_model(model_type).to_dict().items() if finite(v)}
+
+
+def count_hf(config_dict: dict[str, Any]) -> dict[str, Any]:
+    """A config as ``archcalc count config.json`` reads it: AutoConfig, then the model."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    given = {k: v for k, v in config_dict.items() if k != "model_type"}
+    config = AutoConfig.for_model(config_dict["model_type"], **given)
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config)
+    return {"config": config_dict, "total_params": sum(p.numel() for p in model.parameters())}
+
+
 def build() -> dict[str, Any]:
     return {
         "convention": "sum(p.numel() for p in model.parameters()) of "
@@ -196,6 +270,19 @@ def build() -> dict[str, Any]:
         "versions": {p: metadata.version(p) for p in ("torch", "transformers")},
         "cases": {name: count(spec) for name, spec in sorted(CASES.items())},
         "layer_cases": {name: count_layer(c) for name, c in sorted(LAYER_CASES.items())},
+        "hf_configs": {
+            path.stem: count_hf(json.loads(path.read_text(encoding="utf-8")))
+            for path in sorted(HF_CONFIGS.glob("*.json"))
+        },
+        "hf_variants": {
+            name: count_hf(c)
+            for name, c in sorted(
+                {
+                    **HF_VARIANTS,
+                    **{f"{t}-defaults": default_config(t) for t in ("mamba", "mamba2")},
+                }.items()
+            )
+        },
     }
 
 
@@ -210,7 +297,8 @@ def main() -> int:
         print("reference.json is up to date" if same else "reference.json differs")
         return 0 if same else 1
     OUTPUT.write_text(text, encoding="utf-8")
-    for name, case in {**document["cases"], **document["layer_cases"]}.items():
+    everything = {**document["cases"], **document["layer_cases"], **document["hf_configs"]}
+    for name, case in {**everything, **document["hf_variants"]}.items():
         print(f"{name:32} {case['total_params']:>16,}")
     return 0
 

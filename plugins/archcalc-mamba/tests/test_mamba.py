@@ -21,6 +21,8 @@ HERE = Path(__file__).resolve().parent
 REFERENCE: dict[str, Any] = json.loads((HERE / "data" / "reference.json").read_text())
 CASES: dict[str, Any] = REFERENCE["cases"]
 LAYER_CASES: dict[str, Any] = REFERENCE["layer_cases"]
+HF_CONFIGS: dict[str, Any] = REFERENCE["hf_configs"]
+HF_VARIANTS: dict[str, Any] = REFERENCE["hf_variants"]
 EXAMPLES = HERE.parent / "examples"
 runner = CliRunner()
 
@@ -45,6 +47,7 @@ def test_entry_point_registers_both_families() -> None:
     rows = {row["name"]: row for row in json.loads(result.stdout)}
     assert rows["mamba"]["families"] == ["mamba", "mamba2"]
     assert rows["mamba"]["layer_types"] == ["mamba", "mamba2"]
+    assert rows["mamba"]["hf_model_types"] == ["mamba", "mamba2"]
     assert rows["mamba"]["source"] == "entry point of archcalc-mamba"
     assert rows["mamba"]["version"] == "0.1.0"
 
@@ -183,3 +186,45 @@ def test_mamba2_layer_checks(tmp_path: Path, args: dict[str, Any], message: str)
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == 1
     assert "layers[0] (mamba2): " + message in result.stdout
+
+
+# --- Hugging Face configs, through the archcalc_hf_model_types hook ---------------------------
+
+
+@pytest.mark.parametrize("name", sorted(HF_CONFIGS))
+def test_public_hf_config_counts_exactly(name: str) -> None:
+    """A published config.json counts what Mamba(2)ForCausalLM builds from it."""
+    path = HERE / "data" / "hf" / f"{name}.json"
+    result = runner.invoke(app, ["count", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["total_params"] == HF_CONFIGS[name]["total_params"]
+    assert out["hf_model_type"] == HF_CONFIGS[name]["config"]["model_type"]
+    assert out["family"] == out["hf_model_type"]
+
+
+@pytest.mark.parametrize("name", sorted(HF_VARIANTS))
+def test_hypothetical_hf_config_counts_exactly(name: str, tmp_path: Path) -> None:
+    """Defaults of each config class and every key changed at once."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(HF_VARIANTS[name]["config"]), encoding="utf-8")
+    assert (
+        archcalc.count(archcalc.load_spec(path)).total_params == (HF_VARIANTS[name]["total_params"])
+    )
+    spec = tmp_path / "spec.yaml"
+    result = runner.invoke(app, ["import-hf", str(path), "-o", str(spec)])
+    assert result.exit_code == 0, result.output
+    assert (
+        archcalc.count(archcalc.load_spec(spec)).total_params == (HF_VARIANTS[name]["total_params"])
+    )
+
+
+def test_hf_config_problems_are_located(tmp_path: Path) -> None:
+    config = {**HF_VARIANTS["mamba2-every-key"]["config"], "num_heads": 7}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config, indent=1), encoding="utf-8")
+    result = runner.invoke(app, ["count", str(path)])
+    assert result.exit_code == 1
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if '"num_heads"' in t)
+    assert f"{path}:{line}:" in result.stderr
+    assert "n_heads · head_dim (7 · 36 = 252) must equal d_inner (288)" in result.stderr

@@ -23,13 +23,17 @@ And one layer type for ``family: cnn`` specs over sequences (input ``[L, d_model
 
 The formulas are plain arithmetic on the resolved values, so the same code gives exact
 integers for ``archcalc count`` and sympy expressions for ``archcalc formula``.
+
+Hugging Face configs (``model_type: mamba`` / ``mamba2``, e.g. ``state-spaces/mamba-130m-hf``)
+are read through the ``archcalc_hf_model_types`` hook: ``archcalc count config.json``
+counts exactly what ``MambaForCausalLM`` / ``Mamba2ForCausalLM`` build from them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from archcalc import Breakdown, Family, Field, LayerType, Part, hookimpl
+from archcalc import Breakdown, ConfigReader, Family, Field, HFModelType, LayerType, Part, hookimpl
 
 __version__ = "0.1.0"
 
@@ -355,3 +359,53 @@ MAMBA_LAYER = LayerType(
 @hookimpl
 def archcalc_layer_types() -> list[LayerType]:
     return [MAMBA_LAYER, MAMBA2_LAYER]
+
+
+# --- Hugging Face configs ---------------------------------------------------------------------
+
+
+def _hf_common(config: ConfigReader, *, tie: bool) -> None:
+    """The keys MambaConfig and Mamba2Config share, with their defaults."""
+    config.set("n_layers", config.size("num_hidden_layers"), "num_hidden_layers")
+    config.set("d_model", config.size("hidden_size"), "hidden_size")
+    config.set("vocab_size", config.size("vocab_size"), "vocab_size")
+    config.set("d_conv", config.size("conv_kernel", default=4), "conv_kernel")
+    config.set("expand", config.size("expand", default=2), "expand")
+    config.set("conv_bias", config.flag("use_conv_bias", True), "use_conv_bias")
+    config.set("bias", config.flag("use_bias", False), "use_bias")
+    config.set("tie_embeddings", config.flag("tie_word_embeddings", tie), "tie_word_embeddings")
+
+
+def translate_mamba(config: ConfigReader) -> None:
+    """``MambaConfig`` → ``family: mamba`` (``time_step_rank: "auto"`` is ceil(width / 16)).
+
+    MambaMixer's inner width is the config's ``intermediate_size`` when given (even when
+    it contradicts ``expand``), else ``expand * hidden_size``.
+    """
+    _hf_common(config, tie=True)
+    if config.present("intermediate_size"):
+        config.set("d_inner", config.size("intermediate_size"), "intermediate_size")
+    config.set("d_state", config.size("state_size", default=16), "state_size")
+    if config.value("time_step_rank") not in (None, "auto"):
+        config.set("dt_rank", config.size("time_step_rank"), "time_step_rank")
+
+
+def translate_mamba2(config: ConfigReader) -> None:
+    """``Mamba2Config`` → ``family: mamba2``; its heads are given, not derived.
+
+    Mamba2Mixer computes its inner width as ``expand * hidden_size`` whatever
+    ``intermediate_size`` the config states, so that key is not read.
+    """
+    _hf_common(config, tie=False)
+    config.set("d_state", config.size("state_size", default=128), "state_size")
+    config.set("n_heads", config.size("num_heads", default=128), "num_heads")
+    config.set("head_dim", config.size("head_dim", default=64), "head_dim")
+    config.set("n_groups", config.size("n_groups", default=8), "n_groups")
+
+
+@hookimpl
+def archcalc_hf_model_types() -> list[HFModelType]:
+    return [
+        HFModelType("mamba", family="mamba", translate=translate_mamba),
+        HFModelType("mamba2", family="mamba2", translate=translate_mamba2),
+    ]

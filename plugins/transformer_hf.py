@@ -1,0 +1,481 @@
+"""Hugging Face configs for ``family: transformer``: one translator per ``model_type``.
+
+Registered through the ``archcalc_hf_model_types`` hook like any third-party plugin's.
+Each translator reads a ``config.json`` through :class:`archcalc.ConfigReader` and writes
+the transformer spec that counts exactly what transformers builds for it:
+``AutoModelForCausalLM`` for decoder-only types, ``AutoModel`` for encoders (the BERT
+family, pooler included) and ``AutoModelForSeq2SeqLM`` for encoder-decoders.
+
+Absent fields take the default of that model type's config class in transformers (e.g.
+``tie_word_embeddings`` is true for gpt2, gemma, starcoder2, opt, falcon and the BERT
+family, false for llama, mistral, qwen2...). The sizes every count needs (width, depth,
+heads, vocabulary) must be given: a config without them is broken, and guessing would
+hide it. Fields a model type ignores are ignored, as transformers ignores them; fields
+that change shapes in a way the spec cannot express are refused, never ignored.
+
+One deliberate choice: where transformers releases disagree, the config's own statement
+wins. Transformers 5 ties T5's LM head even when the config says
+``tie_word_embeddings: false`` (flan-t5, T5 v1.1), while 4.x and the published
+checkpoints keep it separate; archcalc follows the config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from archcalc import hookimpl
+from archcalc.hf import ConfigReader, HFModelType, show
+
+Translator = Callable[[ConfigReader], None]
+
+
+def _tie(r: ConfigReader, default: bool) -> None:
+    r.set("tie_embeddings", r.flag("tie_word_embeddings", default), "tie_word_embeddings")
+
+
+def _core(r: ConfigReader, layers: tuple[str, ...], width: tuple[str, ...], heads: tuple[str, ...]):
+    r.set("n_layers", r.size(*layers), *layers)
+    d_model = r.size(*width)
+    r.set("d_model", d_model, *width)
+    n_heads = r.size(*heads)
+    r.set("n_heads", n_heads, *heads)
+    r.set("vocab_size", r.size("vocab_size"), "vocab_size")
+    return d_model, n_heads
+
+
+def _head_dim(r: ConfigReader, d_model: int | None, n_heads: int | None, default: int = 0) -> None:
+    """A head_dim (given, or the config class's fixed default) unlike width/heads is d_head."""
+    head_dim = r.size("head_dim", default=0, minimum=0) if r.present("head_dim") else default
+    if head_dim and (d_model is None or n_heads is None or head_dim * n_heads != d_model):
+        r.set("d_head", head_dim, "head_dim")
+
+
+def _kv_heads(r: ConfigReader, *keys: str) -> None:
+    if any(r.present(k) for k in keys):
+        r.set("n_kv_heads", r.size(*keys), *keys)
+
+
+def _llama_like(
+    r: ConfigReader,
+    *,
+    mlp: str = "swiglu",
+    norm: str = "rmsnorm",
+    tie: bool = False,
+    bias_key: str | None = None,
+    bias_default: bool = False,
+    mlp_bias: bool | None = False,
+    qkv_bias: bool | None = None,
+    head_dim: int = 0,
+) -> None:
+    """The Llama layout most decoder-only types share: RoPE, gated MLP, RMSNorm.
+
+    ``head_dim`` is the config class's fixed default (Gemma 256, Qwen3 128; 0: derived).
+    ``bias_key`` names the config flag for the attention biases (absent: the modeling
+    code hard-codes ``bias_default``); ``mlp_bias`` None means the MLP follows it.
+    """
+    r.set("architecture", "decoder")
+    d_model, n_heads = _core(r, ("num_hidden_layers",), ("hidden_size",), ("num_attention_heads",))
+    _kv_heads(r, "num_key_value_heads")
+    _head_dim(r, d_model, n_heads, head_dim)
+    r.set("d_ff", r.size("intermediate_size"), "intermediate_size")
+    r.set("positional", "rope")
+    r.set("mlp", mlp)
+    r.set("norm", norm)
+    bias = r.flag(bias_key, bias_default) if bias_key else bias_default
+    r.set("bias", bias, *(bias_key,) if bias_key else ())
+    mlp_b = bias if mlp_bias is None else mlp_bias
+    if mlp_b != bias:
+        r.set("mlp_bias", mlp_b, "mlp_bias")
+    if qkv_bias is not None and qkv_bias != bias:
+        r.set("qkv_bias", qkv_bias, "qkv_bias")
+    _tie(r, tie)
+
+
+def _llama(r: ConfigReader) -> None:
+    _llama_like(r, bias_key="attention_bias", mlp_bias=r.flag("mlp_bias", False))
+
+
+def _mistral(r: ConfigReader) -> None:
+    _llama_like(r)
+
+
+def _mixtral(r: ConfigReader) -> None:
+    _llama_like(r)
+    experts = r.size("num_local_experts", default=8)
+    r.set("moe.n_experts", experts, "num_local_experts")
+    r.set("moe.top_k", r.size("num_experts_per_tok", default=2), "num_experts_per_tok")
+
+
+def _qwen2(r: ConfigReader) -> None:
+    # Qwen2Attention hard-codes bias=True on q, k, v and bias=False on o.
+    _llama_like(r, qkv_bias=True)
+
+
+def _qwen3(r: ConfigReader) -> None:
+    _llama_like(r, bias_key="attention_bias", head_dim=128)
+    r.set("qk_norm", True)
+
+
+def _qwen2_moe(r: ConfigReader) -> None:
+    _llama_like(r, qkv_bias=r.flag("qkv_bias", True))
+    if r.size("decoder_sparse_step", default=1) != 1:
+        r.unsupported("decoder_sparse_step", "decoder_sparse_step other than 1")
+    if r.data.get("mlp_only_layers"):
+        r.unsupported("mlp_only_layers", "dense mlp_only_layers")
+    r.set("moe.n_experts", r.size("num_experts", default=60), "num_experts")
+    r.set("moe.top_k", r.size("num_experts_per_tok", default=4), "num_experts_per_tok")
+    r.set("moe.d_ff_expert", r.size("moe_intermediate_size", default=1408), "moe_intermediate_size")
+    shared = r.size("shared_expert_intermediate_size", default=5632, minimum=0)
+    if shared:
+        r.set("moe.n_shared_experts", 1)
+        r.set("moe.d_ff_shared", shared, "shared_expert_intermediate_size")
+        r.set("moe.shared_expert_gate", True)
+
+
+def _gemma(r: ConfigReader) -> None:
+    _llama_like(r, mlp="geglu", tie=True, bias_key="attention_bias", head_dim=256)
+
+
+def _gemma2(r: ConfigReader) -> None:
+    _llama_like(r, mlp="geglu", tie=True, bias_key="attention_bias", head_dim=256)
+    r.set("post_norms", True)
+
+
+def _phi3(r: ConfigReader) -> None:
+    _llama_like(r)
+
+
+def _olmo(r: ConfigReader) -> None:
+    _llama_like(r, norm="nonparametric", bias_key="attention_bias")
+
+
+def _starcoder2(r: ConfigReader) -> None:
+    _llama_like(
+        r,
+        mlp="gelu",
+        norm="layernorm",
+        tie=True,
+        bias_key="use_bias",
+        bias_default=True,
+        mlp_bias=None,
+    )
+
+
+def _deepseek_v3(r: ConfigReader) -> None:
+    r.set("architecture", "decoder")
+    _core(r, ("num_hidden_layers",), ("hidden_size",), ("num_attention_heads",))
+    r.set("d_ff", r.size("intermediate_size"), "intermediate_size")
+    r.set("positional", "rope")
+    r.set("mlp", "swiglu")
+    r.set("norm", "rmsnorm")
+    bias = r.flag("attention_bias", False)
+    r.set("bias", bias, "attention_bias")
+    if bias:
+        r.set("mlp_bias", False)
+    # q_lora_rank: null in a config means a full-rank query projection.
+    explicit_none = "q_lora_rank" in r.data and r.data["q_lora_rank"] is None
+    q_rank = 0 if explicit_none else r.size("q_lora_rank", default=1536)
+    r.set("mla.q_lora_rank", q_rank, "q_lora_rank")
+    r.set("mla.kv_lora_rank", r.size("kv_lora_rank", default=512), "kv_lora_rank")
+    r.set("mla.qk_rope_head_dim", r.size("qk_rope_head_dim", default=64), "qk_rope_head_dim")
+    r.set("mla.qk_nope_head_dim", r.size("qk_nope_head_dim", default=128), "qk_nope_head_dim")
+    r.set("mla.v_head_dim", r.size("v_head_dim", default=128), "v_head_dim")
+    experts = r.size("n_routed_experts", default=256)
+    if experts:
+        r.set("moe.n_experts", experts, "n_routed_experts")
+        r.set("moe.top_k", r.size("num_experts_per_tok", default=8), "num_experts_per_tok")
+        r.set(
+            "moe.d_ff_expert",
+            r.size("moe_intermediate_size", default=2048),
+            "moe_intermediate_size",
+        )
+        shared = r.size("n_shared_experts", default=1, minimum=0)
+        r.set("moe.n_shared_experts", shared, "n_shared_experts")
+        dense = r.size("first_k_dense_replace", default=3, minimum=0)
+        if dense:
+            r.set("moe.first_dense_layers", dense, "first_k_dense_replace")
+    _tie(r, False)
+
+
+#: The MLP width GPT-2, GPT-J and Falcon use when the config leaves it out.
+FOUR_D = "4 * d_model"
+
+
+def _gpt2(r: ConfigReader) -> None:
+    r.set("architecture", "decoder")
+    _core(r, ("n_layer", "num_hidden_layers"), ("n_embd", "hidden_size"), ("n_head",))
+    # n_inner: null means 4 × width; kept as an expression so formulas show 4·d_model.
+    r.set("d_ff", r.size("n_inner") if r.present("n_inner") else FOUR_D, "n_inner", "n_embd")
+    r.set("max_seq_len", r.size("n_positions", default=1024), "n_positions")
+    r.set("positional", "learned")
+    r.set("mlp", "gelu")
+    r.set("norm", "layernorm")
+    r.set("bias", True)
+    _tie(r, True)
+
+
+def _gpt_neox(r: ConfigReader) -> None:
+    r.set("architecture", "decoder")
+    _core(r, ("num_hidden_layers",), ("hidden_size",), ("num_attention_heads",))
+    r.set("d_ff", r.size("intermediate_size"), "intermediate_size")
+    r.set("positional", "rope")
+    r.set("mlp", "gelu")
+    r.set("norm", "layernorm")
+    bias = r.flag("attention_bias", True)
+    r.set("bias", bias, "attention_bias")
+    if not bias:
+        r.set("mlp_bias", True)  # GPTNeoXMLP always has biases
+    _tie(r, False)
+
+
+def _gptj(r: ConfigReader) -> None:
+    r.set("architecture", "decoder")
+    _core(r, ("n_layer",), ("n_embd",), ("n_head",))
+    # n_inner: null means 4 × width; kept as an expression so formulas show 4·d_model.
+    r.set("d_ff", r.size("n_inner") if r.present("n_inner") else FOUR_D, "n_inner", "n_embd")
+    r.set("positional", "rope")
+    r.set("mlp", "gelu")
+    r.set("norm", "layernorm")
+    r.set("bias", True)
+    r.set("qkv_bias", False)
+    r.set("o_bias", False)
+    r.set("lm_head_bias", True)
+    r.set("parallel_block", True)
+    _tie(r, False)
+
+
+def _falcon(r: ConfigReader) -> None:
+    r.set("architecture", "decoder")
+    d_model, n_heads = _core(
+        r, ("num_hidden_layers", "n_layer"), ("hidden_size",), ("num_attention_heads", "n_head")
+    )
+    new_arch = r.flag("new_decoder_architecture", False)
+    if new_arch:
+        _kv_heads(r, "num_kv_heads")
+    elif r.flag("multi_query", True):
+        r.set("n_kv_heads", 1, "multi_query")
+    _head_dim(r, d_model, n_heads)
+    ffn = r.size("ffn_hidden_size") if r.present("ffn_hidden_size") else None
+    r.set("d_ff", ffn or FOUR_D, "ffn_hidden_size", "hidden_size")
+    r.set("positional", "alibi" if r.flag("alibi", False) else "rope")
+    r.set("mlp", "gelu")
+    r.set("norm", "layernorm")
+    r.set("bias", r.flag("bias", False), "bias")
+    if r.flag("parallel_attn", True):
+        n_ln = r.size("num_ln_in_parallel_attn") if r.present("num_ln_in_parallel_attn") else None
+        if (n_ln or (2 if new_arch else 1)) == 1:
+            r.set("parallel_block", True, "parallel_attn")
+    _tie(r, True)
+
+
+def _opt(r: ConfigReader) -> None:
+    r.set("architecture", "decoder")
+    d_model, _ = _core(r, ("num_hidden_layers",), ("hidden_size",), ("num_attention_heads",))
+    proj = r.size("word_embed_proj_dim", default=d_model or 1)
+    if d_model is not None and proj != d_model:
+        r.unsupported("word_embed_proj_dim", "word_embed_proj_dim different from hidden_size")
+    if not r.flag("do_layer_norm_before", True):
+        r.unsupported("do_layer_norm_before", "do_layer_norm_before: false (post-norm OPT-350m)")
+    r.set("d_ff", r.size("ffn_dim"), "ffn_dim")
+    r.set("max_seq_len", r.size("max_position_embeddings", default=2048), "max_position_embeddings")
+    r.set("position_offset", 2)
+    r.set("positional", "learned")
+    r.set("mlp", "relu")
+    affine = r.flag("layer_norm_elementwise_affine", True)
+    r.set("norm", "layernorm" if affine else "nonparametric", "layer_norm_elementwise_affine")
+    r.set("bias", r.flag("enable_bias", True), "enable_bias")
+    _tie(r, True)
+
+
+def _encoder(r: ConfigReader, *, types: int) -> None:
+    """BERT-style post-norm encoder as AutoModel builds it."""
+    r.set("architecture", "encoder")
+    r.set("max_seq_len", r.size("max_position_embeddings", default=512), "max_position_embeddings")
+    r.set("positional", "learned")
+    r.set("mlp", "gelu")
+    r.set("norm", "layernorm")
+    r.set("bias", True)
+    r.set("final_norm", False)
+    r.set("embedding_norm", True)
+    if types:
+        r.set("type_vocab_size", types, "type_vocab_size")
+
+
+def _bert(r: ConfigReader) -> None:
+    if r.text("position_embedding_type", "absolute") != "absolute":
+        r.unsupported("position_embedding_type", "relative position embeddings")
+    _core(r, ("num_hidden_layers",), ("hidden_size",), ("num_attention_heads",))
+    r.set("d_ff", r.size("intermediate_size"), "intermediate_size")
+    _encoder(r, types=r.size("type_vocab_size", default=2, minimum=0) or 0)
+    r.set("pooler", True)
+
+
+def _distilbert(r: ConfigReader) -> None:
+    _core(r, ("n_layers",), ("dim",), ("n_heads",))
+    r.set("d_ff", r.size("hidden_dim"), "hidden_dim")
+    _encoder(r, types=0)
+
+
+def _albert(r: ConfigReader) -> None:
+    _core(r, ("num_hidden_layers",), ("hidden_size",), ("num_attention_heads",))
+    r.set("d_ff", r.size("intermediate_size"), "intermediate_size")
+    _encoder(r, types=r.size("type_vocab_size", default=2, minimum=0) or 0)
+    # AlbertModel always has the embedding_size → hidden_size projection, even when equal.
+    r.set("d_embed", r.size("embedding_size", default=128), "embedding_size")
+    groups = r.size("num_hidden_groups", default=1)
+    inner = r.size("inner_group_num", default=1)
+    if groups is not None and inner is not None:
+        r.set("n_unique_layers", groups * inner, "num_hidden_groups", "inner_group_num")
+    r.set("pooler", True)
+
+
+def _t5_mlp(r: ConfigReader) -> str:
+    """T5's MLP from feed_forward_proj ('relu', 'gated-gelu'...).
+
+    Transformers 5 lets an explicit ``is_gated_act`` override what feed_forward_proj
+    implies; gated kinds have three matrices whatever the activation, so any gated one
+    counts as geglu (swiglu for silu).
+    """
+    proj = r.text("feed_forward_proj", "relu")
+    parts = proj.split("-")
+    if len(parts) > 2 or (len(parts) == 2 and parts[0] != "gated") or not parts[-1]:
+        r.unsupported("feed_forward_proj", f"feed_forward_proj '{show(proj)}'")
+    gated = r.flag("is_gated_act", parts[0] == "gated" and len(parts) == 2)
+    act = parts[-1]
+    if gated:
+        return "swiglu" if act == "silu" else "geglu"
+    return act if act in ("relu", "silu") else "gelu"
+
+
+def _t5(r: ConfigReader) -> None:
+    r.set("architecture", "encoder-decoder")
+    d_model, n_heads = _core(r, ("num_layers", "num_hidden_layers"), ("d_model",), ("num_heads",))
+    if r.present("num_decoder_layers"):
+        r.set("n_decoder_layers", r.size("num_decoder_layers"), "num_decoder_layers")
+    d_kv = r.size("d_kv", default=64)
+    if d_kv is not None and (d_model is None or n_heads is None or d_kv * n_heads != d_model):
+        r.set("d_head", d_kv, "d_kv")
+    r.set("d_ff", r.size("d_ff"), "d_ff")
+    r.set("mlp", _t5_mlp(r), "feed_forward_proj")
+    r.set("positional", "none")
+    r.set("norm", "rmsnorm")
+    r.set("bias", False)
+    buckets = r.size("relative_attention_num_buckets", default=32, minimum=0)
+    r.set("relative_attention_buckets", buckets, "relative_attention_num_buckets")
+    _tie(r, True)
+
+
+def _bart(r: ConfigReader) -> None:
+    r.set("architecture", "encoder-decoder")
+    _core(
+        r,
+        ("encoder_layers", "num_hidden_layers"),
+        ("d_model", "hidden_size"),
+        ("encoder_attention_heads", "num_attention_heads"),
+    )
+    r.set("n_decoder_layers", r.size("decoder_layers", default=12), "decoder_layers")
+    ffn = r.size("encoder_ffn_dim", default=4096)
+    if r.size("decoder_ffn_dim", default=4096) != ffn:
+        r.unsupported("decoder_ffn_dim", "a decoder_ffn_dim different from encoder_ffn_dim")
+    r.set("d_ff", ffn, "encoder_ffn_dim")
+    r.set("max_seq_len", r.size("max_position_embeddings", default=1024), "max_position_embeddings")
+    r.set("position_offset", 2)
+    r.set("positional", "learned")
+    r.set("mlp", "gelu")
+    r.set("norm", "layernorm")
+    r.set("bias", True)
+    r.set("final_norm", False)
+    r.set("embedding_norm", True)
+    _tie(r, True)
+
+
+#: model_type -> translator; every default inside was checked against the config class
+#: and modeling code of transformers 5.
+TRANSLATORS: dict[str, Translator] = {
+    "gpt2": _gpt2,
+    "gpt_neox": _gpt_neox,
+    "gptj": _gptj,
+    "llama": _llama,
+    "mistral": _mistral,
+    "mixtral": _mixtral,
+    "qwen2": _qwen2,
+    "qwen2_moe": _qwen2_moe,
+    "qwen3": _qwen3,
+    "gemma": _gemma,
+    "gemma2": _gemma2,
+    "phi3": _phi3,
+    "falcon": _falcon,
+    "opt": _opt,
+    "olmo": _olmo,
+    "starcoder2": _starcoder2,
+    "deepseek_v3": _deepseek_v3,
+    "bert": _bert,
+    "roberta": _bert,
+    "distilbert": _distilbert,
+    "albert": _albert,
+    "t5": _t5,
+    "bart": _bart,
+}
+
+#: Key order of an imported spec: the pinned keys first, as in the README.
+ORDER = (
+    "architecture",
+    "n_layers",
+    "n_decoder_layers",
+    "d_model",
+    "n_heads",
+    "n_kv_heads",
+    "d_head",
+    "d_ff",
+    "d_embed",
+    "vocab_size",
+    "type_vocab_size",
+    "max_seq_len",
+    "position_offset",
+    "positional",
+    "mlp",
+    "norm",
+    "bias",
+    "qkv_bias",
+    "o_bias",
+    "mlp_bias",
+    "lm_head_bias",
+    "tie_embeddings",
+    "parallel_block",
+    "post_norms",
+    "qk_norm",
+    "embedding_norm",
+    "final_norm",
+    "relative_attention_buckets",
+    "n_unique_layers",
+    "pooler",
+    "moe",
+    "mla",
+)
+
+
+ENCODERS = frozenset({"bert", "roberta", "distilbert", "albert"})
+SEQ2SEQ = frozenset({"t5", "bart"})
+
+
+def auto_class(model_type: str) -> str:
+    """The transformers Auto class whose count a model type's spec equals."""
+    if model_type in ENCODERS:
+        return "AutoModel"
+    if model_type in SEQ2SEQ:
+        return "AutoModelForSeq2SeqLM"
+    return "AutoModelForCausalLM"
+
+
+@hookimpl
+def archcalc_hf_model_types() -> list[HFModelType]:
+    return [
+        HFModelType(
+            model_type,
+            family="transformer",
+            translate=translator,
+            auto_class=auto_class(model_type),
+            key_order=ORDER,
+        )
+        for model_type, translator in sorted(TRANSLATORS.items())
+    ]
