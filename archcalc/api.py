@@ -11,13 +11,21 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from archcalc import yamlsafe
-from archcalc.errors import ArchcalcError, Diagnostic, DiagnosticSink, PluginError, shorten
+from archcalc.errors import (
+    ArchcalcError,
+    Diagnostic,
+    DiagnosticSink,
+    PluginError,
+    SpecError,
+    shorten,
+)
 from archcalc.family import Breakdown, Family, ShapeRow
 from archcalc.registry import Registry, load_registry
 from archcalc.schema import validate_structure
@@ -76,6 +84,7 @@ def _family_of(doc: yamlsafe.Document, registry: Registry, sink: DiagnosticSink)
         sink.error(
             doc.mark(()),
             "missing required key 'family' (one of: " + ", ".join(sorted(registry.families)) + ")",
+            "S206",
         )
         return None
     if not isinstance(name, str):
@@ -83,6 +92,7 @@ def _family_of(doc: yamlsafe.Document, registry: Registry, sink: DiagnosticSink)
             doc.mark(("family",)),
             f"family must be the name of a family, got {type(name).__name__} "
             "(one of: " + ", ".join(sorted(registry.families)) + ")",
+            "S206",
         )
         return None
     family = registry.family(name)
@@ -92,6 +102,7 @@ def _family_of(doc: yamlsafe.Document, registry: Registry, sink: DiagnosticSink)
             doc.mark(("family",)),
             f"unknown family '{name[:60]}' (installed: {', '.join(known)})"
             + did_you_mean(name, known),
+            "S206",
         )
     return family
 
@@ -101,15 +112,34 @@ def check_document(
     overrides: Sequence[Override] = (),
     registry: Registry | None = None,
 ) -> Spec:
-    """Validate a loaded document; raise :class:`~archcalc.errors.SpecError` with every problem."""
+    """Validate a loaded document; raise :class:`~archcalc.errors.SpecError` with every problem.
+
+    Problems the YAML reader recovered from (``doc.problems``) are reported with the rest,
+    and nothing is said again about the values they concern. Warnings silenced by a
+    ``# archcalc: ignore[CODE]`` comment on their line are left out (see
+    :mod:`archcalc.ignores`).
+    """
+    from archcalc import ignores
+
+    try:
+        spec = _check_document(doc, overrides, registry)
+    except SpecError as exc:
+        raise SpecError(ignores.apply(exc.diagnostics, doc.source, doc.file, False)) from None
+    kept = ignores.apply(spec.warnings, doc.source, doc.file, True)
+    return dataclasses.replace(spec, warnings=tuple(kept))
+
+
+def _check_document(
+    doc: yamlsafe.Document, overrides: Sequence[Override], registry: Registry | None
+) -> Spec:
     registry = registry or default_registry()
-    sink = DiagnosticSink(doc.file)
+    sink = DiagnosticSink(doc.file, list(doc.problems))
     family = _family_of(doc, registry, sink)
     if family is None:
         sink.raise_if_errors()
         raise AssertionError("unreachable: an unknown family is an error")
     try:
-        bad_paths = validate_structure(doc, family, sink)
+        bad_paths = validate_structure(doc, family, sink, doc.bad_paths) | doc.bad_paths
     except ArchcalcError:
         raise
     except Exception as exc:  # the family's schema is broken (e.g. a remote $ref, never fetched)
@@ -156,7 +186,7 @@ def load_document(
         return hf.load_document(os.path.join(path, "config.json"), name, registry)
     if str(path).lower().endswith(".json"):
         return hf.load_document(path, display, registry)
-    doc = yamlsafe.load_path(path, display)
+    doc = yamlsafe.load_path(path, display, recover=True)
     if hf.is_hf_config_data(doc.data):
         return hf.from_yaml_document(doc, registry)
     return doc

@@ -44,28 +44,58 @@ def _escape(text: str) -> str:
     return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
+#: What a rule code looks like: capital letters, then digits (``S201``, ``T501``, ``LORA101``).
+#: A plugin may use its own prefix; archcalc's own prefixes are listed in :mod:`archcalc.rules`.
+CODE_PATTERN = re.compile(r"[A-Z]{1,12}[0-9]{1,4}")
+
+#: The code of a diagnostic reported without one, by severity: a third-party family's or
+#: layer type's check that predates rule codes keeps working and stays silenceable.
+DEFAULT_CODES = {"error": "P901", "warning": "P902"}
+#: The same for a layer type's ``report(message, warning=...)`` without ``code=``.
+LAYER_DEFAULT_CODES = {"error": "P911", "warning": "P912"}
+
+
+def check_code(code: str) -> str:
+    """``code`` if it is a well-formed rule code; a ValueError (a plugin's bug) otherwise."""
+    if not isinstance(code, str) or not CODE_PATTERN.fullmatch(code):
+        raise ValueError(
+            f"rule code '{shorten(code)}' is not capital letters followed by digits "
+            "(such as T501 or MYPLUGIN101)"
+        )
+    return code
+
+
 @dataclass(frozen=True)
 class Diagnostic:
-    """One problem, located in one file."""
+    """One problem, located in one file, with the rule code that names its kind.
+
+    The code is what a ``# archcalc: ignore[CODE]`` comment and the README's rule table
+    refer to; when a reporter gives none, the default for its severity is used.
+    """
 
     file: str
     line: int
     column: int
     message: str
     severity: str = "error"  # "error" or "warning"
+    code: str = ""
 
     def __post_init__(self) -> None:
         # Keep the pinned one-line form whatever a file name or a quoted value holds:
         # every command and output format prints diagnostics, so escape them once here.
         object.__setattr__(self, "file", _escape(self.file))
         object.__setattr__(self, "message", _escape(self.message))
+        code = self.code or DEFAULT_CODES.get(self.severity, DEFAULT_CODES["error"])
+        object.__setattr__(self, "code", check_code(code))
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.file, self.line, self.column, self.message)
 
     def format(self) -> str:
-        """The canonical one-line form, ``PATH:LINE:COL: error: MESSAGE``."""
-        return f"{self.file}:{self.line}:{self.column}: {self.severity}: {self.message}"
+        """The canonical one-line form, ``PATH:LINE:COL: error: MESSAGE [CODE]``."""
+        return (
+            f"{self.file}:{self.line}:{self.column}: {self.severity}: {self.message} [{self.code}]"
+        )
 
 
 class ArchcalcError(Exception):
@@ -78,6 +108,20 @@ class SpecError(ArchcalcError):
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
         self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
         super().__init__("\n".join(d.format() for d in self.diagnostics))
+
+
+class Unavailable(Exception):
+    """A check read a value that is already reported wrong, so the check cannot run.
+
+    Raised when a family's check reads such a value from ``spec.values`` or
+    ``spec.exact()``; archcalc then skips that check (see
+    :func:`archcalc.family.independent`) instead of adding an error that only restates
+    the one already reported.
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
 
 
 class UsageError(ArchcalcError):
@@ -95,15 +139,18 @@ class DiagnosticSink:
     file: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
-    def error(self, mark: Mark | None, message: str) -> None:
-        self.add(mark, message, "error")
+    def error(self, mark: Mark | None, message: str, code: str | None = None) -> None:
+        self.add(mark, message, "error", code)
 
-    def warning(self, mark: Mark | None, message: str) -> None:
-        self.add(mark, message, "warning")
+    def warning(self, mark: Mark | None, message: str, code: str | None = None) -> None:
+        self.add(mark, message, "warning", code)
 
-    def add(self, mark: Mark | None, message: str, severity: str) -> None:
+    def add(self, mark: Mark | None, message: str, severity: str, code: str | None = None) -> None:
+        """Record one problem; without ``code`` the default code of ``severity`` is used."""
         mark = mark or Mark(1, 1)
-        self.diagnostics.append(Diagnostic(self.file, mark.line, mark.column, message, severity))
+        self.diagnostics.append(
+            Diagnostic(self.file, mark.line, mark.column, message, severity, code or "")
+        )
 
     @property
     def errors(self) -> list[Diagnostic]:

@@ -126,14 +126,17 @@ class ExprError(ArchcalcError):
     and column inside the YAML scalar.
     """
 
-    def __init__(self, message: str, offset: int | None = None) -> None:
+    def __init__(self, message: str, offset: int | None = None, code: str = "X301") -> None:
         super().__init__(message)
         self.message = message
         self.offset = offset
+        #: The rule code (see :mod:`archcalc.rules`): X301 not accepted, X302 unknown name,
+        #: X305 beyond a bound, X307 arithmetic without a value.
+        self.code = code
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keep the offset when the error crosses a process boundary (worker backstop).
-        return (type(self), (self.message, self.offset))
+        return (type(self), (self.message, self.offset, self.code))
 
 
 # --------------------------------------------------------------------------- nodes
@@ -239,7 +242,9 @@ class _Parser:
     def parse(self) -> Expr:
         text = self.text
         if len(text) > MAX_LENGTH:
-            raise ExprError(f"expression is {len(text)} characters long (max {MAX_LENGTH})")
+            raise ExprError(
+                f"expression is {len(text)} characters long (max {MAX_LENGTH})", code="X305"
+            )
         for index, char in enumerate(text):
             if char not in _ALLOWED_CHARS:
                 raise ExprError(
@@ -304,10 +309,14 @@ class _Parser:
             node, depth = stack.pop()
             count += 1
             if count > MAX_NODES:
-                raise ExprError(f"expression has more than {MAX_NODES} nodes", self._offset(node))
+                raise ExprError(
+                    f"expression has more than {MAX_NODES} nodes", self._offset(node), "X305"
+                )
             if depth > MAX_DEPTH:
                 raise ExprError(
-                    f"expression is nested more than {MAX_DEPTH} levels deep", self._offset(node)
+                    f"expression is nested more than {MAX_DEPTH} levels deep",
+                    self._offset(node),
+                    "X305",
                 )
             for child in ast.iter_child_nodes(node):
                 # Operator and context markers (Add, Load...) are not nodes of ours.
@@ -464,12 +473,12 @@ class _Parser:
         if mantissa == 0:
             return 0
         if len(exponent_text.lstrip("+-").lstrip("0")) > 4:
-            raise ExprError("value too large: literal exponent out of range", offset)
+            raise ExprError("value too large: literal exponent out of range", offset, "X305")
         scale = int(exponent_text) - len(fraction)
         # 10**78 > 2**256 and, since the mantissa is below 10**40, 10**-80 leaves a
         # denominator above 2**128: both bounds fail, so never build those powers.
         if scale > 78 or scale < -80:
-            raise ExprError(f"value too large: literal {shorten(source)}", offset)
+            raise ExprError(f"value too large: literal {shorten(source)}", offset, "X305")
         if scale >= 0:
             result: ExactValue = mantissa * 10**scale
         else:
@@ -603,7 +612,8 @@ class Algebra(Protocol):
 def _too_large() -> ExprError:
     return ExprError(
         f"value too large (an exact value must have |numerator| < 2**{MAX_NUMERATOR_BITS} "
-        f"and denominator < 2**{MAX_DENOMINATOR_BITS})"
+        f"and denominator < 2**{MAX_DENOMINATOR_BITS})",
+        code="X305",
     )
 
 
@@ -637,7 +647,7 @@ def _operand(value: Any) -> ExactValue:
 
 def _nonzero(value: ExactValue) -> ExactValue:
     if value == 0:
-        raise ExprError("division by zero")
+        raise ExprError("division by zero", code="X307")
     return value
 
 
@@ -670,7 +680,7 @@ class _ExactAlgebra:
     def pow(self, a: Any, exponent: int) -> ExactValue:
         base = Fraction(_operand(a))
         if type(exponent) is not int or not 0 <= exponent <= MAX_EXPONENT:
-            raise ExprError(f"exponent must be an integer from 0 to {MAX_EXPONENT}")
+            raise ExprError(f"exponent must be an integer from 0 to {MAX_EXPONENT}", code="X307")
         # |p|**e >= 2**((bits(p) - 1) * e): decide "too large" before computing it.
         numerator_bits = abs(base.numerator).bit_length() - 1
         denominator_bits = base.denominator.bit_length() - 1
@@ -699,7 +709,7 @@ class _ExactAlgebra:
     def multiple_of(self, a: Any, m: Any) -> ExactValue:
         x, step = _operand(a), _nonzero(_operand(m))
         if step < 0:
-            raise ExprError(f"multiple_of(x, m) needs m > 0, got {shorten(step)}")
+            raise ExprError(f"multiple_of(x, m) needs m > 0, got {shorten(step)}", code="X307")
         return _bound(step * math.ceil(Fraction(x) / step))
 
 
@@ -764,7 +774,7 @@ class _SymbolicAlgebra:
     def _divisor(self, value: Any) -> Any:
         # A structural test, not ``is_zero``: assumption queries can be very slow.
         if value == 0:
-            raise ExprError("division by zero")
+            raise ExprError("division by zero", code="X307")
         return value
 
     def _apply(
@@ -807,11 +817,14 @@ class _SymbolicAlgebra:
             if node.is_Rational:
                 _bound(Fraction(int(node.p), int(node.q)))
             elif node.is_Number or node in (sympy.zoo, sympy.nan):
-                raise ExprError(f"the result is not a finite exact value: {shorten(node)}")
+                raise ExprError(
+                    f"the result is not a finite exact value: {shorten(node)}", code="X307"
+                )
             elif node.is_Pow and node.exp.is_Integer and abs(node.exp) > MAX_SYMBOLIC_EXPONENT:
                 raise ExprError(
                     f"value too large: a power with exponent {shorten(node.exp)} "
-                    f"(max {MAX_SYMBOLIC_EXPONENT} in a formula)"
+                    f"(max {MAX_SYMBOLIC_EXPONENT} in a formula)",
+                    code="X305",
                 )
             else:
                 stack.extend(node.args)
@@ -846,7 +859,7 @@ class _SymbolicAlgebra:
 
     def pow(self, a: Any, exponent: int) -> Any:
         if type(exponent) is not int or not 0 <= exponent <= MAX_EXPONENT:
-            raise ExprError(f"exponent must be an integer from 0 to {MAX_EXPONENT}")
+            raise ExprError(f"exponent must be an integer from 0 to {MAX_EXPONENT}", code="X307")
         power = self._sympy.Integer(exponent)
         return self._apply(lambda x: EXACT.pow(x, exponent), lambda x: x**power, (self.admit(a),))
 
@@ -876,7 +889,8 @@ class _SymbolicAlgebra:
         if terms > MAX_SYMBOLIC_MINMAX_ARGS:
             raise ExprError(
                 f"{'min' if kind is self._sympy.Min else 'max'}() of {terms} symbolic terms "
-                f"(max {MAX_SYMBOLIC_MINMAX_ARGS})"
+                f"(max {MAX_SYMBOLIC_MINMAX_ARGS})",
+                code="X305",
             )
         return self._function(exact_op, kind, *values)
 
@@ -887,7 +901,7 @@ class _SymbolicAlgebra:
             return self.number(EXACT.multiple_of(*both))
         exact = self._exact((step,))
         if exact is not None and exact[0] <= 0:
-            raise ExprError(f"multiple_of(x, m) needs m > 0, got {shorten(exact[0])}")
+            raise ExprError(f"multiple_of(x, m) needs m > 0, got {shorten(exact[0])}", code="X307")
         return self.mul(step, self.ceil(self.truediv(x, step)))
 
 
@@ -952,10 +966,10 @@ def evaluate(expr: Expr, lookup: Callable[[str], Any], algebra: Algebra = EXACT)
                 del stack[-count:]
                 stack.append(getattr(algebra, node.fn)(*args))
         except ZeroDivisionError:  # from an algebra that does not check divisors itself
-            raise ExprError("division by zero", node.offset) from None
+            raise ExprError("division by zero", node.offset, "X307") from None
         except ExprError as error:
             if error.offset is None:
-                raise ExprError(error.message, node.offset) from None
+                raise ExprError(error.message, node.offset, error.code) from None
             raise
     return stack.pop()
 
@@ -968,7 +982,9 @@ def _resolve(node: Name, lookup: Callable[[str], Any], admit: Callable[[Any], An
     try:
         return admit(value)
     except ExprError as error:
-        raise ExprError(f"value of {_quote(node.id)}: {error.message}", node.offset) from None
+        raise ExprError(
+            f"value of {_quote(node.id)}: {error.message}", node.offset, error.code
+        ) from None
 
 
 def _lookup(node: Name, lookup: Callable[[str], Any]) -> Any:
@@ -984,7 +1000,7 @@ def _lookup(node: Name, lookup: Callable[[str], Any]) -> Any:
         close = difflib.get_close_matches(node.id, known, n=3)
         if close:
             message += "; did you mean " + " or ".join(_quote(name) for name in close) + "?"
-        raise ExprError(message, node.offset) from None
+        raise ExprError(message, node.offset, "X302") from None
 
 
 def _known_names(candidates: Iterable[Any]) -> list[str]:

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from archcalc.errors import Unavailable
+
 if TYPE_CHECKING:
     from archcalc.spec import Resolved
 
@@ -127,15 +129,39 @@ def _no_checks(spec: Resolved) -> None:
     return None
 
 
+def independent(*rules: CheckFn) -> CheckFn:
+    """One check made of independent rules, each run even when another could not be.
+
+    A rule that reads a value already reported wrong (a misspelt choice, a bad
+    expression) stops there, since anything it said would restate that error; the other
+    rules still run, so ``validate`` lists every independent problem in one run::
+
+        check = independent(check_heads, check_positions, check_experts)
+    """
+
+    def check(spec: Resolved) -> None:
+        for rule in rules:
+            try:
+                rule(spec)
+            except Unavailable:
+                continue
+
+    check.__doc__ = "Independent rules: " + ", ".join(r.__name__ for r in rules)
+    return check
+
+
 @dataclass(frozen=True)
 class Family:
     """A family of architectures (``family: transformer`` in a spec).
 
     ``count`` maps resolved values to a :class:`Breakdown` using only ``+ - * /`` on
     numbers and ``if`` on bools and choices, so that it works for ints and symbols alike.
-    ``check`` reports semantic problems through ``spec.error(path, message)``; it is
-    called with exact values only. ``schema`` describes keys that are not plain fields
-    (for example a CNN's ``layers``) as JSON Schema properties.
+    ``check`` reports semantic problems through ``spec.error(path, message, code=...)``
+    (``spec.warning`` likewise); it is called with exact values only, also when other
+    problems were found: reading a value already reported wrong stops the check quietly
+    (write it with :func:`independent` so the other rules still run). ``schema``
+    describes keys that are not plain fields (for example a CNN's ``layers``) as JSON
+    Schema properties.
     """
 
     name: str
@@ -215,8 +241,9 @@ class LayerType:
     filled in) and the input shape (batch excluded) and are written once as plain
     arithmetic, so they return ints for ints and sympy expressions for symbols; use ``//``
     for torch's floor division. ``check(args, shape, report)`` runs on exact values only
-    and calls ``report(message)`` for each semantic problem (``report(message,
-    warning=True)`` for a likely mistake that still builds). ``ranks`` lists the input
+    and calls ``report(message, code=...)`` for each semantic problem (``report(message,
+    warning=True, code=...)`` for a likely mistake that still builds); without a code,
+    ``P911`` (errors) and ``P912`` (warnings). ``ranks`` lists the input
     ranks the layer accepts (empty: any).
     """
 

@@ -136,15 +136,17 @@ def _position(text: str, index: int) -> Mark:
     return Mark(line, index - start + 1)
 
 
-def _error(file: str, mark: Mark, message: str) -> SpecError:
+def _error(file: str, mark: Mark, message: str, code: str = "Y100") -> SpecError:
     sink = DiagnosticSink(file)
-    sink.error(mark, message)
+    sink.error(mark, message, code)
     return SpecError(sink.diagnostics)
 
 
 def _decode(raw: bytes, file: str) -> str:
     if len(raw) > MAX_BYTES:
-        raise _error(file, Mark(1, 1), f"file is larger than {MAX_BYTES} bytes; not a config")
+        raise _error(
+            file, Mark(1, 1), f"file is larger than {MAX_BYTES} bytes; not a config", "Y101"
+        )
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
@@ -153,7 +155,7 @@ def _decode(raw: bytes, file: str) -> str:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise _error(
-            file, Mark(line, column), f"invalid UTF-8 byte 0x{raw[exc.start]:02x}"
+            file, Mark(line, column), f"invalid UTF-8 byte 0x{raw[exc.start]:02x}", "Y102"
         ) from None
 
 
@@ -232,7 +234,7 @@ def parse_config(raw: bytes, file: str) -> HFConfig:
     text = _decode(raw, file)
     deep = _nesting_problem(text)
     if deep is not None:
-        raise _error(file, _position(text, deep), f"nesting deeper than {MAX_DEPTH} levels")
+        raise _error(file, _position(text, deep), f"nesting deeper than {MAX_DEPTH} levels", "Y105")
     try:
         data = json.loads(
             text,
@@ -242,11 +244,15 @@ def parse_config(raw: bytes, file: str) -> HFConfig:
             object_pairs_hook=_pairs,
         )
     except json.JSONDecodeError as exc:
-        raise _error(file, Mark(exc.lineno, exc.colno), f"invalid JSON: {exc.msg}") from None
+        raise _error(
+            file, Mark(exc.lineno, exc.colno), f"invalid JSON: {exc.msg}", "Y104"
+        ) from None
     except (_Reject, ValueError, RecursionError) as exc:
         raise _error(file, Mark(1, 1), f"invalid config: {shorten(str(exc), 120)}") from None
     if not isinstance(data, dict):
-        raise _error(file, Mark(1, 1), "a Hugging Face config is a JSON object with a 'model_type'")
+        raise _error(
+            file, Mark(1, 1), "a Hugging Face config is a JSON object with a 'model_type'", "Y106"
+        )
     keys, values = _top_level_marks(text)
     return HFConfig(file, data, keys, values)
 
@@ -342,6 +348,7 @@ class ConfigReader:
                     Mark(1, 1),
                     f"{self.model_type} config has no '{keys[0]}', which the parameter count "
                     f"needs{also}",
+                    "H401",
                 )
             else:
                 self.defaults.setdefault(keys[0], default)
@@ -353,11 +360,13 @@ class ConfigReader:
                     self.config.mark(other),
                     f"'{other}' ({show(self.data[other])}) contradicts '{key}' "
                     f"({show(value)}); transformers reads them as one field",
+                    "H403",
                 )
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             self.sink.error(
                 self.config.mark(key),
                 f"'{key}' must be an integer ≥ {minimum}, got {show(value)}",
+                "H401",
             )
             return None
         return value
@@ -374,7 +383,7 @@ class ConfigReader:
         value = self.data[key]
         if not isinstance(value, bool):
             self.sink.error(
-                self.config.mark(key), f"'{key}' must be true or false, got {show(value)}"
+                self.config.mark(key), f"'{key}' must be true or false, got {show(value)}", "H401"
             )
             return default
         return value
@@ -386,7 +395,9 @@ class ConfigReader:
             return default
         value = self.data[key]
         if not isinstance(value, str):
-            self.sink.error(self.config.mark(key), f"'{key}' must be a string, got {show(value)}")
+            self.sink.error(
+                self.config.mark(key), f"'{key}' must be a string, got {show(value)}", "H401"
+            )
             return default
         return value
 
@@ -411,13 +422,17 @@ class ConfigReader:
         if key is not None:
             self.origin[path] = key
 
-    def error(self, key: str | None, message: str) -> None:
-        """A located problem with the config (at ``key``'s value; the top for None)."""
-        self.sink.error(self.config.mark(key if key in self.data else None), message)
+    def error(self, key: str | None, message: str, code: str = "H401") -> None:
+        """A located problem with the config (at ``key``'s value; the top for None).
+
+        ``code``: H401 a field missing or wrong, H402 not modelled, H403 a contradiction.
+        """
+        self.sink.error(self.config.mark(key if key in self.data else None), message, code)
 
     def unsupported(self, key: str, why: str) -> None:
         """Refuse a construct archcalc cannot count: a located error, never a wrong number."""
-        self.error(key, f"{self.model_type}: {why} is not supported (it changes parameter shapes)")
+        message = f"{self.model_type}: {why} is not supported (it changes parameter shapes)"
+        self.error(key, message, "H402")
 
     def only(self, key: str, *allowed: Any, why: str = "") -> None:
         """Refuse ``key`` unless it is absent, null or one of ``allowed`` (a key that changes
@@ -458,6 +473,7 @@ def translate(config: HFConfig, registry: Registry | None = None) -> Translation
             config.mark("model_type" if "model_type" in config.data else None),
             f"a Hugging Face config needs a string 'model_type' (archcalc reads {known}; "
             "`archcalc plugins` lists them)",
+            "H401",
         )
         sink.raise_if_errors()
     hf_type = registry.hf_model_types.get(model_type)  # type: ignore[arg-type]
@@ -468,6 +484,7 @@ def translate(config: HFConfig, registry: Registry | None = None) -> Translation
             config.mark("model_type"),
             f"unsupported model_type '{show(model_type)}': no installed plugin reads it "
             f"(archcalc reads {known} model types; `archcalc plugins` lists them)",
+            "H402",
         )
         sink.raise_if_errors()
         raise AssertionError("unreachable")

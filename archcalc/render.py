@@ -130,7 +130,7 @@ def diagnostics_github(diagnostics: Iterable[Diagnostic]) -> str:
     """GitHub Actions workflow commands: annotations on the pull request's diff."""
     return "\n".join(
         f"::{d.severity} file={_escape_github(d.file, True)},line={d.line},col={d.column},"
-        f"title=archcalc::{_escape_github(d.message)}"
+        f"title=archcalc {d.code}::{_escape_github(d.message)}"
         for d in diagnostics
     )
 
@@ -148,6 +148,7 @@ def diagnostics_json(
                     "line": d.line,
                     "column": d.column,
                     "severity": d.severity,
+                    "code": d.code,
                     "message": d.message,
                 }
                 for d in diagnostics

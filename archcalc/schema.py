@@ -16,7 +16,7 @@ from archcalc.errors import DiagnosticSink, shorten
 from archcalc.expr import ExprError
 from archcalc.expr import parse as parse_expression
 from archcalc.family import REQUIRED, Family, Field, Group
-from archcalc.spec import did_you_mean, expression_message
+from archcalc.spec import did_you_mean, expression_code, expression_message
 from archcalc.yamlsafe import Document
 
 SCHEMA_ID = "https://raw.githubusercontent.com/archcalc/archcalc/main/schemas/archcalc.schema.json"
@@ -162,19 +162,32 @@ def _validator(family: Family) -> Any:
     return validator
 
 
-def validate_structure(doc: Document, family: Family, sink: DiagnosticSink) -> set[tuple[Any, ...]]:
+def validate_structure(
+    doc: Document,
+    family: Family,
+    sink: DiagnosticSink,
+    skip: Iterable[tuple[Any, ...]] = (),
+) -> set[tuple[Any, ...]]:
     """Check ``doc`` against the family's schema, reporting every problem at its key.
 
-    Returns the paths of the values found wrong, so later stages do not report them twice.
+    Returns the paths of the values found wrong (a missing key's own path included), so
+    later stages do not report them twice. Values at the ``skip`` paths were reported
+    already (the YAML reader refused them): nothing is said about them here.
     """
     validator = _validator(family)
+    skipped = tuple(skip)
     errors = sorted(validator.iter_errors(doc.data), key=lambda e: [str(p) for p in e.path])
     bad: set[tuple[Any, ...]] = set()
     for error in errors[:MAX_REPORTED]:
-        for path, key_level, message in _explain(error):
+        for path, key_level, message, code in _explain(error):
+            if any(path[: len(s)] == s for s in skipped):
+                continue
             mark = doc.key_mark(path) if key_level else doc.mark(path)
-            sink.error(mark, message)
-            bad.add(path)
+            sink.error(mark, message, code)
+            if error.validator == "required" and "'" in error.message:
+                bad.add((*path, error.message.split("'")[1]))  # the mapping itself is fine
+            else:
+                bad.add(path)
     return bad
 
 
@@ -182,8 +195,8 @@ def _key_name(path: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in path) or "the spec"
 
 
-def _explain(error: Any) -> Iterable[tuple[tuple[Any, ...], bool, str]]:
-    """Turn a jsonschema error into (path, point-at-key, message) triples."""
+def _explain(error: Any) -> Iterable[tuple[tuple[Any, ...], bool, str, str]]:
+    """Turn a jsonschema error into (path, point-at-key, message, rule code) tuples."""
     path = tuple(error.absolute_path)
     where = _key_name(path)
     kind = error.validator
@@ -206,6 +219,7 @@ def _explain(error: Any) -> Iterable[tuple[tuple[Any, ...], bool, str]]:
                     (*path, key),
                     True,
                     f"unknown key '{shorten(key)}'" + (f" in {where}" if path else "") + hint,
+                    "S201",
                 )
         return
     if kind == "required":
@@ -218,6 +232,7 @@ def _explain(error: Any) -> Iterable[tuple[tuple[Any, ...], bool, str]]:
             f"missing required key '{missing}'"
             + (f" in {where}" if path else "")
             + (f" ({shorten(about.rstrip('.'), 80)}); add it" if about else "; add it"),
+            "S206" if missing == "family" else "S202",
         )
         return
     if kind == "enum":
@@ -229,10 +244,11 @@ def _explain(error: Any) -> Iterable[tuple[tuple[Any, ...], bool, str]]:
                 f"{where}: {shorten(error.instance)} is not one of {', '.join(options)}"
                 + did_you_mean(str(error.instance), options)
             ),
+            "S204",
         )
         return
     if kind == "const":
-        yield path, False, f"{where} must be {shorten(error.validator_value)}"
+        yield path, False, f"{where} must be {shorten(error.validator_value)}", "S200"
         return
     if kind == "anyOf" and path and "pattern" in str(error.schema):
         instance = error.instance
@@ -241,13 +257,15 @@ def _explain(error: Any) -> Iterable[tuple[tuple[Any, ...], bool, str]]:
             try:
                 parse_expression(instance)
             except ExprError as exc:
-                yield path, False, f"{where}: {expression_message(instance, exc)}"
+                message = f"{where}: {expression_message(instance, exc)}"
+                yield path, False, message, expression_code(instance, exc)
         elif isinstance(instance, bool) or not isinstance(instance, (int, float)):
-            yield path, False, f"{where} must be a number or an expression, got {_type(instance)}"
+            got = _type(instance)
+            yield path, False, f"{where} must be a number or an expression, got {got}", "S203"
         else:
             sub = [e for e in error.context if e.validator == "minimum"]
             bound = sub[0].validator_value if sub else "?"
-            yield path, False, f"{where} must be at least {bound}, got {shorten(instance)}"
+            yield path, False, f"{where} must be at least {bound}, got {shorten(instance)}", "S205"
         return
     if kind == "type":
         expected = error.validator_value
@@ -256,9 +274,9 @@ def _explain(error: Any) -> Iterable[tuple[tuple[Any, ...], bool, str]]:
         hint = ""
         if names == ["boolean"] and str(error.instance).lower() in ("true", "false"):
             hint = f"; write {str(error.instance).lower()} without quotes"
-        yield path, False, f"{where} must be {wanted}, got {_type(error.instance)}{hint}"
+        yield path, False, f"{where} must be {wanted}, got {_type(error.instance)}{hint}", "S203"
         return
-    yield path, False, f"{where}: {shorten(error.message)}"
+    yield path, False, f"{where}: {shorten(error.message)}", "S200"
 
 
 #: JSON Schema's type names as a YAML user knows them.

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from archcalc import expr as exprs
-from archcalc.errors import DiagnosticSink, Mark, UsageError, shorten
+from archcalc.errors import DiagnosticSink, Mark, Unavailable, UsageError, shorten
 from archcalc.family import REQUIRED, Family
 from archcalc.yamlsafe import Document
 
@@ -63,6 +63,20 @@ def expression_message(raw: str, exc: exprs.ExprError) -> str:
     return f"expression '{shorten(raw)}': {exc.message}"
 
 
+def expression_code(raw: str, exc: exprs.ExprError) -> str:
+    """The rule code of :func:`expression_message`'s diagnostic."""
+    return "X308" if _DATE_LIKE.fullmatch(raw) else exc.code
+
+
+def kind_code(problem: str) -> str:
+    """The rule code of a :func:`kind_problem`: beyond the bound (X305) or the wrong kind."""
+    return "X305" if "limit" in problem else "X304"
+
+
+#: A value the family's check must not see: it was reported wrong (or is missing) already.
+UNAVAILABLE: Any = type("_UnavailableValue", (), {"__repr__": lambda self: "UNAVAILABLE"})()
+
+
 @dataclass(frozen=True)
 class Override:
     """One ``--set KEY=EXPR`` from the command line."""
@@ -102,7 +116,7 @@ class Namespace:
         self,
         entries: Mapping[str, _Entry],
         algebra: Any,
-        report: Callable[[_Entry, str], None],
+        report: Callable[[_Entry, str, str], None],
         symbol: Callable[[_Entry], Any] | None = None,
     ) -> None:
         self.entries = entries
@@ -113,6 +127,8 @@ class Namespace:
         self.failed: set[str] = set()
         self.stack: list[str] = []
         self.exact = symbol is None
+        #: The ``vars`` block itself was reported wrong: an unknown name is no news.
+        self.quiet_unknown = False
 
     def value(self, name: str) -> Any:
         if name in self.memo:
@@ -120,6 +136,8 @@ class Namespace:
         if name in self.failed:
             raise _Failed(name)
         entry = self.entries.get(name)
+        if entry is None and self.quiet_unknown:
+            raise _Failed(name)
         if entry is None or entry.kind not in ("size", "count", "number"):
             known = [n for n, e in self.entries.items() if e.kind in ("size", "count", "number")]
             if entry is not None:
@@ -133,6 +151,7 @@ class Namespace:
                 "cycle between fields: "
                 + " → ".join(cycle)
                 + "; give one of them a number instead of an expression",
+                "X303",
             )
             self.failed.update(cycle)
             raise _Failed(name)
@@ -152,36 +171,36 @@ class Namespace:
         if symbol is not None:
             return symbol
         value = self.evaluate_raw(
-            entry.raw, lambda message: self._fail(entry, f"{entry.name}: {message}")
+            entry.raw, lambda message, code: self._fail(entry, f"{entry.name}: {message}", code)
         )
         if self.exact:
             problem = kind_problem(entry.kind, value)
             if problem:
-                self._fail(entry, describe(entry, value) + problem)
+                self._fail(entry, describe(entry, value) + problem, kind_code(problem))
         return value
 
-    def evaluate_raw(self, raw: Any, fail: Callable[[str], None]) -> Any:
-        """Evaluate a literal or an expression string; ``fail`` reports and raises."""
+    def evaluate_raw(self, raw: Any, fail: Callable[[str, str], None]) -> Any:
+        """Evaluate a literal or an expression; ``fail(message, code)`` reports and raises."""
         if isinstance(raw, bool) or raw is None:
-            fail(f"expected a number or an expression, got {shorten(raw)}")
+            fail(f"expected a number or an expression, got {shorten(raw)}", "S203")
         if isinstance(raw, (int, Fraction)):
             if abs(raw) > MAX_FIELD_VALUE:
-                fail(f"value {shorten(raw)} is too large (limit {MAX_FIELD_VALUE:.0e})")
+                fail(f"value {shorten(raw)} is too large (limit {MAX_FIELD_VALUE:.0e})", "X305")
             return self.algebra.number(raw)
         if not isinstance(raw, str):
-            fail(f"expected a number or an expression, got {type(raw).__name__}")
+            fail(f"expected a number or an expression, got {type(raw).__name__}", "S203")
         try:
             parsed = exprs.parse(raw)
             return exprs.evaluate(parsed, self._lookup, self.algebra)
         except exprs.ExprError as exc:
-            fail(expression_message(raw, exc))
+            fail(expression_message(raw, exc), expression_code(raw, exc))
         raise AssertionError("unreachable")
 
     def _lookup(self, name: str) -> Any:
         return self.value(name)
 
-    def _fail(self, entry: _Entry, message: str) -> None:
-        self.report(entry, message)
+    def _fail(self, entry: _Entry, message: str, code: str) -> None:
+        self.report(entry, message, code)
         raise _Failed(entry.name)
 
 
@@ -241,13 +260,19 @@ class Resolved:
     exact_values: Mapping[str, Any] = field(default_factory=dict)
     #: Leaf names of the fields the family's code has read so far.
     reads: set[str] = field(default_factory=set)
+    #: Document paths whose values were reported wrong before resolution (YAML, schema).
+    skipped: frozenset[Path_] = frozenset()
 
     def exact(self, name: str) -> Any:
         """The exact value of a numeric field, in either mode.
 
         Formulas use it for structural decisions only (does a part exist at all?), so the
-        symbolic formula describes the same structure the exact count does.
+        symbolic formula describes the same structure the exact count does. A value
+        already reported wrong raises :class:`~archcalc.errors.Unavailable` (the check
+        reading it stops quietly).
         """
+        if name in self.namespace.failed and not self.symbolic:
+            raise Unavailable(name)
         return self.exact_values.get(name)
 
     def mark(self, path: str | Sequence[str | int]) -> Mark:
@@ -256,12 +281,30 @@ class Resolved:
             path = self.field_paths.get(path, tuple(path.split(".")))
         return self.doc.mark(tuple(path))
 
-    def error(self, path: str | Sequence[str | int], message: str) -> None:
-        """Report a semantic problem at ``path``; all problems are collected, not just the first."""
-        self.sink.error(self.mark(path), message)
+    def error(self, path: str | Sequence[str | int], message: str, code: str | None = None) -> None:
+        """Report a semantic problem at ``path``; all problems are collected, not just the first.
 
-    def warning(self, path: str | Sequence[str | int], message: str) -> None:
-        self.sink.warning(self.mark(path), message)
+        ``code`` is the rule code (see :mod:`archcalc.rules`); without it, ``P901``.
+        """
+        self.sink.error(self.mark(path), message, code)
+
+    def warning(
+        self, path: str | Sequence[str | int], message: str, code: str | None = None
+    ) -> None:
+        """Report a likely mistake that still builds; without ``code``, ``P902``."""
+        self.sink.warning(self.mark(path), message, code)
+
+    def reported(self, *paths: Sequence[str | int]) -> bool:
+        """Whether a value at or under one of ``paths`` was already reported wrong.
+
+        A check that walks the document itself (a layer graph) uses it to stay quiet
+        about what the schema or the YAML reader has already explained.
+        """
+        return any(
+            tuple(bad[: len(path)]) == tuple(path) or tuple(path[: len(bad)]) == tuple(bad)
+            for bad in self.skipped
+            for path in paths
+        )
 
     def given(self, name: str) -> bool:
         """Whether the spec (or ``--set``) gave field ``name``, rather than its default."""
@@ -278,8 +321,8 @@ class Resolved:
         mark = self.doc.mark(tuple(path))
         key = ".".join(str(p) for p in path)
 
-        def fail(message: str) -> None:
-            self.sink.error(mark, f"{key}: {message}")
+        def fail(message: str, code: str) -> None:
+            self.sink.error(mark, f"{key}: {message}", code)
             raise _Failed(key)
 
         try:
@@ -290,7 +333,7 @@ class Resolved:
             problem = kind_problem(kind, value)
             if problem:
                 entry = _Entry(key, tuple(path), kind, raw, True)
-                self.sink.error(mark, describe(entry, value) + problem)
+                self.sink.error(mark, describe(entry, value) + problem, kind_code(problem))
                 return None
         return value
 
@@ -343,10 +386,12 @@ def build_entries(
                 else "must be lowercase letters, digits and '_', starting with a letter or '_' "
                 f"(such as '{shorten(fix)}')"
             )
-            sink.error(doc.key_mark(path), f"var name '{shorten(name)}' {rule}")
+            sink.error(doc.key_mark(path), f"var name '{shorten(name)}' {rule}", "X306")
             continue
         if name in entries:
-            sink.error(doc.key_mark(path), f"var '{name}' has the name of a field; rename it")
+            sink.error(
+                doc.key_mark(path), f"var '{name}' has the name of a field; rename it", "X306"
+            )
             continue
         entries[name] = _Entry(name, path, "number", raw, True)
     for override in overrides:
@@ -407,41 +452,61 @@ class Values(SimpleNamespace):
         object.__setattr__(self, "_reads", reads)
 
     def __getattribute__(self, name: str) -> Any:
+        value = object.__getattribute__(self, name)
         if not name.startswith("_"):
             object.__getattribute__(self, "_reads").add(name)
-        return object.__getattribute__(self, name)
+            if value is UNAVAILABLE:
+                raise Unavailable(name)
+        return value
+
+
+def _under(path: Path_, paths: Iterable[Path_]) -> bool:
+    """Whether ``path`` is one of ``paths`` or lies inside one of them."""
+    return any(path[: len(p)] == p for p in paths)
 
 
 def make_values(
-    family: Family, entries: Mapping[str, _Entry], namespace: Namespace, reads: set[str]
+    family: Family,
+    entries: Mapping[str, _Entry],
+    namespace: Namespace,
+    reads: set[str],
+    skipped: frozenset[Path_] = frozenset(),
 ) -> Any:
-    """The attribute namespace a family's formula reads (``values.moe.top_k``)."""
+    """The attribute namespace a family's formula reads (``values.moe.top_k``).
+
+    A value reported wrong already (by the YAML reader, the schema or its expression) is
+    :data:`UNAVAILABLE`: reading it raises :class:`~archcalc.errors.Unavailable`, so a
+    check never adds an error that only restates one.
+    """
     top = Values(reads)
-    groups: dict[str, Values] = {}
+    groups: dict[str, Any] = {}
     for fld in family.all_fields():
         parts = fld.name.split(".")
         target = top
         if len(parts) > 1:
             if parts[0] not in groups:
                 present = any(e.path[0] == parts[0] for e in entries.values())
-                groups[parts[0]] = Values(reads) if present else None  # type: ignore[assignment]
+                group = Values(reads) if present else None
+                groups[parts[0]] = UNAVAILABLE if _under((parts[0],), skipped) else group
                 setattr(top, parts[0], groups[parts[0]])
             target = groups[parts[0]]
-            if target is None:
+            if target is None or target is UNAVAILABLE:
                 continue
         entry = entries.get(fld.leaf)
-        if entry is None:
+        if fld.leaf in namespace.failed or _under(tuple(parts), skipped):
+            value = UNAVAILABLE
+        elif entry is None:
             value = None
         elif fld.numeric:
             try:
                 value = namespace.value(fld.leaf)
             except (_Failed, KeyError):
-                value = None
+                value = UNAVAILABLE
         else:
             value = entry.raw
         setattr(target, fld.leaf, value)
     for group in family.groups():
-        if not hasattr(top, group.name):
+        if group.name not in top.__dict__:  # (hasattr would read an unavailable group)
             setattr(top, group.name, None)
     return top
 
@@ -463,9 +528,13 @@ def resolve(
     exact resolution as ``exact``: literal fields become symbols (or, with ``keep``, only
     the named fields do and the rest take their exact values).
 
-    ``sink`` may already hold structural errors; values at the ``skip`` paths were
-    reported there and are not evaluated again. Semantic checks run only on a spec
-    without errors, so a family's ``check`` never sees a malformed value.
+    ``sink`` may already hold structural errors; values at (or under) the ``skip``
+    paths were reported there and are not evaluated again, and neither is anything
+    computed from them: a required field the schema reported missing makes its
+    dependents fail quietly rather than as 'unknown name'. The family's checks run
+    whatever else was found, but never see a malformed value: reading one stops the
+    check (:class:`~archcalc.errors.Unavailable`), so every independent problem is
+    reported and no consequential one.
     """
     sink = sink if sink is not None else DiagnosticSink(doc.file)
     entries = build_entries(doc, family, overrides, sink)
@@ -473,11 +542,13 @@ def resolve(
 
     hints = {f.leaf: f.default_hint for f in family.all_fields() if f.default_hint}
 
-    def report(entry: _Entry, message: str) -> None:
+    def report(entry: _Entry, message: str, code: str) -> None:
         origin = " (from --set)" if entry.from_cli else ""
         if entry.given:
             sink.error(
-                doc.mark(entry.path) if not entry.from_cli else doc.mark(()), message + origin
+                doc.mark(entry.path) if not entry.from_cli else doc.mark(()),
+                message + origin,
+                code,
             )
             return
         # A computed default failed: point at the given field it was computed from.
@@ -489,7 +560,7 @@ def resolve(
                     mark = doc.mark(source.path)
         if entry.name in hints and "round it" in message:
             message = message.split("; round it")[0] + "; " + hints[entry.name]
-        sink.error(mark, message)
+        sink.error(mark, message, code)
 
     if symbolic:
         if exact is None:
@@ -499,14 +570,19 @@ def resolve(
         namespace = Namespace(entries, algebra, report, symbol)
     else:
         namespace = Namespace(entries, exprs.EXACT, report)
+    namespace.quiet_unknown = _under(("vars",), skipped)
+    for fld in family.all_fields():
+        path = tuple(fld.name.split("."))
+        if fld.default is REQUIRED and fld.leaf not in entries and path in skipped:
+            namespace.failed.add(fld.leaf)  # reported missing: its dependents stay quiet
     for name, entry in entries.items():
-        if entry.path in skipped and not entry.from_cli:
+        if _under(entry.path, skipped) and not entry.from_cli:
             namespace.failed.add(name)
         elif entry.kind in ("size", "count", "number"):
             with contextlib.suppress(_Failed, KeyError):
                 namespace.value(name)
     reads: set[str] = set()
-    values = make_values(family, entries, namespace, reads)
+    values = make_values(family, entries, namespace, reads, frozenset(skipped))
     resolved = Resolved(
         name=spec_name(doc),
         family=family,
@@ -518,18 +594,32 @@ def resolve(
         field_paths={e.name: e.path for e in entries.values()},
         exact_values=exact.namespace.memo if exact is not None else namespace.memo,
         reads=reads,
+        skipped=frozenset(skipped),
     )
     if not symbolic:
-        # Unknown keys do not touch any value, so semantic checks can still run beside them.
-        # A skipped path that is a field or contains one (``moe: {}`` missing its required
-        # keys, or the whole spec missing one) leaves values the check cannot rely on.
-        field_paths = {e.path for e in entries.values()}
-        field_paths |= {tuple(f.name.split(".")) for f in family.all_fields()}
-        touched = any(fp[: len(p)] == p for p in skipped for fp in field_paths)
-        if not touched and not namespace.failed:
-            family.check(resolved)
+        _run_check(family, resolved)
         sink.raise_if_errors()
     return resolved
+
+
+def _run_check(family: Family, resolved: Resolved) -> None:
+    """Run the family's checks beside the problems already found.
+
+    A check that stops on a value reported wrong is skipped. A check that crashes on a
+    spec already found invalid is not blamed on its plugin: the spec's own errors come
+    first, and once they are fixed a real plugin bug still shows (exit 3).
+    """
+    from archcalc.errors import ArchcalcError
+
+    try:
+        family.check(resolved)
+    except Unavailable:
+        pass
+    except ArchcalcError:
+        raise
+    except Exception:
+        if not resolved.sink.errors:
+            raise
 
 
 def _symbol_factory(

@@ -31,7 +31,7 @@ import re
 import stat
 import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, NoReturn
 
@@ -109,6 +109,13 @@ class Document:
     data: dict[str, Any]
     marks: dict[SpecPath, Mark]
     key_marks: dict[SpecPath, Mark]
+    #: Problems of single values, when loaded with ``recover=True``: the document is
+    #: still usable and its other problems can be found (see :func:`load_bytes`).
+    problems: tuple[Diagnostic, ...] = ()
+    #: Paths of the values those problems are about: later stages say nothing about them.
+    bad_paths: frozenset[SpecPath] = frozenset()
+    #: The decoded text (for ``# archcalc: ignore[CODE]`` comments); "" when not from text.
+    source: str = field(default="", repr=False, compare=False)
 
     def mark(self, path: Sequence[str | int]) -> Mark:
         """Where the value at ``path`` starts; a missing value points at its nearest parent."""
@@ -130,22 +137,27 @@ class Document:
 # --------------------------------------------------------------------------- public API
 
 
-def load_bytes(raw: bytes, file: str) -> Document:
+def load_bytes(raw: bytes, file: str, recover: bool = False) -> Document:
     """Load one spec from bytes; the single entry point every other loader goes through.
 
     ``file`` is only used in diagnostics. Any exception that is not a deliberate
     :class:`SpecError` is a gap in the checks below; it still becomes a located
     diagnostic so that a hostile file can never produce a traceback.
+
+    With ``recover``, problems confined to one value or key (``yes``, ``010``, a
+    duplicate key) do not raise: the document comes back with them in ``problems`` and
+    their paths in ``bad_paths``, so that ``validate`` reports the file's other problems
+    in the same run. Problems with the file as a whole (encoding, syntax, bounds) raise.
     """
     try:
-        return _load(bytes(raw), file, LOADER)
+        return _load(bytes(raw), file, LOADER, recover)
     except SpecError:
         raise
     except Exception as exc:  # the contract: a Document or a SpecError, for any input
         raise _unexpected(file, exc) from exc
 
 
-def load_text(text: str, file: str) -> Document:
+def load_text(text: str, file: str, recover: bool = False) -> Document:
     """Load a spec held in a string, with exactly the checks applied to files.
 
     Lone surrogates survive encoding (``surrogatepass``) so that the UTF-8 check
@@ -155,10 +167,12 @@ def load_text(text: str, file: str) -> Document:
         raw = text.encode("utf-8", "surrogatepass")
     except Exception as exc:  # e.g. not a str at all
         raise _unexpected(file, exc) from exc
-    return load_bytes(raw, file)
+    return load_bytes(raw, file, recover)
 
 
-def load_path(path: str | os.PathLike[str], display: str | None = None) -> Document:
+def load_path(
+    path: str | os.PathLike[str], display: str | None = None, recover: bool = False
+) -> Document:
     """Load a spec file, refusing anything but a regular file.
 
     Git stores symlinks, so a pull request can add ``model.yaml -> /proc/self/environ``;
@@ -172,7 +186,7 @@ def load_path(path: str | os.PathLike[str], display: str | None = None) -> Docum
         raise
     except Exception as exc:  # same contract as load_bytes
         raise _unexpected(name, exc) from exc
-    return load_bytes(raw, name)
+    return load_bytes(raw, name, recover)
 
 
 # --------------------------------------------------------------------------- diagnostics
@@ -187,8 +201,10 @@ class _Problems:
 
     def __init__(self, file: str) -> None:
         self.file = file
-        self._found: dict[tuple[int, int, str], None] = {}
+        self._found: dict[tuple[int, int, str], str] = {}
         self._hidden: Mark | None = None
+        #: Paths of the values the problems are about (those known), for ``recover``.
+        self.bad_paths: set[SpecPath] = set()
 
     @property
     def full(self) -> bool:
@@ -198,41 +214,53 @@ class _Problems:
     def overflowed(self) -> bool:
         return self._hidden is not None
 
-    def add(self, mark: Mark, message: str) -> None:
+    def add(self, mark: Mark, message: str, code: str, path: SpecPath | None = None) -> None:
+        if path is not None:
+            self.bad_paths.add(path)
         key = (mark.line, mark.column, message)
         if key in self._found:
             return
         if self.full:
             self._hidden = self._hidden or mark
             return
-        self._found[key] = None
+        self._found[key] = code
 
-    def fail(self, mark: Mark, message: str) -> NoReturn:
-        self.add(mark, message)
+    def fail(self, mark: Mark, message: str, code: str) -> NoReturn:
+        self.add(mark, message, code)
         raise self.error()
 
     def raise_if_any(self) -> None:
         if self._found:
             raise self.error()
 
-    def error(self) -> SpecError:
-        diagnostics = [Diagnostic(self.file, ln, col, msg) for ln, col, msg in self._found]
+    def diagnostics(self) -> list[Diagnostic]:
+        found = [
+            Diagnostic(self.file, ln, col, msg, "error", code)
+            for (ln, col, msg), code in self._found.items()
+        ]
         if self._hidden is not None:
-            diagnostics.append(
+            found.append(
                 Diagnostic(
                     self.file,
                     self._hidden.line,
                     self._hidden.column,
                     f"more problems not shown (stopped after {MAX_DIAGNOSTICS})",
+                    "error",
+                    "Y100",
                 )
             )
-        return SpecError(diagnostics)
+        return found
+
+    def error(self) -> SpecError:
+        return SpecError(self.diagnostics())
 
 
 def _unexpected(file: object, exc: BaseException) -> SpecError:
     """Turn a failure nobody anticipated into a diagnostic rather than a traceback."""
     reason = _clip(f"{type(exc).__name__}: {exc}".splitlines()[0], 120)
-    return SpecError([Diagnostic(str(file), 1, 1, f"could not read YAML: {reason}")])
+    return SpecError(
+        [Diagnostic(str(file), 1, 1, f"could not read YAML: {reason}", "error", "Y100")]
+    )
 
 
 def _clip(text: str, limit: int) -> str:
@@ -289,9 +317,9 @@ def _read_regular_file(path: str | os.PathLike[str], name: str) -> bytes:
     try:
         before = os.lstat(path)
     except OSError as exc:
-        problems.fail(_START, _os_error_message(exc))
+        problems.fail(_START, _os_error_message(exc), "Y101")
     except ValueError as exc:  # e.g. an embedded NUL byte
-        problems.fail(_START, f"cannot read file: invalid path ({_clip(str(exc), 60)})")
+        problems.fail(_START, f"cannot read file: invalid path ({_clip(str(exc), 60)})", "Y101")
     _require_regular(before, problems)
     flags = os.O_RDONLY
     for extra in ("O_NOFOLLOW", "O_NONBLOCK", "O_CLOEXEC", "O_BINARY"):
@@ -299,29 +327,31 @@ def _read_regular_file(path: str | os.PathLike[str], name: str) -> bytes:
     try:
         fd = os.open(path, flags)
     except OSError as exc:
-        problems.fail(_START, _os_error_message(exc))
+        problems.fail(_START, _os_error_message(exc), "Y101")
     try:
         after = os.fstat(fd)
         _require_regular(after, problems)
         if (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino):
-            problems.fail(_START, "file was replaced while it was being opened; run again")
+            problems.fail(_START, "file was replaced while it was being opened; run again", "Y101")
         raw = _read_at_most(fd, MAX_BYTES + 1)
     except OSError as exc:
-        problems.fail(_START, _os_error_message(exc))
+        problems.fail(_START, _os_error_message(exc), "Y101")
     finally:
         os.close(fd)
     if len(raw) > MAX_BYTES:
-        problems.fail(_START, _too_large_message())
+        problems.fail(_START, _too_large_message(), "Y101")
     return raw
 
 
 def _require_regular(st: os.stat_result, problems: _Problems) -> None:
     if stat.S_ISLNK(st.st_mode):
-        problems.fail(_START, "is a symbolic link; archcalc only reads regular files")
+        problems.fail(_START, "is a symbolic link; archcalc only reads regular files", "Y101")
     if stat.S_ISREG(st.st_mode):
         return
     kind = next((name for test, name in _FILE_KINDS if test(st.st_mode)), "a special file")
-    problems.fail(_START, f"is {kind}, not a regular file; archcalc only reads regular files")
+    problems.fail(
+        _START, f"is {kind}, not a regular file; archcalc only reads regular files", "Y101"
+    )
 
 
 def _read_at_most(fd: int, limit: int) -> bytes:
@@ -374,13 +404,14 @@ def _decode(raw: bytes, problems: _Problems) -> str:
     """Decode strictly ourselves: PyYAML's own decoding guesses encodings and its errors
     differ between loaders."""
     if len(raw) > MAX_BYTES:
-        problems.fail(_START, _too_large_message())
+        problems.fail(_START, _too_large_message(), "Y101")
     for bom, name in _FOREIGN_BOMS:
         if raw.startswith(bom):
             problems.fail(
                 _START,
                 f"file must be UTF-8, but it starts with a {name} byte order mark; "
                 "save it as UTF-8",
+                "Y102",
             )
     if raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8) :]
@@ -390,6 +421,7 @@ def _decode(raw: bytes, problems: _Problems) -> str:
         problems.fail(
             _byte_position(raw, exc.start),
             f"byte 0x{raw[exc.start]:02x} is not valid UTF-8; save the file as UTF-8",
+            "Y102",
         )
 
 
@@ -412,7 +444,8 @@ def _text_position(text: str, index: int) -> Mark:
 
 def _check_characters(text: str, problems: _Problems) -> None:
     for match in _FORBIDDEN_CHARS.finditer(text):
-        problems.add(_text_position(text, match.start()), _character_message(match.group()))
+        mark = _text_position(text, match.start())
+        problems.add(mark, _character_message(match.group()), "Y103")
         if problems.overflowed:  # a binary file has a million of these
             break
     problems.raise_if_any()
@@ -466,7 +499,7 @@ def _scan_events(text: str, loader: type[Any], problems: _Problems) -> _Scan:
     try:
         for count, event in enumerate(events, start=1):
             if count > MAX_EVENTS:
-                problems.fail(_event_mark(event), _too_many_message())
+                problems.fail(_event_mark(event), _too_many_message(), "Y105")
             kind = type(event)
             if kind is ScalarEvent:
                 if (
@@ -478,7 +511,7 @@ def _scan_events(text: str, loader: type[Any], problems: _Problems) -> _Scan:
             elif kind in _COLLECTION_STARTS:
                 depth += 1
                 if depth > MAX_DEPTH:
-                    problems.fail(_event_mark(event), _too_deep_message())
+                    problems.fail(_event_mark(event), _too_deep_message(), "Y105")
                 if event.tag is not None or event.anchor is not None:
                     _check_node_event(event, scan, anchors, problems)
             elif kind in _COLLECTION_ENDS:
@@ -488,9 +521,9 @@ def _scan_events(text: str, loader: type[Any], problems: _Problems) -> _Scan:
             elif kind is DocumentStartEvent:
                 scan.documents += 1
                 if scan.documents > 1:
-                    problems.fail(_event_mark(event), _SECOND_DOCUMENT)
+                    problems.fail(_event_mark(event), _SECOND_DOCUMENT, "Y106")
     except yaml.YAMLError as exc:
-        problems.fail(*_syntax_error(exc))
+        problems.fail(*_syntax_error(exc), "Y104")
     finally:
         events.close()  # type: ignore[attr-defined]
     problems.raise_if_any()
@@ -528,6 +561,7 @@ def _check_node_event(
                 mark,
                 f"alias *{_clip(str(event.anchor), 60)} refers to an anchor that is not "
                 "defined before it; define &name first",
+                "Y104",
             )
         scan.first_alias = scan.first_alias or mark
         return
@@ -539,11 +573,13 @@ def _check_node_event(
             mark,
             f"explicit YAML tags are not allowed (found {_quoted(_tag_as_written(tag))}); "
             "remove the tag, and quote the value if it is meant as text",
+            "Y107",
         )
     if isinstance(event, ScalarEvent) and len(event.value) > MAX_SCALAR_CHARS:
         problems.add(
             mark,
             f"scalar value too long ({len(event.value)} characters; at most {MAX_SCALAR_CHARS})",
+            "Y105",
         )
 
 
@@ -635,7 +671,7 @@ def _compose(text: str, loader: type[Any], problems: _Problems) -> Node | None:
     try:
         return yaml.compose(text, Loader=loader)
     except yaml.YAMLError as exc:
-        problems.fail(*_syntax_error(exc))
+        problems.fail(*_syntax_error(exc), "Y104")
 
 
 def _children(node: Node) -> list[Node]:
@@ -677,7 +713,9 @@ def _check_graph(root: Node, scan: _Scan, problems: _Problems) -> None:
         depth[key] = 1 + max((depth[id(kid)] for kid in kids), default=0)
         if depth[key] > MAX_DEPTH:
             problems.fail(
-                _node_mark(node), f"{_too_deep_message()} (counting what aliases refer to)"
+                _node_mark(node),
+                f"{_too_deep_message()} (counting what aliases refer to)",
+                "Y105",
             )
     if isinstance(root, ScalarNode):
         return
@@ -686,6 +724,7 @@ def _check_graph(root: Node, scan: _Scan, problems: _Problems) -> None:
             scan.first_alias or _node_mark(root),
             f"YAML aliases expand to more than {MAX_ALIAS_EXPANSION} nodes; "
             "write the repeated parts out, or alias fewer or smaller nodes",
+            "Y105",
         )
 
 
@@ -726,6 +765,11 @@ class _Recursive(Exception):
 
 class _ScalarError(ValueError):
     """A plain scalar that different YAML tools would read differently, or that is too big."""
+
+    def __init__(self, message: str, code: str = "Y110") -> None:
+        super().__init__(message)
+        #: Y110 read differently by YAML tools, Y111 a number literal out of range.
+        self.code = code
 
 
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
@@ -778,7 +822,9 @@ def _resolve_plain(text: str) -> Any:
     if _DECIMAL_INT.fullmatch(text):
         return int(_capped_digits(text, text.lstrip("+-")), 10)
     if _NON_FINITE.fullmatch(text):
-        raise _ScalarError(f"non-finite number {_quoted(text)} is not allowed; use a finite number")
+        raise _ScalarError(
+            f"non-finite number {_quoted(text)} is not allowed; use a finite number", "Y111"
+        )
     if _HEX_INT.fullmatch(text):
         return int(_capped_digits(text, text[2:]), 16)
     if _OCT_INT.fullmatch(text):
@@ -803,7 +849,7 @@ def _capped_digits(text: str, digits: str) -> str:
     and hexadecimal has no such limit at all."""
     if len(digits) > MAX_INT_DIGITS:
         raise _ScalarError(
-            f"integer literal too long ({len(digits)} digits; at most {MAX_INT_DIGITS})"
+            f"integer literal too long ({len(digits)} digits; at most {MAX_INT_DIGITS})", "Y111"
         )
     return digits if text[:1] != "-" else "-" + digits
 
@@ -816,12 +862,14 @@ def _exact_fraction(
     if len(digits) > MAX_MANTISSA_DIGITS:
         raise _ScalarError(
             f"number {_quoted(text)} has too many digits ({len(digits)}; "
-            f"at most {MAX_MANTISSA_DIGITS})"
+            f"at most {MAX_MANTISSA_DIGITS})",
+            "Y111",
         )
     exp_digits = (exponent or "0").lstrip("+-").lstrip("0") or "0"
     if len(exp_digits) > 3 or int(exp_digits) > MAX_EXPONENT:
         raise _ScalarError(
-            f"the exponent of {_quoted(text)} is too large (at most {MAX_EXPONENT} either way)"
+            f"the exponent of {_quoted(text)} is too large (at most {MAX_EXPONENT} either way)",
+            "Y111",
         )
     scale = int(exponent or "0") - len(fraction)
     mantissa = int(digits or "0")
@@ -929,18 +977,18 @@ class _Builder:
         mark = mark or min(_node_mark(node), self.end)
         self.marks[path] = mark
         if isinstance(node, ScalarNode):
-            return self.scalar(node, mark)
+            return self.scalar(node, mark, path)
         if isinstance(node, SequenceNode):
             return [self.value(item, (*path, index)) for index, item in enumerate(node.value)]
         return self.mapping(node, path)
 
-    def scalar(self, node: ScalarNode, mark: Mark) -> Any:
+    def scalar(self, node: ScalarNode, mark: Mark, path: SpecPath | None = None) -> Any:
         if node.style:  # quoted or block scalars are text, whatever they look like
             return node.value
         try:
             return _resolve_plain(node.value)
         except _ScalarError as exc:
-            self.problems.add(mark, str(exc))
+            self.problems.add(mark, str(exc), exc.code, path)
             return node.value
 
     def mapping(self, node: MappingNode, path: SpecPath) -> dict[str, Any]:
@@ -975,6 +1023,7 @@ class _Builder:
                     mark,
                     f"duplicate key {_quoted(key)} (first defined on line {first_line[key]}); "
                     "remove or rename one of them",
+                    "Y108",
                 )
                 continue
             first_line[key] = mark.line
@@ -984,14 +1033,16 @@ class _Builder:
     def _key(self, node: Node, mark: Mark) -> str | None:
         """Keys are strings: PyYAML would let ``1``, ``1.0`` and ``true`` collide or vanish."""
         if not isinstance(node, ScalarNode):
-            self.problems.add(mark, f"mapping keys must be strings, found {_node_kind(node)}")
+            self.problems.add(
+                mark, f"mapping keys must be strings, found {_node_kind(node)}", "Y109"
+            )
             return None
         key: str = node.value
         if not node.style:
             try:
                 resolved = _resolve_plain(key)
             except _ScalarError as exc:
-                self.problems.add(mark, str(exc))
+                self.problems.add(mark, str(exc), exc.code)
                 return None
             if not isinstance(resolved, str):
                 written = "the empty key" if not key else _quoted(key)
@@ -999,10 +1050,11 @@ class _Builder:
                     mark,
                     f"mapping keys must be strings, but {written} is read as "
                     f"{_kind(resolved)}; quote it if it is meant as text",
+                    "Y109",
                 )
                 return None
         if not key.isascii():
-            self.problems.add(mark, _non_ascii_key_message(key))
+            self.problems.add(mark, _non_ascii_key_message(key), "Y109")
             return None
         return key
 
@@ -1040,6 +1092,7 @@ class _Builder:
                 item_mark,
                 "the value of a merge key '<<' must be a mapping or a list of mappings "
                 f"(such as <<: *defaults), found {found}",
+                "Y112",
             )
         return [] if wrong else list(items)
 
@@ -1079,10 +1132,12 @@ def _check_top_level(root: Node, problems: _Problems) -> None:
     else:
         value = root.value if root.style else _resolve_top_scalar(root, problems)
         if value is None:
-            problems.fail(mark, _EMPTY)
+            problems.fail(mark, _EMPTY, "Y106")
         found = _kind(value)
     problems.fail(
-        mark, f"the top level of a spec must be a mapping (key: value pairs), found {found}"
+        mark,
+        f"the top level of a spec must be a mapping (key: value pairs), found {found}",
+        "Y106",
     )
 
 
@@ -1090,7 +1145,7 @@ def _resolve_top_scalar(root: Node, problems: _Problems) -> Any:
     try:
         return _resolve_plain(root.value)
     except _ScalarError as exc:
-        problems.fail(_node_mark(root), str(exc))
+        problems.fail(_node_mark(root), str(exc), exc.code)
 
 
 _RECURSIVE = (
@@ -1103,7 +1158,7 @@ _EMPTY = "spec is empty: expected a mapping of key: value pairs"
 # --------------------------------------------------------------------------- pipeline
 
 
-def _load(raw: bytes, file: str, loader: type[Any]) -> Document:
+def _load(raw: bytes, file: str, loader: type[Any], recover: bool = False) -> Document:
     """Bytes -> text -> checked events -> checked node graph -> plain data with marks."""
     problems = _Problems(file)
     loader = _bounded(loader)
@@ -1111,17 +1166,27 @@ def _load(raw: bytes, file: str, loader: type[Any]) -> Document:
     _check_characters(text, problems)
     scan = _scan_events(text, loader, problems)
     if not scan.documents:
-        problems.fail(_START, _EMPTY)
+        problems.fail(_START, _EMPTY, "Y106")
     root = _compose(text, loader, problems)
     if root is None:
-        problems.fail(_START, _EMPTY)
+        problems.fail(_START, _EMPTY, "Y106")
     _check_top_level(root, problems)
     if scan.first_alias is not None:  # without aliases the events already proved it a small tree
         try:
             _check_graph(root, scan, problems)
         except _Recursive as exc:
-            problems.fail(_node_mark(exc.node), _RECURSIVE)
+            problems.fail(_node_mark(exc.node), _RECURSIVE, "Y105")
     builder = _Builder(problems, _text_position(text, len(text)))
     data = builder.value(root, ())
-    problems.raise_if_any()
-    return Document(file=file, data=data, marks=builder.marks, key_marks=builder.key_marks)
+    # Every earlier stage raised on its problems; what is left concerns single values.
+    if not recover:
+        problems.raise_if_any()
+    return Document(
+        file=file,
+        data=data,
+        marks=builder.marks,
+        key_marks=builder.key_marks,
+        problems=tuple(problems.diagnostics()),
+        bad_paths=frozenset(problems.bad_paths),
+        source=text,
+    )

@@ -103,9 +103,9 @@ class Walker:
 
     # ----------------------------------------------------------------- reporting
 
-    def fail(self, path: Path, message: str, mark: Path | None = None) -> None:
+    def fail(self, path: Path, message: str, mark: Path | None = None, code: str = "C602") -> None:
         """Report an error at ``path`` (or ``mark``) and stop the walk."""
-        self.spec.error(mark if mark is not None else path, message)
+        self.spec.error(mark if mark is not None else path, message, code)
         raise _Abort
 
     def _bug(self, message: str) -> None:
@@ -216,6 +216,7 @@ class Walker:
                 path,
                 f"{label(path)}: following the shapes takes more than {MAX_STEPS:,} layer "
                 "evaluations (nested repeat blocks that keep changing the shape?); simplify it",
+                code="C606",
             )
         if isinstance(item, str):
             name, raw = item, None
@@ -227,12 +228,14 @@ class Walker:
                 path,
                 f"{label(path)}: a layer is one name mapped to its arguments, got "
                 f"{len(item)} keys ({keys}); give each layer its own list item",
+                code="C601",
             )
         else:
             self.fail(
                 path,
                 f"{label(path)}: a layer is a name (relu) or a mapping name: {{arguments}} "
                 f"(conv2d: {{out_channels: 64, kernel_size: 3}}), got {type(item).__name__}",
+                code="C601",
             )
         if name == "residual":
             return self.residual((*path, name), raw, flow)
@@ -244,6 +247,7 @@ class Walker:
             self.fail(
                 path,
                 f"{label(path)}: unknown layer '{str(name)[:60]}'" + did_you_mean(str(name), known),
+                code="C601",
             )
         return self.layer(path, layer, raw, flow)
 
@@ -253,20 +257,22 @@ class Walker:
         if layer.ranks and len(flow.exact) not in layer.ranks:
             ranks = " or ".join(f"{r}-D" for r in layer.ranks)
             self.fail(
-                path, f"{where}: expects a {ranks} input (batch excluded), got {show(flow.exact)}"
+                path,
+                f"{where}: expects a {ranks} input (batch excluded), got {show(flow.exact)}",
+                code="C603",
             )
         if self.checks and layer.check is not None:
             problems: list[str] = []
 
-            def report(message: str, warning: bool = False) -> None:
+            def report(message: str, warning: bool = False, code: str | None = None) -> None:
                 if warning:
-                    self.spec.warning(path, f"{where}: {message}")
+                    self.spec.warning(path, f"{where}: {message}", code or "P912")
                 else:
-                    problems.append(message)
+                    problems.append((message, code or "P911"))
 
             layer.check(exact_args, flow.exact, report)
-            for message in dict.fromkeys(problems):
-                self.spec.error(path, f"{where}: {message}")
+            for message, code in dict.fromkeys(problems):
+                self.spec.error(path, f"{where}: {message}", code)
             if problems:
                 raise _Abort
         out_exact = tuple(layer.shape(exact_args, flow.exact))
@@ -293,16 +299,19 @@ class Walker:
         for size in out:
             value = exprs.exact_int(size) if not isinstance(size, bool) else None
             if value is None:
-                self.fail(path, f"{where}: output shape {show(out)} is not whole numbers")
+                self.fail(
+                    path, f"{where}: output shape {show(out)} is not whole numbers", code="C603"
+                )
             if value < 1:
                 self.fail(
                     path,
                     f"{where}: the input {show(before)} becomes {show(out)}: a size reaches "
                     f"{value}; the input is too small for this layer (or kernel, stride or "
                     "padding too large)",
+                    code="C603",
                 )
             if value > MAX_DIM:
-                self.fail(path, f"{where}: output shape {show(out)} is too large")
+                self.fail(path, f"{where}: output shape {show(out)} is too large", code="C603")
 
     def layers(self, path: Path, items: Any, flow: Flow) -> Result:
         """A list of layers applied in order."""
@@ -349,6 +358,7 @@ class Walker:
                 f"{show(main.flow.exact)} but {name} gives {show(shortcut.flow.exact)}; "
                 "their outputs are added, so the shapes must match",
                 mark=path[:-1],
+                code="C604",
             )
         return Result(
             main.flow, main.params + shortcut.params, main.exact_params + shortcut.exact_params
@@ -446,10 +456,11 @@ def count(spec: Resolved) -> Breakdown:
 def check(spec: Resolved) -> None:
     """Follow the shapes; every shape problem is reported at its layer.
 
-    Runs only when the structure is sound: a layer list the schema already rejected
-    would only produce the same complaint twice.
+    Runs only when the input and the layers are sound: a layer list the schema already
+    rejected would only produce the same complaint twice. Problems elsewhere in the spec
+    (an unknown top-level key) do not stop it.
     """
-    if spec.sink.errors:
+    if spec.reported(("input",), ("layers",)):
         return
     with contextlib.suppress(_Abort):
         Walker(spec, layer_types(), checks=True).run()

@@ -145,7 +145,8 @@ def _given_matches(args: Args, name: str, inferred: Any, report: Report, what: s
     if given is not None and given != inferred:
         report(
             f"{name} is {given} but the {what} flowing in is {inferred}; drop {name} "
-            "(it is inferred) or fix the layer before"
+            "(it is inferred) or fix the layer before",
+            code="C605",
         )
 
 
@@ -153,7 +154,7 @@ def _divides(args: Args, report: Report, groups_name: str, **sizes: Any) -> None
     groups = args[groups_name]
     for name, value in sizes.items():
         if value % groups:
-            report(f"{name} ({value}) is not divisible by {groups_name} ({groups})")
+            report(f"{name} ({value}) is not divisible by {groups_name} ({groups})", code="C605")
 
 
 # --------------------------------------------------------------------------- convolutions
@@ -226,14 +227,18 @@ def _conv(nd: int, transposed: bool) -> LayerType:
             and a["padding"] == "same"
             and any(x != 1 for x in ntuple(a["stride"], nd))
         ):
-            report("padding 'same' needs stride 1 (torch refuses it for strided convolutions)")
+            report(
+                "padding 'same' needs stride 1 (torch refuses it for strided convolutions)",
+                code="C605",
+            )
         if transposed:
             stride, dilation = ntuple(a["stride"], nd), ntuple(a["dilation"], nd)
             for op, st, d in zip(ntuple(a["output_padding"], nd), stride, dilation, strict=True):
                 if op >= st and op >= d:
                     report(
                         f"output_padding ({op}) must be smaller than stride ({st}) "
-                        f"or dilation ({d})"
+                        f"or dilation ({d})",
+                        code="C605",
                     )
 
     return LayerType(
@@ -266,6 +271,7 @@ def _linear_check(a: Args, s: Shape, report: Report) -> None:
             f"linear acts on the last dimension ({s[-1]}) of a {len(s)}-D input {_show(s)}; "
             "a flatten is probably missing before it",
             warning=True,
+            code="C610",
         )
 
 
@@ -322,7 +328,10 @@ def _layernorm_params(a: Args, s: Shape) -> Any:
 def _layernorm_check(a: Args, s: Shape, report: Report) -> None:
     shape = _normalized(a, s)
     if len(shape) > len(s) or tuple(s[len(s) - len(shape) :]) != tuple(shape):
-        report(f"normalized_shape {_show(shape)} is not the trailing part of the input {_show(s)}")
+        report(
+            f"normalized_shape {_show(shape)} is not the trailing part of the input {_show(s)}",
+            code="C605",
+        )
 
 
 # --------------------------------------------------------------------------- recurrent
@@ -372,7 +381,8 @@ def _rnn(gates: int, name: str, torch_name: str) -> LayerType:
         if a.get("proj_size", 0) >= a["hidden_size"]:
             report(
                 f"proj_size ({a['proj_size']}) must be smaller than hidden_size "
-                f"({a['hidden_size']})"
+                f"({a['hidden_size']})",
+                code="C605",
             )
 
     return LayerType(
@@ -400,7 +410,7 @@ def _mha_params(a: Args, s: Shape) -> Any:
 def _mha_check(a: Args, s: Shape, report: Report) -> None:
     _given_matches(a, "embed_dim", s[-1], report, "last dimension")
     if s[-1] % a["num_heads"]:
-        report(f"num_heads ({a['num_heads']}) must divide embed_dim ({s[-1]})")
+        report(f"num_heads ({a['num_heads']}) must divide embed_dim ({s[-1]})", code="C605")
 
 
 # --------------------------------------------------------------------------- pooling
@@ -447,7 +457,9 @@ def _pool(kind: str) -> LayerType:
         for k, p, d in zip(kernel, padding, dilation, strict=True):
             effective = (k - 1) * d + 1
             if 2 * p > effective:
-                report(f"padding ({p}) must be at most half of the window ({effective})")
+                report(
+                    f"padding ({p}) must be at most half of the window ({effective})", code="C605"
+                )
 
     return LayerType(
         name=f"{kind}pool2d",
@@ -503,11 +515,14 @@ def _flatten_check(a: Args, s: Shape, report: Report) -> None:
     start, end = _flatten_dims(a, s)
     n = len(s) + 1
     if not (0 <= start < n and 0 <= end < n):
-        report(f"start_dim/end_dim out of range for a {n}-D input (batch included)")
+        report(f"start_dim/end_dim out of range for a {n}-D input (batch included)", code="C605")
     elif start == 0:
-        report("start_dim 0 would fold the batch dimension in; use start_dim 1 (the default)")
+        report(
+            "start_dim 0 would fold the batch dimension in; use start_dim 1 (the default)",
+            code="C605",
+        )
     elif start > end:
-        report(f"start_dim ({a['start_dim']}) comes after end_dim ({a['end_dim']})")
+        report(f"start_dim ({a['start_dim']}) comes after end_dim ({a['end_dim']})", code="C605")
 
 
 def _upsample_shape(a: Args, s: Shape) -> Shape:
@@ -520,11 +535,11 @@ def _upsample_shape(a: Args, s: Shape) -> Shape:
 def _upsample_check(a: Args, s: Shape, report: Report) -> None:
     given = a["size"] if a["size"] is not None else a["scale_factor"]
     if (a["size"] is None) == (a["scale_factor"] is None):
-        report("upsample needs exactly one of size and scale_factor")
+        report("upsample needs exactly one of size and scale_factor", code="C605")
     elif isinstance(given, tuple) and len(given) != len(s) - 1:
-        report(f"a pair [h, w] needs a (C, H, W) input, got {_show(s)}")
+        report(f"a pair [h, w] needs a (C, H, W) input, got {_show(s)}", code="C605")
     elif a["scale_factor"] is not None and any(f <= 0 for f in ntuple(a["scale_factor"], 1)):
-        report("scale_factor must be positive")
+        report("scale_factor must be positive", code="C605")
 
 
 def _show(shape: Shape) -> str:

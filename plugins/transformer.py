@@ -449,29 +449,39 @@ def check(spec: Resolved) -> None:
             "n_kv_heads",
             f"n_kv_heads ({v.n_kv_heads}) must divide n_heads ({v.n_heads}): each key/value "
             "head serves a whole group of query heads",
+            code="T501",
         )
     if v.positional == "learned" and v.max_seq_len is None:
         spec.error(
-            "positional", "positional: learned needs max_seq_len (rows of the position table)"
+            "positional",
+            "positional: learned needs max_seq_len (rows of the position table)",
+            code="T502",
         )
     elif v.positional != "learned" and spec.given("max_seq_len"):
         spec.warning(
             "max_seq_len",
             f"max_seq_len has no parameters with positional: {v.positional}; it is ignored",
+            code="T510",
         )
     moe = v.moe
     if moe is not None and moe.top_k > moe.n_experts:
         spec.error(
             "top_k",
             f"top_k ({moe.top_k}) cannot exceed n_experts ({moe.n_experts})",
+            code="T503",
         )
     if v.architecture == "encoder" and spec.given("tie_embeddings") and v.tie_embeddings:
-        spec.warning("tie_embeddings", "an encoder has no LM head; tie_embeddings has no effect")
+        spec.warning(
+            "tie_embeddings",
+            "an encoder has no LM head; tie_embeddings has no effect",
+            code="T510",
+        )
     _check_extensions(spec)
     if v.architecture != "encoder-decoder" and spec.given("n_decoder_layers"):
         spec.warning(
             "n_decoder_layers",
             f"n_decoder_layers only applies to encoder-decoder, not {v.architecture}; ignored",
+            code="T510",
         )
 
 
@@ -488,6 +498,7 @@ def _check_extensions(spec: Resolved) -> None:
                 "n_unique_layers",
                 f"n_unique_layers ({v.n_unique_layers}) cannot exceed the blocks of a stack "
                 f"({blocks}): it counts the distinct blocks the stack shares",
+                code="T503",
             )
         blocks = min(blocks, v.n_unique_layers)
     moe = v.moe
@@ -496,20 +507,28 @@ def _check_extensions(spec: Resolved) -> None:
             "first_dense_layers",
             f"first_dense_layers ({moe.first_dense_layers}) cannot exceed the distinct blocks "
             f"of a stack ({blocks})",
+            code="T503",
         )
     gated = moe is not None and spec.given("shared_expert_gate") and moe.shared_expert_gate
     if gated and not (spec.exact("n_shared_experts") and spec.exact("d_ff_shared")):
         spec.warning(
-            "shared_expert_gate", "shared_expert_gate has no effect without shared experts"
+            "shared_expert_gate",
+            "shared_expert_gate has no effect without shared experts",
+            code="T510",
         )
     if v.mla is not None:
         for name in ("n_kv_heads", "d_head", "qk_norm"):
             if spec.given(name):
-                spec.warning(name, f"{name} has no effect with mla (multi-head latent attention)")
+                spec.warning(
+                    name,
+                    f"{name} has no effect with mla (multi-head latent attention)",
+                    code="T510",
+                )
     if v.positional != "learned" and spec.given("position_offset"):
         spec.warning(
             "position_offset",
             f"position_offset has no parameters with positional: {v.positional}; it is ignored",
+            code="T510",
         )
 
 

@@ -82,14 +82,18 @@ def check(spec: Resolved) -> None:
             "patch_size",
             f"patch_size ({v.patch_size}) must divide image_size ({v.image_size}): the image "
             "is cut into whole patches",
+            code="V701",
         )
     if v.d_model % v.n_heads:
-        spec.error("n_heads", f"n_heads ({v.n_heads}) must divide d_model ({v.d_model})")
+        spec.error(
+            "n_heads", f"n_heads ({v.n_heads}) must divide d_model ({v.d_model})", code="V701"
+        )
     if v.pool == "token" and not v.class_token:
         spec.error(
             "pool",
             "pool: token needs class_token: true (there is no class token to classify); "
             "use pool: avg",
+            code="V702",
         )
 
 

@@ -269,7 +269,8 @@ def test_a_missing_size_is_named(tmp_path: Path) -> None:
     del config["hidden_size"]
     errors = _errors(tmp_path, json.dumps(config, indent=2))
     assert errors == [
-        "config.json:1:1: error: llama config has no 'hidden_size', which the parameter count needs"
+        "config.json:1:1: error: llama config has no 'hidden_size', which the parameter count "
+        "needs [H401]"
     ]
 
 

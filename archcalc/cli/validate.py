@@ -35,6 +35,9 @@ def validate(
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="text, json or github (workflow annotations).")
     ] = "text",
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Warnings fail too (exit 1), as errors do.")
+    ] = False,
     set_: SetOpt = None,
     plugin: PluginOpt = None,
 ) -> None:
@@ -79,5 +82,5 @@ def validate(
                 f"archcalc: {len(files)} spec{'s' if len(files) != 1 else ''} checked, "
                 + (f"{bad} invalid" if bad else "all valid")
             )
-        if any(not ok for _, ok, _ in files):
+        if any(not ok for _, ok, _ in files) or (strict and diagnostics):
             _exit(ExitCode.INVALID)

@@ -215,7 +215,7 @@ def test_kv_heads_must_divide_heads(tmp_path: Path) -> None:
     (line,) = _errors(tmp_path, {**BASE, "n_kv_heads": 3})
     assert line.endswith(
         "error: n_kv_heads (3) must divide n_heads (4): each key/value head "
-        "serves a whole group of query heads"
+        "serves a whole group of query heads [T501]"
     )
     assert ":7:13:" in line  # n_kv_heads is the 7th line of the written spec
 

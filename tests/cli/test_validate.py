@@ -1,0 +1,126 @@
+"""``archcalc validate``: every independent problem in one run, codes, --strict, formats."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from archcalc.cli import app
+from tests.helpers import ROOT
+
+runner = CliRunner()
+THREE = ROOT / "examples" / "lint" / "three-mistakes.yaml"
+BASE = """family: transformer
+n_layers: 2
+d_model: 64
+n_heads: 4
+d_ff: 128
+vocab_size: 100
+"""
+
+
+def _validate(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["validate", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _write(tmp_path: Path, text: str, name: str = "spec.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+LINE = re.compile(r"^.+?:(\d+):\d+: (?:error|warning): .* \[([A-Z0-9]+)\]$", re.M)
+
+
+def _located(stdout: str) -> list[tuple[int, str]]:
+    return [(int(m.group(1)), m.group(2)) for m in LINE.finditer(stdout)]
+
+
+def test_three_independent_mistakes_in_one_run() -> None:
+    """The issue's spec: a YAML 1.1 boolean, a misspelt choice and GQA heads that do not divide."""
+    code, out, _ = _validate(str(THREE))
+    assert code == 1
+    assert _located(out) == [(7, "T501"), (10, "S204"), (11, "Y110")]
+    assert "did you mean 'rmsnorm'?" in out
+
+
+def test_a_misspelt_required_key_gives_no_consequential_errors(tmp_path: Path) -> None:
+    text = BASE.replace("d_model: 64", "d_modle: 64") + "d_embed: d_model\nd_head: 'd_model / 4'\n"
+    code, out, _ = _validate(_write(tmp_path, text))
+    assert code == 1
+    assert _located(out) == [(1, "S202"), (3, "S201")], out
+    assert "unknown name" not in out
+
+
+def test_a_bad_vars_block_does_not_make_every_reference_unknown(tmp_path: Path) -> None:
+    text = "vars: 5\n" + BASE.replace("d_model: 64", "d_model: width")
+    code, out, _ = _validate(_write(tmp_path, text))
+    assert code == 1
+    assert [c for _, c in _located(out)] == ["S203"], out
+
+
+def test_problems_in_different_stages_of_one_file(tmp_path: Path) -> None:
+    """YAML, schema, expression and semantic problems, each at its line."""
+    text = (
+        BASE.replace("d_ff: 128", "d_ff: 4 * widht")
+        + "n_kv_heads: 3\nbias: off\nmlp: swiglu\nmlp_bias: true\nmoe: {n_experts: 4, top_k: 9}\n"
+        + "x-ok: 1\nunknown_key: 1\n"
+    )
+    code, out, _ = _validate(_write(tmp_path, text))
+    assert code == 1
+    found = _located(out)
+    assert (5, "X302") in found and (7, "T501") in found and (8, "Y110") in found
+    assert (11, "T503") in found and (13, "S201") in found
+
+
+def test_a_check_still_runs_beside_an_unknown_cnn_key(tmp_path: Path) -> None:
+    text = (
+        "family: cnn\ninput: [3, 8, 8]\nlayers:\n  - conv2d: {out_channels: 4, kernel_size: 9}\n"
+        "extra: 1\n"
+    )
+    code, out, _ = _validate(_write(tmp_path, text))
+    assert code == 1
+    assert sorted(c for _, c in _located(out)) == ["C603", "S201"], out
+
+
+def test_json_carries_the_code_of_every_diagnostic() -> None:
+    code, out, _ = _validate(str(THREE), "--format", "json")
+    assert code == 1
+    data = json.loads(out)
+    assert [d["code"] for d in data["diagnostics"]] == ["T501", "S204", "Y110"]
+    assert data["valid"] is False
+
+
+def test_strict_fails_on_a_warning(tmp_path: Path) -> None:
+    path = _write(tmp_path, BASE + "max_seq_len: 2048\n")
+    code, out, _ = _validate(path)
+    assert code == 0 and "warning:" in out and "[T510]" in out
+    code, out, _ = _validate(path, "--strict")
+    assert code == 1 and "[T510]" in out
+
+
+def test_strict_passes_once_the_warning_is_silenced(tmp_path: Path) -> None:
+    path = _write(tmp_path, BASE + "max_seq_len: 2048  # archcalc: ignore[T510]\n")
+    code, out, _ = _validate(path, "--strict")
+    assert code == 0 and out == ""
+
+
+def test_github_annotations_name_the_rule() -> None:
+    code, out, _ = _validate(str(THREE), "--format", "github")
+    assert code == 1
+    assert out.splitlines()[0].startswith("::error file=")
+    assert "title=archcalc T501::n_kv_heads (6) must divide" in out
+
+
+def test_readme_validate_sample_is_real_output() -> None:
+    """The README's validate example is what the command prints (stdout, then stderr)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```console\n\$ archcalc (validate [^\n]*)\n(.*?)```", readme, re.S)
+    assert blocks, "the README shows a validate run"
+    for command, shown in blocks:
+        result = runner.invoke(app, command.split())
+        assert result.stdout + result.stderr == shown, command
