@@ -354,7 +354,7 @@ def test_hook_archcalc_hf_model_types(tmp_path: Path) -> None:
     result = runner.invoke(app, ["count", str(config), "--plugin", str(plugin)])
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
-    assert lines[0] == f"{config}:2:16: error: 'input_size' must be an integer ≥ 1, got 0"
+    assert lines[0] == f"{config}:2:16: error: 'input_size' must be an integer ≥ 1, got 0 [H401]"
     assert "affine: low_rank: true is not supported (it changes parameter shapes)" in lines[1]
 
 
