@@ -96,7 +96,7 @@ class Checkpoint:
     #: The safetensors files read, as displayed.
     files: tuple[str, ...]
     tensors: Mapping[str, StoredTensor]
-    #: ``metadata.total_size`` of the index (bytes), when there is an index.
+    #: ``metadata.total_size`` of the index (bytes of every stored tensor), when given.
     total_size: int | None = None
     #: The index file, when there is one (as displayed).
     index: str | None = None
@@ -104,6 +104,8 @@ class Checkpoint:
     config: Path | None = None
     #: ``__metadata__`` of the first file (``{"format": "pt"}``...).
     metadata: Mapping[str, str] = field(default_factory=dict)
+    #: ``metadata.total_parameters`` of the index (transformers 5: ``num_parameters()``).
+    total_parameters: int | None = None
 
     def __iter__(self) -> Iterator[StoredTensor]:
         return iter(self.tensors.values())
@@ -500,14 +502,17 @@ def _read_index(path: Path, name: str) -> Checkpoint:
     problems.raise_if_errors()
     if len(shards) > MAX_SHARDS:
         raise _fail(name, at_map, f"index names {len(shards):,} shards (limit {MAX_SHARDS:,})")
-    total_size = None
+    totals: dict[str, int | None] = {"total_size": None, "total_parameters": None}
     metadata = data.get("metadata")
     if metadata is not None:
         at_meta = text.at_key("metadata")
-        raw_total = metadata.get("total_size") if isinstance(metadata, dict) else None
-        if not isinstance(metadata, dict) or (raw_total is not None and not _is_int(raw_total)):
-            raise _fail(name, at_meta, "metadata must be an object whose total_size is an integer")
-        total_size = raw_total
+        if not isinstance(metadata, dict):
+            raise _fail(name, at_meta, "metadata must be an object")
+        for key in totals:
+            value = metadata.get(key)
+            if value is not None and not (_is_int(value) and value >= 0):
+                raise _fail(name, at_meta, f"metadata.{key} must be an integer ≥ 0")
+            totals[key] = value
     tensors: dict[str, StoredTensor] = {}
     files = []
     first_meta: dict[str, str] = {}
@@ -535,7 +540,16 @@ def _read_index(path: Path, name: str) -> Checkpoint:
                 tensors[tensor] = stored
     problems.raise_if_errors()
     ordered = {k: tensors[k] for k in sorted(tensors)}
-    return Checkpoint(name, tuple(files), ordered, total_size, name, None, first_meta)
+    return Checkpoint(
+        name,
+        tuple(files),
+        ordered,
+        totals["total_size"],
+        name,
+        None,
+        first_meta,
+        totals["total_parameters"],
+    )
 
 
 def is_checkpoint_path(path: Path) -> bool:

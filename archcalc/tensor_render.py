@@ -7,14 +7,27 @@ characters are shown escaped and cannot rewrite the terminal or split a line.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from archcalc.render import human
 
 if TYPE_CHECKING:
-    from archcalc.checkpoint import Checkpoint
+    from archcalc.api import Spec
+    from archcalc.check import CheckReport
+    from archcalc.checkpoint import Checkpoint, StoredTensor
+    from archcalc.state_dict import Expected
 
-__all__ = ["checkpoint_json", "checkpoint_text", "safe", "shape_text"]
+__all__ = [
+    "check_json",
+    "check_text",
+    "checkpoint_json",
+    "checkpoint_text",
+    "safe",
+    "shape_text",
+    "tensors_json",
+    "tensors_text",
+]
 
 
 def safe(text: str) -> str:
@@ -80,4 +93,201 @@ def checkpoint_text(checkpoint: Checkpoint) -> str:
     if checkpoint.total_size is not None and checkpoint.total_size != checkpoint.total_bytes:
         lines.append(f"note: the index's metadata.total_size says {checkpoint.total_size:,} bytes")
     lines.append("counted from the tensors themselves (buffers included; no config.json read)")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- tensors
+
+
+def _number(value: Fraction) -> int | float:
+    return int(value) if value.denominator == 1 else float(value)
+
+
+def _naming_label(model_type: str | None, family: str) -> str:
+    if model_type is not None:
+        return f"transformers {model_type} state-dict names"
+    if family == "transformer":
+        return "archcalc's canonical names (give --model-type for a transformers naming)"
+    return f"{family} names"
+
+
+def tensors_json(
+    spec: Spec, expected: list[Expected], model_type: str | None, dtype: str
+) -> dict[str, Any]:
+    from archcalc.tensors import dtype_bytes
+
+    rows = []
+    total_bytes = Fraction(0)
+    for entry in expected:
+        t = entry.tensor
+        nbytes = dtype_bytes(t.numel, dtype)
+        total_bytes += nbytes
+        rows.append(
+            {"name": t.name, "shape": list(t.shape), "numel": t.numel, "bytes": _number(nbytes)}
+        )
+    return {
+        "name": safe(spec.name),
+        "family": spec.family.name,
+        "model_type": model_type,
+        "dtype": dtype,
+        "total_params": sum(e.tensor.numel for e in expected),
+        "total_bytes": _number(total_bytes),
+        "tensors": rows,
+    }
+
+
+def tensors_text(spec: Spec, expected: list[Expected], model_type: str | None, dtype: str) -> str:
+    from archcalc.tensors import dtype_bytes
+
+    rows = [("name", "shape", "params", f"bytes ({dtype})")]
+    total, total_bytes = 0, Fraction(0)
+    for entry in expected:
+        t = entry.tensor
+        nbytes = dtype_bytes(t.numel, dtype)
+        total += t.numel
+        total_bytes += nbytes
+        rows.append((t.name, shape_text(t.shape), f"{t.numel:,}", f"{_number(nbytes):,}"))
+    rows.append((f"{len(expected):,} tensors", "", f"{total:,}", f"{_number(total_bytes):,}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = [
+        f"{safe(spec.name)}  ({spec.family.name}, {safe(spec.file)}; "
+        f"{_naming_label(model_type, spec.family.name)})",
+        "",
+    ]
+    for i, row in enumerate(rows):
+        if i == len(rows) - 1:
+            lines.append("-" * (sum(widths) + 6))
+        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
+        cells += [row[2].rjust(widths[2]), row[3].rjust(widths[3])]
+        lines.append("  ".join(cells).rstrip())
+    lines.append("")
+    lines.append(f"total params:  {total:,}  ({human(total)})")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- check
+
+#: Lines of each kind of finding printed as text (JSON lists them all).
+TEXT_LIMIT = 50
+
+
+def _stored(tensor: StoredTensor) -> dict[str, Any]:
+    return {
+        "name": safe(tensor.name),
+        "shape": list(tensor.shape),
+        "dtype": tensor.dtype,
+        "file": safe(tensor.file),
+    }
+
+
+def _notes(report: CheckReport) -> list[str]:
+    notes = []
+    if report.prefix_note:
+        notes.append(f"{report.prefix_note} (handled: a base-model prefix)")
+    if report.buffers:
+        shown = ", ".join(safe(t.name) for t in report.buffers[:3])
+        more = f" and {len(report.buffers) - 3} more" if len(report.buffers) > 3 else ""
+        notes.append(
+            f"{len(report.buffers)} buffer(s) saved beside the parameters, not parameters: "
+            f"{shown}{more}"
+        )
+    for tensor in report.tied_copies:
+        notes.append(
+            f"{safe(tensor.name)} stores a second copy of the tied embedding (counted once)"
+        )
+    return notes
+
+
+def check_json(report: CheckReport) -> dict[str, Any]:
+    return {
+        "agree": report.agree,
+        "spec": safe(report.spec),
+        "checkpoint": safe(report.source),
+        "model_type": report.model_type,
+        "naming_from": safe(report.naming_from),
+        "spec_tensors": len(report.expected),
+        "matched": report.matched,
+        "missing": [{"name": e.tensor.name, "shape": list(e.tensor.shape)} for e in report.missing],
+        "unexpected": [
+            {**_stored(t), **({"hint": report.hints[t.name]} if t.name in report.hints else {})}
+            for t in report.unexpected
+        ],
+        "shape_mismatches": [
+            {
+                "name": safe(stored.name),
+                "spec_shape": list(entry.tensor.shape),
+                "checkpoint_shape": list(stored.shape),
+            }
+            for entry, stored in report.mismatched
+        ],
+        "buffers": [_stored(t) for t in report.buffers],
+        "tied_copies": [_stored(t) for t in report.tied_copies],
+        "problems": report.problems,
+        "notes": _notes(report),
+        "spec_params": report.spec_params,
+        "checkpoint_params": report.checkpoint_params,
+        "index_total_parameters": report.total_parameters,
+        "index_total_size": report.total_size,
+        "spec_bytes": report.expected_bytes,
+    }
+
+
+def _limited(kind: str, lines: list[str]) -> list[str]:
+    if len(lines) <= TEXT_LIMIT:
+        return lines
+    rest = len(lines) - TEXT_LIMIT
+    return [*lines[:TEXT_LIMIT], f"{kind:<10}  … and {rest:,} more (--format json lists all)"]
+
+
+def check_text(report: CheckReport) -> str:
+    naming = (
+        f"transformers {report.model_type} names, from {safe(report.naming_from)}"
+        if report.model_type
+        else safe(report.naming_from)
+    )
+    lines = [f"{safe(report.spec)} vs {safe(report.source)}  ({naming})", ""]
+    lines += _limited(
+        "missing",
+        [f"missing     {e.tensor.name}  {shape_text(e.tensor.shape)}" for e in report.missing],
+    )
+    lines += _limited(
+        "unexpected",
+        [
+            f"unexpected  {safe(t.name)}  {shape_text(t.shape)} {t.dtype}  in {safe(t.file)}"
+            + (f"  ({report.hints[t.name]})" if t.name in report.hints else "")
+            for t in report.unexpected
+        ],
+    )
+    lines += _limited(
+        "shape",
+        [
+            f"shape       {safe(s.name)}  spec {shape_text(e.tensor.shape)}, checkpoint "
+            f"{shape_text(s.shape)}"
+            for e, s in report.mismatched
+        ],
+    )
+    lines += [f"total       {p}" for p in report.problems]
+    if len(lines) > 2:
+        lines.append("")
+    lines += [f"note: {n}" for n in _notes(report)]
+    spec_total = f"spec: {report.spec_params:,} parameters in {len(report.expected):,} tensors"
+    ck_total = f"checkpoint: {report.checkpoint_params:,} in {report.checkpoint_tensors:,} tensors"
+    lines.append(f"{spec_total}; {ck_total}")
+    if report.total_size is not None:
+        lines.append(
+            f"index metadata.total_size: {report.total_size:,} bytes; the spec's tensors at "
+            f"the stored dtypes: {report.expected_bytes:,}"
+        )
+    if not report.agree:
+        lines.append(
+            "(missing: the spec implies it, the checkpoint lacks it; unexpected: the reverse)"
+        )
+    if report.agree:
+        lines.append(f"agree: all {len(report.expected):,} tensors match by name and shape")
+    else:
+        lines.append(
+            f"disagree: {len(report.missing):,} missing, {len(report.unexpected):,} unexpected, "
+            f"{len(report.mismatched):,} with another shape"
+            + (f", {len(report.problems)} total(s) off" if report.problems else "")
+        )
     return "\n".join(lines)

@@ -276,7 +276,10 @@ def test_an_index_naming_a_missing_shard(tmp_path: Path) -> None:
     [
         ({"weight_map": []}, "a JSON object with a 'weight_map' object"),
         ({"nothing": 1}, "a JSON object with a 'weight_map' object"),
-        ({"weight_map": {}, "metadata": {"total_size": "big"}}, "total_size is an integer"),
+        (
+            {"weight_map": {}, "metadata": {"total_size": "big"}},
+            "metadata.total_size must be an integer ≥ 0",
+        ),
     ],
 )
 def test_a_malformed_index(tmp_path: Path, body: object, message: str) -> None:

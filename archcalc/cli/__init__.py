@@ -38,6 +38,8 @@ COMMANDS: dict[str, str] = {
     "size": "size",
     "diff": "diff",
     "import-hf": "import_hf",
+    "tensors": "tensors",
+    "check": "check",
 }
 
 

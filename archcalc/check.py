@@ -1,0 +1,297 @@
+"""Does a spec describe a checkpoint? Tensor by tensor: names, shapes and totals.
+
+The spec's tensors (its family's :attr:`~archcalc.Family.tensors`, named as transformers
+saves them for a model type, see :mod:`archcalc.state_dict`) are compared with the
+tensors a checkpoint's headers list (:mod:`archcalc.checkpoint`). Everything that differs
+is reported one by one: tensors the spec implies but the checkpoint lacks, tensors the
+checkpoint holds but the spec does not imply, and tensors whose shapes differ; then the
+index's ``metadata.total_parameters`` and ``metadata.total_size`` against the spec.
+
+Differences that are conventions, not disagreements, are handled rather than reported,
+each said in a note: a base-model prefix (``model.``, ``transformer.``, ``bert.``) that the
+checkpoint's names carry or lack; a second stored copy of a tied embedding; buffers that
+transformers saves beside the parameters (BART's ``final_logits_bias``).
+
+The naming convention comes from, in order: ``--model-type``; the spec (a Hugging Face
+config, or a spec imported from one, records its ``model_type``); the ``config.json``
+beside the checkpoint; else every known convention the spec can be named in is tried
+and the one matching most of the checkpoint's names is used (and said).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from archcalc.errors import DiagnosticSink, SpecError, UsageError
+from archcalc.state_dict import NAMINGS, Expected, Naming, UnnamedTensor, state_dict
+from archcalc.tensors import DTYPE_BITS, Tensor, tensors_of
+
+if TYPE_CHECKING:
+    from archcalc.api import Spec
+    from archcalc.checkpoint import Checkpoint, StoredTensor
+
+__all__ = ["CheckReport", "check", "model_type_of_spec", "spec_tensors"]
+
+#: The family whose tensors :mod:`archcalc.state_dict` knows how to rename.
+NAMED_FAMILY = "transformer"
+
+
+def model_type_of_spec(spec: Spec) -> str | None:
+    """The Hugging Face model_type a spec records (configs and specs imported from one)."""
+    from archcalc.hf import model_type_of
+
+    return model_type_of(spec.doc)
+
+
+def _naming(spec: Spec, model_type: str) -> Naming:
+    naming = NAMINGS.get(model_type)
+    if naming is None or spec.family.name != NAMED_FAMILY:
+        known = ", ".join(sorted(NAMINGS))
+        if spec.family.name != NAMED_FAMILY:
+            raise UsageError(
+                f"--model-type names transformers' state-dict convention; family "
+                f"'{spec.family.name}' has one naming of its own"
+            )
+        raise UsageError(
+            f"no state-dict naming for model type '{model_type[:40]}' (known: {known})"
+        )
+    return naming
+
+
+def spec_tensors(spec: Spec, model_type: str | None = None) -> tuple[list[Expected], str | None]:
+    """The spec's tensors named as ``model_type`` saves them (the spec's own type by default).
+
+    Without a model type (or for a family other than the transformer) the family's own
+    names are used. Returns the tensors and the model type whose names they carry.
+    """
+    listed = tensors_of(spec)
+    if listed is None:
+        raise UsageError(f"family '{spec.family.name}' does not list its tensors")
+    if spec.family.name == NAMED_FAMILY:
+        model_type = model_type or model_type_of_spec(spec)
+    if model_type is None:
+        return [Expected(t, (t.name,)) for t in listed], None
+    try:
+        return state_dict(listed, _naming(spec, model_type)), model_type
+    except UnnamedTensor as exc:
+        sink = DiagnosticSink(spec.file)
+        sink.error(spec.doc.mark(("family",)), str(exc))
+        raise SpecError(sink.diagnostics) from None
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What a spec and a checkpoint agree and disagree on."""
+
+    spec: str
+    source: str
+    #: The model type whose names were compared (None: the family's own names).
+    model_type: str | None
+    #: Where the naming came from ("--model-type", "the spec", a config path, "detected").
+    naming_from: str
+    expected: list[Expected]
+    matched: int
+    missing: list[Expected] = field(default_factory=list)
+    unexpected: list[StoredTensor] = field(default_factory=list)
+    mismatched: list[tuple[Expected, StoredTensor]] = field(default_factory=list)
+    buffers: list[StoredTensor] = field(default_factory=list)
+    tied_copies: list[StoredTensor] = field(default_factory=list)
+    #: A base-model prefix the checkpoint's names carry or lack (handled).
+    prefix_note: str | None = None
+    spec_params: int = 0
+    checkpoint_params: int = 0
+    checkpoint_tensors: int = 0
+    #: The index's claims, and what the spec's tensors come to at the stored dtypes.
+    total_parameters: int | None = None
+    total_size: int | None = None
+    expected_bytes: int = 0
+    problems: list[str] = field(default_factory=list)
+    #: A likely reason for an unexpected tensor, by its name.
+    hints: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def agree(self) -> bool:
+        return not (self.missing or self.unexpected or self.mismatched or self.problems)
+
+
+def _strip(name: str, prefixes: Sequence[str]) -> str:
+    for prefix in prefixes:
+        if name.startswith(prefix):
+            return name[len(prefix) :]
+    return name
+
+
+def _compare(
+    spec: Spec,
+    expected: list[Expected],
+    checkpoint: Checkpoint,
+    naming: Naming | None,
+    model_type: str | None,
+    naming_from: str,
+) -> CheckReport:
+    prefixes = naming.prefixes if naming is not None else ()
+    stored: dict[str, StoredTensor] = {}
+    clashes: list[StoredTensor] = []
+    for tensor in checkpoint:
+        key = _strip(tensor.name, prefixes)
+        if key in stored:
+            clashes.append(tensor)  # both "model.x" and "x": one of them is extra
+        else:
+            stored[key] = tensor
+    missing, mismatched, prefixed = [], [], 0
+    used: set[str] = set()
+    matched = 0
+    for entry in expected:
+        key = next(
+            (k for n in entry.names if (k := _strip(n, prefixes)) in stored and k not in used),
+            None,
+        )
+        found = None if key is None else stored[key]
+        if key is not None:
+            used.add(key)
+        if found is None:
+            missing.append(entry)
+            continue
+        matched += 1
+        if found.name not in entry.names:
+            prefixed += 1
+        if tuple(found.shape) != tuple(entry.tensor.shape):
+            mismatched.append((entry, found))
+    embedding = next((e for e in expected if "embed_tokens.weight" in e.canonical), None)
+    tied_keys = {_strip(n, prefixes) for n in (naming.tied_copies if naming else ())}
+    buffers, tied, unexpected = [], [], list(clashes)
+    for key, tensor in stored.items():
+        if key in used:
+            continue
+        if naming is not None and (naming.is_buffer(tensor.name) or naming.is_buffer(key)):
+            buffers.append(tensor)
+        elif key in tied_keys and embedding is not None and tensor.shape == embedding.tensor.shape:
+            tied.append(tensor)
+        else:
+            unexpected.append(tensor)
+    report = CheckReport(
+        spec=spec.name,
+        source=checkpoint.source,
+        model_type=model_type,
+        naming_from=naming_from,
+        expected=expected,
+        matched=matched,
+        missing=missing,
+        unexpected=sorted(unexpected, key=lambda t: t.name),
+        mismatched=mismatched,
+        buffers=buffers,
+        tied_copies=tied,
+        prefix_note=_prefix_note(expected, checkpoint, prefixes) if prefixed else None,
+        spec_params=sum(e.tensor.numel for e in expected),
+        checkpoint_params=checkpoint.total_params,
+        checkpoint_tensors=len(checkpoint.tensors),
+        total_parameters=checkpoint.total_parameters,
+        total_size=checkpoint.total_size,
+        expected_bytes=_expected_bytes(expected, stored, prefixes, buffers + tied, checkpoint),
+    )
+    _check_totals(report)
+    if naming is not None and embedding is not None:
+        head = _strip(naming.head, prefixes)
+        for tensor in report.unexpected:
+            if _strip(tensor.name, prefixes) == head and tensor.shape == embedding.tensor.shape:
+                report.hints[tensor.name] = (
+                    "the spec ties the LM head to the embeddings (tie_embeddings); a "
+                    "safetensors file stores a tied tensor once, so this head is separate"
+                )
+    return report
+
+
+def _prefix_note(expected: list[Expected], checkpoint: Checkpoint, prefixes: Sequence[str]) -> str:
+    ours = {p for e in expected for p in prefixes if e.tensor.name.startswith(p)}
+    theirs = {p for t in checkpoint for p in prefixes if t.name.startswith(p)}
+    added, dropped = sorted(theirs - ours), sorted(ours - theirs)
+    parts = [f"carry the prefix '{p}'" for p in added] + [f"lack the prefix '{p}'" for p in dropped]
+    return "the checkpoint's names " + " and ".join(parts or ["differ by a base-model prefix"])
+
+
+def _expected_bytes(
+    expected: list[Expected],
+    stored: dict[str, StoredTensor],
+    prefixes: Sequence[str],
+    extra: list[StoredTensor],
+    checkpoint: Checkpoint,
+) -> int:
+    """Bytes of the spec's tensors at the dtypes they are stored in, plus buffers and copies.
+
+    A tensor the checkpoint lacks is counted at the checkpoint's most common dtype.
+    """
+    common = next(iter(checkpoint.by_dtype()), "F32")
+    bits = 0
+    for entry in expected:
+        found = next((stored[k] for n in entry.names if (k := _strip(n, prefixes)) in stored), None)
+        bits += entry.tensor.numel * DTYPE_BITS[found.dtype if found else common]
+    return bits // 8 + sum(t.nbytes for t in extra)
+
+
+def _check_totals(report: CheckReport) -> None:
+    if report.total_parameters is not None and report.total_parameters != report.spec_params:
+        report.problems.append(
+            f"the index's metadata.total_parameters is {report.total_parameters:,}; the spec "
+            f"has {report.spec_params:,}"
+        )
+    if report.total_size is not None and report.total_size != report.expected_bytes:
+        report.problems.append(
+            f"the index's metadata.total_size is {report.total_size:,} bytes; the spec's "
+            f"tensors at the checkpoint's dtypes (and its buffers) take {report.expected_bytes:,}"
+        )
+
+
+def _config_model_type(checkpoint: Checkpoint) -> str | None:
+    """The model_type of the config.json beside the checkpoint, if it is readable."""
+    if checkpoint.config is None:
+        return None
+    from archcalc.hf import load_config
+
+    try:
+        value = load_config(checkpoint.config).data.get("model_type")
+    except SpecError:
+        return None
+    return value if isinstance(value, str) and value in NAMINGS else None
+
+
+def check(spec: Spec, checkpoint: Checkpoint, model_type: str | None = None) -> CheckReport:
+    """Compare ``spec`` with ``checkpoint``; see the module docstring for the naming order."""
+    if model_type is not None:
+        expected, used = spec_tensors(spec, model_type)
+        return _compare(spec, expected, checkpoint, NAMINGS.get(used or ""), used, "--model-type")
+    own = model_type_of_spec(spec) if spec.family.name == NAMED_FAMILY else None
+    if own is not None:
+        expected, used = spec_tensors(spec, own)
+        return _compare(spec, expected, checkpoint, NAMINGS.get(own), own, "the spec")
+    if spec.family.name != NAMED_FAMILY:
+        expected, _ = spec_tensors(spec)
+        return _compare(spec, expected, checkpoint, None, None, f"family {spec.family.name}")
+    beside = _config_model_type(checkpoint)
+    if beside is not None:
+        expected, _ = spec_tensors(spec, beside)
+        where = str(checkpoint.config)
+        return _compare(spec, expected, checkpoint, NAMINGS[beside], beside, where)
+    return _detect(spec, checkpoint)
+
+
+def _detect(spec: Spec, checkpoint: Checkpoint) -> CheckReport:
+    """Try every naming the spec can be given; keep the one matching most stored names."""
+    listed = tensors_of(spec) or []
+    best: CheckReport | None = None
+    for model_type, naming in NAMINGS.items():
+        try:
+            expected = state_dict(listed, naming)
+        except UnnamedTensor:
+            continue
+        report = _compare(spec, expected, checkpoint, naming, model_type, "detected")
+        if best is None or (report.matched, -len(report.unexpected)) > (
+            best.matched,
+            -len(best.unexpected),
+        ):
+            best = report
+    if best is None or best.matched == 0:
+        own = [Expected(Tensor(t.name, t.shape), (t.name,)) for t in listed]
+        return _compare(spec, own, checkpoint, None, None, "archcalc's own names")
+    return best

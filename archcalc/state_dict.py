@@ -1,0 +1,599 @@
+"""Hugging Face transformers' state-dict names for the transformer family's tensors.
+
+The transformer family names its tensors once, Llama-style and without a prefix
+(``embed_tokens.weight``, ``layers.0.self_attn.q_proj.weight``, routed experts stacked on a
+leading axis as ``layers.0.mlp.experts.gate_proj.weight`` of shape ``(E, ff, d)``;
+encoder-decoders prefix each stack's tensors with ``encoder.`` / ``decoder.``). Each model
+type of transformers saves the same parameters under its own names and layouts, which
+this module reproduces as they were measured on checkpoints that transformers 5.24's
+``save_pretrained`` writes (``reference/checkpoint_headers.py``):
+
+* renamed modules (GPT-2's ``transformer.h.0.attn.c_proj``, BERT's
+  ``encoder.layer.0.attention.self.query``, T5's ``encoder.block.0.layer.1.DenseReluDense.wo``);
+* fused projections, concatenated along the output axis (GPT-2's ``c_attn`` and Falcon's or
+  GPT-NeoX's ``query_key_value`` from q, k and v; Phi-3's ``qkv_proj`` and ``gate_up_proj``);
+* transposed weights (GPT-2's ``Conv1D`` stores ``(in, out)``);
+* routed experts split into one tensor per expert, as every checkpoint stores them
+  (Mixtral's ``block_sparse_moe.experts.3.w1.weight``) even where transformers 5 fuses
+  them in memory.
+
+A :class:`Naming` also knows what a checkpoint may hold besides the parameters: buffers
+that are saved (BART's ``final_logits_bias``, DeepSeek-V3's ``e_score_correction_bias``),
+stored copies of tied embeddings (older saves keep ``lm_head.weight``), and the prefixes
+of the base model (``model.``, ``transformer.``, ``bert.``) that a checkpoint saved from
+another head class adds or drops. Renaming never changes the elements: the renamed list
+sums to the same count.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from archcalc.tensors import Tensor
+
+__all__ = ["NAMINGS", "Expected", "Naming", "UnnamedTensor", "naming_for", "state_dict"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Canonical names matching ``pattern`` (whole name) are saved as ``target`` (re.sub)."""
+
+    pattern: str
+    target: str
+    #: Stored transposed (GPT-2's Conv1D keeps weights as (in, out)).
+    transpose: bool = False
+    #: Other names a checkpoint may use for the same tensor (first is what `tensors` shows).
+    alternatives: tuple[str, ...] = ()
+    #: The rule applies only when no canonical tensor has this name (re expand template):
+    #: T5 calls its one input projection ``wi``, but ``wi_1`` beside a gate ``wi_0``.
+    unless: str | None = None
+
+
+@dataclass(frozen=True)
+class Fuse:
+    """Projections ``parts`` of one module saved as one tensor ``into``, along the out axis."""
+
+    parts: tuple[str, ...]
+    into: str
+
+
+@dataclass(frozen=True)
+class Naming:
+    """How one model type of transformers saves the transformer family's tensors."""
+
+    model_type: str
+    rules: tuple[Rule, ...]
+    fuse: tuple[Fuse, ...] = ()
+    #: Checkpoint tensors that are buffers, not parameters (regular expressions).
+    buffers: tuple[str, ...] = ()
+    #: Names under which the shared embedding may be stored a second time: modules that
+    #: are always the very same parameter in transformers (T5's ``encoder.embed_tokens``).
+    #: A tied LM head is not among them: safetensors files never store shared tensors
+    #: twice, so a stored ``lm_head.weight`` is a separate head.
+    tied_copies: tuple[str, ...] = ()
+    #: The LM head's name, for the hint when a spec ties it but the checkpoint has one.
+    head: str = "lm_head.weight"
+    #: Prefixes a checkpoint of the base model (or of another head) adds or drops.
+    prefixes: tuple[str, ...] = ()
+    #: The prefix the reference class's names carry, stripped to compare (e.g. "model.").
+    base: str = ""
+    _compiled: list[tuple[re.Pattern[str], Rule]] = field(
+        default_factory=list, compare=False, repr=False
+    )
+
+    def compiled(self) -> list[tuple[re.Pattern[str], Rule]]:
+        if not self._compiled:
+            self._compiled.extend((re.compile(r.pattern), r) for r in self.rules)
+        return self._compiled
+
+    def is_buffer(self, name: str) -> bool:
+        return any(re.fullmatch(p, name) for p in self.buffers)
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A tensor as the reference library saves it, and what it was made from."""
+
+    tensor: Tensor
+    #: The family's canonical names it holds (several when fused).
+    canonical: tuple[str, ...]
+    alternatives: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.tensor.name, *self.alternatives)
+
+
+class UnnamedTensor(ValueError):
+    """A canonical tensor the model type's naming has no rule for (archcalc does not model it)."""
+
+    def __init__(self, model_type: str, name: str) -> None:
+        super().__init__(
+            f"archcalc does not know the name transformers' {model_type} gives tensor '{name}'"
+        )
+        self.model_type = model_type
+        self.name = name
+
+
+_EXPERT = re.compile(r"(?P<head>.*\.experts)\.(?P<proj>[^.]+)\.(?P<kind>weight|bias)")
+
+
+def _split_experts(tensors: Iterable[Tensor]) -> list[tuple[Tensor, tuple[str, ...]]]:
+    """Stacked routed experts (E, …) as one tensor per expert (…)."""
+    out = []
+    for tensor in tensors:
+        match = _EXPERT.fullmatch(tensor.name)
+        if match is None or not tensor.shape:
+            out.append((tensor, (tensor.name,)))
+            continue
+        head, proj, kind = match["head"], match["proj"], match["kind"]
+        for e in range(tensor.shape[0]):
+            out.append((Tensor(f"{head}.{e}.{proj}.{kind}", tensor.shape[1:]), (tensor.name,)))
+    return out
+
+
+def _fuse(
+    tensors: list[tuple[Tensor, tuple[str, ...]]], fuses: Sequence[Fuse]
+) -> list[tuple[Tensor, tuple[str, ...]]]:
+    """Concatenate each complete group of ``Fuse.parts`` along the first axis."""
+    if not fuses:
+        return tensors
+    by_name = {t.name: (t, src) for t, src in tensors}
+    replaced: dict[str, tuple[Tensor, tuple[str, ...]] | None] = {}
+    for tensor, _ in tensors:
+        for fuse in fuses:
+            first = f".{fuse.parts[0]}."
+            if first not in f".{tensor.name}":
+                continue
+            head, _, kind = f".{tensor.name}".rpartition(first)
+            names = [f"{head}.{p}.{kind}".lstrip(".") for p in fuse.parts]
+            if not all(n in by_name for n in names):
+                continue
+            members = [by_name[n][0] for n in names]
+            rows = sum(m.shape[0] for m in members)
+            fused = Tensor(f"{head}.{fuse.into}.{kind}".lstrip("."), (rows, *members[0].shape[1:]))
+            replaced[names[0]] = (fused, tuple(names))
+            for other in names[1:]:
+                replaced[other] = None
+    out = []
+    for tensor, src in tensors:
+        if tensor.name not in replaced:
+            out.append((tensor, src))
+        elif (entry := replaced[tensor.name]) is not None:
+            out.append(entry)
+    return out
+
+
+def state_dict(tensors: Iterable[Tensor], naming: Naming) -> list[Expected]:
+    """The family's tensors as ``naming``'s model type saves them; raises UnnamedTensor."""
+    listed = _fuse(_split_experts(tensors), naming.fuse)
+    present = {t.name for t, _ in listed}
+    out = []
+    for tensor, canonical in listed:
+        for pattern, rule in naming.compiled():
+            match = pattern.fullmatch(tensor.name)
+            if match is None or (rule.unless is not None and match.expand(rule.unless) in present):
+                continue
+            shape = tuple(reversed(tensor.shape)) if rule.transpose else tensor.shape
+            alternatives = tuple(match.expand(a) for a in rule.alternatives)
+            out.append(Expected(Tensor(match.expand(rule.target), shape), canonical, alternatives))
+            break
+        else:
+            raise UnnamedTensor(naming.model_type, tensor.name)
+    return out
+
+
+# --------------------------------------------------------------------------- the tables
+
+_N = r"(\d+)"  # a block index
+_WB = r"(weight|bias)"
+
+
+def _rules(*pairs: tuple[str, str] | Rule) -> tuple[Rule, ...]:
+    return tuple(p if isinstance(p, Rule) else Rule(*p) for p in pairs)
+
+
+def _llama(
+    model_type: str,
+    *extra: tuple[str, str] | Rule,
+    fuse: tuple[Fuse, ...] = (),
+    buffers: tuple[str, ...] = (),
+) -> Naming:
+    """``model.`` + the family's own names (Llama, Mistral, Qwen, Gemma...), plus ``extra``."""
+    return Naming(
+        model_type,
+        _rules(
+            *extra,
+            (r"embed_tokens\.weight", r"model.embed_tokens.weight"),
+            (r"layers\.(.+)", r"model.layers.\1"),
+            (rf"norm\.{_WB}", r"model.norm.\1"),
+            (rf"lm_head\.{_WB}", r"lm_head.\1"),
+        ),
+        fuse=fuse,
+        buffers=buffers,
+        prefixes=("model.",),
+        base="model.",
+    )
+
+
+def _experts(layer: str, names: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """Per-expert projections renamed (``gate_proj`` -> ``w1``...) under ``layer``."""
+    return tuple(
+        (rf"layers\.{_N}\.mlp\.experts\.{_N}\.{ours}\.{_WB}", rf"{layer}.experts.\2.{theirs}.\3")
+        for ours, theirs in names.items()
+    )
+
+
+MIXTRAL = _llama(
+    "mixtral",
+    (rf"layers\.{_N}\.mlp\.gate\.{_WB}", r"model.layers.\1.block_sparse_moe.gate.\2"),
+    *_experts(
+        r"model.layers.\1.block_sparse_moe", {"gate_proj": "w1", "up_proj": "w3", "down_proj": "w2"}
+    ),
+)
+
+QWEN2_MOE = _llama(
+    "qwen2_moe",
+    (rf"layers\.{_N}\.mlp\.shared_experts\.(.+)", r"model.layers.\1.mlp.shared_expert.\2"),
+)
+
+PHI3 = _llama(
+    "phi3",
+    fuse=(
+        Fuse(("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"), "self_attn.qkv_proj"),
+        Fuse(("mlp.gate_proj", "mlp.up_proj"), "mlp.gate_up_proj"),
+    ),
+)
+
+STARCODER2 = _llama(
+    "starcoder2",
+    (rf"layers\.{_N}\.mlp\.up_proj\.{_WB}", r"model.layers.\1.mlp.c_fc.\2"),
+    (rf"layers\.{_N}\.mlp\.down_proj\.{_WB}", r"model.layers.\1.mlp.c_proj.\2"),
+)
+
+DEEPSEEK_V3 = _llama(
+    "deepseek_v3", buffers=(r"(model\.)?layers\.\d+\.mlp\.gate\.e_score_correction_bias",)
+)
+
+_QKV = Fuse(("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"), "self_attn.qkv")
+
+GPT2 = Naming(
+    "gpt2",
+    _rules(
+        (r"embed_tokens\.weight", "transformer.wte.weight"),
+        (r"embed_positions\.weight", "transformer.wpe.weight"),
+        (rf"layers\.{_N}\.input_layernorm\.{_WB}", r"transformer.h.\1.ln_1.\2"),
+        (rf"layers\.{_N}\.post_attention_layernorm\.{_WB}", r"transformer.h.\1.ln_2.\2"),
+        Rule(
+            rf"layers\.{_N}\.self_attn\.qkv\.weight", r"transformer.h.\1.attn.c_attn.weight", True
+        ),
+        (rf"layers\.{_N}\.self_attn\.qkv\.bias", r"transformer.h.\1.attn.c_attn.bias"),
+        Rule(
+            rf"layers\.{_N}\.self_attn\.o_proj\.weight",
+            r"transformer.h.\1.attn.c_proj.weight",
+            True,
+        ),
+        (rf"layers\.{_N}\.self_attn\.o_proj\.bias", r"transformer.h.\1.attn.c_proj.bias"),
+        Rule(rf"layers\.{_N}\.mlp\.up_proj\.weight", r"transformer.h.\1.mlp.c_fc.weight", True),
+        (rf"layers\.{_N}\.mlp\.up_proj\.bias", r"transformer.h.\1.mlp.c_fc.bias"),
+        Rule(rf"layers\.{_N}\.mlp\.down_proj\.weight", r"transformer.h.\1.mlp.c_proj.weight", True),
+        (rf"layers\.{_N}\.mlp\.down_proj\.bias", r"transformer.h.\1.mlp.c_proj.bias"),
+        (rf"norm\.{_WB}", r"transformer.ln_f.\1"),
+        (r"lm_head\.weight", "lm_head.weight"),
+    ),
+    fuse=(_QKV,),
+    # Checkpoints saved by transformers 4 keep the causal-mask buffers.
+    buffers=(r"(transformer\.)?h\.\d+\.attn\.(bias|masked_bias)",),
+    prefixes=("transformer.",),
+    base="transformer.",
+)
+
+GPTJ = Naming(
+    "gptj",
+    _rules(
+        (r"embed_tokens\.weight", "transformer.wte.weight"),
+        (rf"layers\.{_N}\.input_layernorm\.{_WB}", r"transformer.h.\1.ln_1.\2"),
+        (rf"layers\.{_N}\.self_attn\.o_proj\.{_WB}", r"transformer.h.\1.attn.out_proj.\2"),
+        (rf"layers\.{_N}\.self_attn\.(.+)", r"transformer.h.\1.attn.\2"),
+        (rf"layers\.{_N}\.mlp\.up_proj\.{_WB}", r"transformer.h.\1.mlp.fc_in.\2"),
+        (rf"layers\.{_N}\.mlp\.down_proj\.{_WB}", r"transformer.h.\1.mlp.fc_out.\2"),
+        (rf"norm\.{_WB}", r"transformer.ln_f.\1"),
+        (rf"lm_head\.{_WB}", r"lm_head.\1"),
+    ),
+    buffers=(r"(transformer\.)?h\.\d+\.attn\.(bias|masked_bias)",),
+    prefixes=("transformer.",),
+    base="transformer.",
+)
+
+GPT_NEOX = Naming(
+    "gpt_neox",
+    _rules(
+        (r"embed_tokens\.weight", "gpt_neox.embed_in.weight"),
+        (
+            rf"layers\.{_N}\.self_attn\.qkv\.{_WB}",
+            r"gpt_neox.layers.\1.attention.query_key_value.\2",
+        ),
+        (rf"layers\.{_N}\.self_attn\.o_proj\.{_WB}", r"gpt_neox.layers.\1.attention.dense.\2"),
+        (rf"layers\.{_N}\.mlp\.up_proj\.{_WB}", r"gpt_neox.layers.\1.mlp.dense_h_to_4h.\2"),
+        (rf"layers\.{_N}\.mlp\.down_proj\.{_WB}", r"gpt_neox.layers.\1.mlp.dense_4h_to_h.\2"),
+        (
+            rf"layers\.{_N}\.(input_layernorm|post_attention_layernorm)\.{_WB}",
+            r"gpt_neox.layers.\1.\2.\3",
+        ),
+        (rf"norm\.{_WB}", r"gpt_neox.final_layer_norm.\1"),
+        (r"lm_head\.weight", "embed_out.weight"),
+    ),
+    fuse=(_QKV,),
+    buffers=(r"(gpt_neox\.)?layers\.\d+\.attention\.(bias|masked_bias|rotary_emb\.inv_freq)",),
+    head="embed_out.weight",
+    prefixes=("gpt_neox.",),
+    base="gpt_neox.",
+)
+
+FALCON = Naming(
+    "falcon",
+    _rules(
+        (r"embed_tokens\.weight", "transformer.word_embeddings.weight"),
+        # Falcon's new architecture names its two parallel norms ln_attn and ln_mlp.
+        Rule(
+            rf"layers\.{_N}\.input_layernorm\.{_WB}",
+            r"transformer.h.\1.input_layernorm.\2",
+            alternatives=(r"transformer.h.\1.ln_attn.\2",),
+        ),
+        Rule(
+            rf"layers\.{_N}\.post_attention_layernorm\.{_WB}",
+            r"transformer.h.\1.post_attention_layernorm.\2",
+            alternatives=(r"transformer.h.\1.ln_mlp.\2",),
+        ),
+        (
+            rf"layers\.{_N}\.self_attn\.qkv\.{_WB}",
+            r"transformer.h.\1.self_attention.query_key_value.\2",
+        ),
+        (rf"layers\.{_N}\.self_attn\.o_proj\.{_WB}", r"transformer.h.\1.self_attention.dense.\2"),
+        (rf"layers\.{_N}\.mlp\.up_proj\.{_WB}", r"transformer.h.\1.mlp.dense_h_to_4h.\2"),
+        (rf"layers\.{_N}\.mlp\.down_proj\.{_WB}", r"transformer.h.\1.mlp.dense_4h_to_h.\2"),
+        (rf"norm\.{_WB}", r"transformer.ln_f.\1"),
+        (r"lm_head\.weight", "lm_head.weight"),
+    ),
+    fuse=(_QKV,),
+    prefixes=("transformer.",),
+    base="transformer.",
+)
+
+OPT = Naming(
+    "opt",
+    _rules(
+        (r"embed_tokens\.weight", "model.decoder.embed_tokens.weight"),
+        (r"embed_positions\.weight", "model.decoder.embed_positions.weight"),
+        (
+            rf"layers\.{_N}\.self_attn\.o_proj\.{_WB}",
+            r"model.decoder.layers.\1.self_attn.out_proj.\2",
+        ),
+        (rf"layers\.{_N}\.self_attn\.(.+)", r"model.decoder.layers.\1.self_attn.\2"),
+        (
+            rf"layers\.{_N}\.input_layernorm\.{_WB}",
+            r"model.decoder.layers.\1.self_attn_layer_norm.\2",
+        ),
+        (
+            rf"layers\.{_N}\.post_attention_layernorm\.{_WB}",
+            r"model.decoder.layers.\1.final_layer_norm.\2",
+        ),
+        (rf"layers\.{_N}\.mlp\.up_proj\.{_WB}", r"model.decoder.layers.\1.fc1.\2"),
+        (rf"layers\.{_N}\.mlp\.down_proj\.{_WB}", r"model.decoder.layers.\1.fc2.\2"),
+        (rf"norm\.{_WB}", r"model.decoder.final_layer_norm.\1"),
+        (r"lm_head\.weight", "lm_head.weight"),
+    ),
+    prefixes=("model.",),
+    base="model.",
+)
+
+
+def _bert(model_type: str) -> Naming:
+    layer = r"encoder.layer.\1"
+    return Naming(
+        model_type,
+        _rules(
+            (r"embed_tokens\.weight", "embeddings.word_embeddings.weight"),
+            (r"embed_positions\.weight", "embeddings.position_embeddings.weight"),
+            (r"token_type_embeddings\.weight", "embeddings.token_type_embeddings.weight"),
+            (rf"embed_norm\.{_WB}", r"embeddings.LayerNorm.\1"),
+            (rf"layers\.{_N}\.self_attn\.q_proj\.{_WB}", rf"{layer}.attention.self.query.\2"),
+            (rf"layers\.{_N}\.self_attn\.k_proj\.{_WB}", rf"{layer}.attention.self.key.\2"),
+            (rf"layers\.{_N}\.self_attn\.v_proj\.{_WB}", rf"{layer}.attention.self.value.\2"),
+            (rf"layers\.{_N}\.self_attn\.o_proj\.{_WB}", rf"{layer}.attention.output.dense.\2"),
+            (rf"layers\.{_N}\.input_layernorm\.{_WB}", rf"{layer}.attention.output.LayerNorm.\2"),
+            (rf"layers\.{_N}\.mlp\.up_proj\.{_WB}", rf"{layer}.intermediate.dense.\2"),
+            (rf"layers\.{_N}\.mlp\.down_proj\.{_WB}", rf"{layer}.output.dense.\2"),
+            (rf"layers\.{_N}\.post_attention_layernorm\.{_WB}", rf"{layer}.output.LayerNorm.\2"),
+            (rf"pooler\.dense\.{_WB}", r"pooler.dense.\1"),
+        ),
+        buffers=(r"(\w+\.)?embeddings\.(position_ids|token_type_ids)",),
+        prefixes=(f"{model_type}.",),
+    )
+
+
+DISTILBERT = Naming(
+    "distilbert",
+    _rules(
+        (r"embed_tokens\.weight", "embeddings.word_embeddings.weight"),
+        (r"embed_positions\.weight", "embeddings.position_embeddings.weight"),
+        (rf"embed_norm\.{_WB}", r"embeddings.LayerNorm.\1"),
+        (
+            rf"layers\.{_N}\.self_attn\.(q|k|v)_proj\.{_WB}",
+            r"transformer.layer.\1.attention.\2_lin.\3",
+        ),
+        (rf"layers\.{_N}\.self_attn\.o_proj\.{_WB}", r"transformer.layer.\1.attention.out_lin.\2"),
+        (rf"layers\.{_N}\.input_layernorm\.{_WB}", r"transformer.layer.\1.sa_layer_norm.\2"),
+        (rf"layers\.{_N}\.mlp\.up_proj\.{_WB}", r"transformer.layer.\1.ffn.lin1.\2"),
+        (rf"layers\.{_N}\.mlp\.down_proj\.{_WB}", r"transformer.layer.\1.ffn.lin2.\2"),
+        (
+            rf"layers\.{_N}\.post_attention_layernorm\.{_WB}",
+            r"transformer.layer.\1.output_layer_norm.\2",
+        ),
+    ),
+    buffers=(r"(distilbert\.)?embeddings\.position_ids",),
+    prefixes=("distilbert.",),
+)
+
+# ALBERT shares layers: distinct layer u sits in group u (one layer per group) or, with one
+# group of several layers, at position u of group 0; a checkpoint may use either layout.
+_ALBERT_LAYER = r"encoder.albert_layer_groups.\1.albert_layers.0"
+_ALBERT_INNER = r"encoder.albert_layer_groups.0.albert_layers.\1"
+
+
+def _albert_rule(ours: str, theirs: str) -> Rule:
+    return Rule(
+        rf"layers\.{_N}\.{ours}\.{_WB}",
+        rf"{_ALBERT_LAYER}.{theirs}.\2",
+        alternatives=(rf"{_ALBERT_INNER}.{theirs}.\2",),
+    )
+
+
+ALBERT = Naming(
+    "albert",
+    _rules(
+        (r"embed_tokens\.weight", "embeddings.word_embeddings.weight"),
+        (r"embed_positions\.weight", "embeddings.position_embeddings.weight"),
+        (r"token_type_embeddings\.weight", "embeddings.token_type_embeddings.weight"),
+        (rf"embed_norm\.{_WB}", r"embeddings.LayerNorm.\1"),
+        (rf"embed_proj\.{_WB}", r"encoder.embedding_hidden_mapping_in.\1"),
+        _albert_rule(r"self_attn\.q_proj", "attention.query"),
+        _albert_rule(r"self_attn\.k_proj", "attention.key"),
+        _albert_rule(r"self_attn\.v_proj", "attention.value"),
+        _albert_rule(r"self_attn\.o_proj", "attention.dense"),
+        _albert_rule(r"input_layernorm", "attention.LayerNorm"),
+        _albert_rule(r"mlp\.up_proj", "ffn"),
+        _albert_rule(r"mlp\.down_proj", "ffn_output"),
+        _albert_rule(r"post_attention_layernorm", "full_layer_layer_norm"),
+        (rf"pooler\.dense\.{_WB}", r"pooler.\1"),
+    ),
+    buffers=(r"(albert\.)?embeddings\.(position_ids|token_type_ids)",),
+    prefixes=("albert.",),
+)
+
+
+def _t5_stack(stack: str) -> tuple[Rule, ...]:
+    """T5's blocks: layer.0 self-attention, (decoder) layer.1 cross-attention, then the MLP."""
+    ff = "2" if stack == "decoder" else "1"
+    b = rf"{stack}.block.\1.layer"
+    return _rules(
+        (
+            rf"{stack}\.layers\.{_N}\.self_attn\.(q|k|v|o)_proj\.weight",
+            rf"{b}.0.SelfAttention.\2.weight",
+        ),
+        (
+            rf"{stack}\.layers\.{_N}\.self_attn\.relative_attention_bias\.weight",
+            rf"{b}.0.SelfAttention.relative_attention_bias.weight",
+        ),
+        (rf"{stack}\.layers\.{_N}\.input_layernorm\.weight", rf"{b}.0.layer_norm.weight"),
+        (
+            rf"{stack}\.layers\.{_N}\.cross_attn\.(q|k|v|o)_proj\.weight",
+            rf"{b}.1.EncDecAttention.\2.weight",
+        ),
+        (rf"{stack}\.layers\.{_N}\.cross_attn_layernorm\.weight", rf"{b}.1.layer_norm.weight"),
+        (
+            rf"{stack}\.layers\.{_N}\.mlp\.gate_proj\.weight",
+            rf"{b}.{ff}.DenseReluDense.wi_0.weight",
+        ),
+        Rule(
+            rf"{stack}\.layers\.{_N}\.mlp\.up_proj\.weight",
+            rf"{b}.{ff}.DenseReluDense.wi.weight",
+            unless=rf"{stack}.layers.\1.mlp.gate_proj.weight",
+        ),
+        (rf"{stack}\.layers\.{_N}\.mlp\.up_proj\.weight", rf"{b}.{ff}.DenseReluDense.wi_1.weight"),
+        (rf"{stack}\.layers\.{_N}\.mlp\.down_proj\.weight", rf"{b}.{ff}.DenseReluDense.wo.weight"),
+        (
+            rf"{stack}\.layers\.{_N}\.post_attention_layernorm\.weight",
+            rf"{b}.{ff}.layer_norm.weight",
+        ),
+        (rf"{stack}\.norm\.weight", rf"{stack}.final_layer_norm.weight"),
+    )
+
+
+T5 = Naming(
+    "t5",
+    (
+        Rule(r"embed_tokens\.weight", "shared.weight"),
+        *_t5_stack("encoder"),
+        *_t5_stack("decoder"),
+        Rule(r"lm_head\.weight", "lm_head.weight"),
+    ),
+    tied_copies=("encoder.embed_tokens.weight", "decoder.embed_tokens.weight"),
+)
+
+
+def _bart_stack(stack: str) -> tuple[Rule, ...]:
+    s = rf"model.{stack}"
+    return _rules(
+        (rf"{stack}\.embed_positions\.weight", rf"{s}.embed_positions.weight"),
+        (rf"{stack}\.embed_norm\.{_WB}", rf"{s}.layernorm_embedding.\1"),
+        (
+            rf"{stack}\.layers\.{_N}\.self_attn\.o_proj\.{_WB}",
+            rf"{s}.layers.\1.self_attn.out_proj.\2",
+        ),
+        (rf"{stack}\.layers\.{_N}\.self_attn\.(.+)", rf"{s}.layers.\1.self_attn.\2"),
+        (
+            rf"{stack}\.layers\.{_N}\.cross_attn\.o_proj\.{_WB}",
+            rf"{s}.layers.\1.encoder_attn.out_proj.\2",
+        ),
+        (rf"{stack}\.layers\.{_N}\.cross_attn\.(.+)", rf"{s}.layers.\1.encoder_attn.\2"),
+        (
+            rf"{stack}\.layers\.{_N}\.input_layernorm\.{_WB}",
+            rf"{s}.layers.\1.self_attn_layer_norm.\2",
+        ),
+        (
+            rf"{stack}\.layers\.{_N}\.cross_attn_layernorm\.{_WB}",
+            rf"{s}.layers.\1.encoder_attn_layer_norm.\2",
+        ),
+        (
+            rf"{stack}\.layers\.{_N}\.post_attention_layernorm\.{_WB}",
+            rf"{s}.layers.\1.final_layer_norm.\2",
+        ),
+        (rf"{stack}\.layers\.{_N}\.mlp\.up_proj\.{_WB}", rf"{s}.layers.\1.fc1.\2"),
+        (rf"{stack}\.layers\.{_N}\.mlp\.down_proj\.{_WB}", rf"{s}.layers.\1.fc2.\2"),
+        (rf"{stack}\.norm\.{_WB}", rf"{s}.layer_norm.\1"),
+    )
+
+
+BART = Naming(
+    "bart",
+    (
+        Rule(r"embed_tokens\.weight", "model.shared.weight"),
+        *_bart_stack("encoder"),
+        *_bart_stack("decoder"),
+        Rule(r"lm_head\.weight", "lm_head.weight"),
+    ),
+    buffers=(r"final_logits_bias",),
+    tied_copies=("model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight"),
+    prefixes=("model.",),
+    base="model.",
+)
+
+NAMINGS: dict[str, Naming] = {
+    n.model_type: n
+    for n in (
+        *(_llama(t) for t in ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "olmo")),
+        MIXTRAL,
+        QWEN2_MOE,
+        PHI3,
+        STARCODER2,
+        DEEPSEEK_V3,
+        GPT2,
+        GPTJ,
+        GPT_NEOX,
+        FALCON,
+        OPT,
+        _bert("bert"),
+        _bert("roberta"),
+        DISTILBERT,
+        ALBERT,
+        T5,
+        BART,
+    )
+}
+
+
+def naming_for(model_type: str) -> Naming | None:
+    return NAMINGS.get(model_type)

@@ -1,0 +1,107 @@
+"""The renaming machinery of archcalc.state_dict: experts split, projections fused, weights
+transposed, conditional rules; the element count never changes.
+
+(The tables themselves are checked against real transformers checkpoints in
+tests/cli/test_check_checkpoints.py.)
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from archcalc import Tensor
+from archcalc.state_dict import NAMINGS, Fuse, Naming, Rule, UnnamedTensor, state_dict
+from archcalc.tensors import total_numel
+
+
+def _names(tensors: list[Tensor], model_type: str) -> dict[str, tuple[int, ...]]:
+    return {e.tensor.name: e.tensor.shape for e in state_dict(tensors, NAMINGS[model_type])}
+
+
+def test_stacked_experts_are_saved_one_per_expert() -> None:
+    stacked = [
+        Tensor("layers.0.mlp.gate.weight", (3, 8)),
+        Tensor("layers.0.mlp.experts.gate_proj.weight", (3, 16, 8)),
+        Tensor("layers.0.mlp.experts.down_proj.weight", (3, 8, 16)),
+    ]
+    names = _names(stacked, "mixtral")
+    assert names["model.layers.0.block_sparse_moe.gate.weight"] == (3, 8)
+    assert names["model.layers.0.block_sparse_moe.experts.2.w1.weight"] == (16, 8)
+    assert names["model.layers.0.block_sparse_moe.experts.0.w2.weight"] == (8, 16)
+    assert len(names) == 7
+
+
+def test_gpt2_fuses_qkv_and_transposes_conv1d_weights() -> None:
+    block = [
+        Tensor("layers.0.self_attn.q_proj.weight", (8, 8)),
+        Tensor("layers.0.self_attn.q_proj.bias", (8,)),
+        Tensor("layers.0.self_attn.k_proj.weight", (8, 8)),
+        Tensor("layers.0.self_attn.k_proj.bias", (8,)),
+        Tensor("layers.0.self_attn.v_proj.weight", (8, 8)),
+        Tensor("layers.0.self_attn.v_proj.bias", (8,)),
+        Tensor("layers.0.mlp.up_proj.weight", (32, 8)),
+    ]
+    names = _names(block, "gpt2")
+    assert names == {
+        "transformer.h.0.attn.c_attn.weight": (8, 24),
+        "transformer.h.0.attn.c_attn.bias": (24,),
+        "transformer.h.0.mlp.c_fc.weight": (8, 32),
+    }
+
+
+def test_t5_names_its_one_input_projection_wi_and_a_gated_pair_wi_0_wi_1() -> None:
+    relu = [Tensor("encoder.layers.0.mlp.up_proj.weight", (16, 8))]
+    gated = [Tensor("encoder.layers.0.mlp.gate_proj.weight", (16, 8)), *relu]
+    assert set(_names(relu, "t5")) == {"encoder.block.0.layer.1.DenseReluDense.wi.weight"}
+    assert set(_names(gated, "t5")) == {
+        "encoder.block.0.layer.1.DenseReluDense.wi_0.weight",
+        "encoder.block.0.layer.1.DenseReluDense.wi_1.weight",
+    }
+
+
+def test_a_tensor_without_a_rule_is_refused_not_guessed() -> None:
+    with pytest.raises(
+        UnnamedTensor, match=r"gpt2 gives tensor 'layers\.0\.self_attn\.q_norm\.weight'"
+    ):
+        state_dict([Tensor("layers.0.self_attn.q_norm.weight", (8,))], NAMINGS["gpt2"])
+
+
+def test_an_incomplete_fuse_group_is_left_alone() -> None:
+    naming = Naming("x", (Rule(r"(.*)", r"\1"),), fuse=(Fuse(("a", "b"), "ab"),))
+    out = state_dict([Tensor("m.a.weight", (2, 3)), Tensor("n.b.weight", (4, 3))], naming)
+    assert [e.tensor.name for e in out] == ["m.a.weight", "n.b.weight"]
+    fused = state_dict([Tensor("m.a.weight", (2, 3)), Tensor("m.b.weight", (4, 3))], naming)
+    assert [(e.tensor.name, e.tensor.shape, e.canonical) for e in fused] == [
+        ("m.ab.weight", (6, 3), ("m.a.weight", "m.b.weight"))
+    ]
+
+
+_DIM = st.integers(min_value=1, max_value=9)
+
+
+@given(
+    layers=st.integers(min_value=1, max_value=3),
+    d=_DIM,
+    ff=_DIM,
+    experts=st.integers(min_value=1, max_value=4),
+    model_type=st.sampled_from(["llama", "mixtral", "qwen2_moe", "phi3", "deepseek_v3"]),
+)
+def test_renaming_keeps_every_element(
+    layers: int, d: int, ff: int, experts: int, model_type: str
+) -> None:
+    tensors = [Tensor("embed_tokens.weight", (11, d))]
+    for i in range(layers):
+        tensors += [
+            Tensor(f"layers.{i}.self_attn.{p}_proj.weight", (d, d)) for p in ("q", "k", "v", "o")
+        ]
+        tensors += [
+            Tensor(f"layers.{i}.mlp.gate.weight", (experts, d)),
+            Tensor(f"layers.{i}.mlp.experts.gate_proj.weight", (experts, ff, d)),
+            Tensor(f"layers.{i}.mlp.experts.up_proj.weight", (experts, ff, d)),
+            Tensor(f"layers.{i}.mlp.experts.down_proj.weight", (experts, d, ff)),
+        ]
+    renamed = [e.tensor for e in state_dict(tensors, NAMINGS[model_type])]
+    assert total_numel(renamed) == total_numel(tensors)
+    assert len({t.name for t in renamed}) == len(renamed)
