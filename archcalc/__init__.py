@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         UsageError,
     )
     from archcalc.family import (
+        LAYER_ARG_KINDS,
         REQUIRED,
         Breakdown,
         Family,
@@ -34,18 +35,24 @@ if TYPE_CHECKING:
         LayerType,
         Part,
         ShapeRow,
+        div,
     )
     from archcalc.formulas import Formula
     from archcalc.hf import ConfigReader, HFModelType
     from archcalc.hookspecs import hookimpl
+    from archcalc.registry import Registry, load_registry
+    from archcalc.sizes import Compute
+    from archcalc.spec import Resolved
     from archcalc.tensors import Tensor
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "LAYER_ARG_KINDS",
     "REQUIRED",
     "ArchcalcError",
     "Breakdown",
+    "Compute",
     "ConfigReader",
     "Count",
     "Diagnostic",
@@ -58,6 +65,8 @@ __all__ = [
     "LayerType",
     "Part",
     "PluginError",
+    "Registry",
+    "Resolved",
     "ShapeRow",
     "Spec",
     "SpecError",
@@ -67,8 +76,10 @@ __all__ = [
     "check_document",
     "count",
     "default_registry",
+    "div",
     "formula",
     "hookimpl",
+    "load_registry",
     "load_spec",
 ]
 
@@ -85,9 +96,24 @@ _LAZY = {
         "archcalc.errors",
     ),
     **dict.fromkeys(
-        ("REQUIRED", "Breakdown", "Family", "Field", "Group", "LayerType", "Part", "ShapeRow"),
+        (
+            "LAYER_ARG_KINDS",
+            "REQUIRED",
+            "Breakdown",
+            "Family",
+            "Field",
+            "Group",
+            "LayerType",
+            "Part",
+            "ShapeRow",
+            "div",
+        ),
         "archcalc.family",
     ),
+    "Registry": "archcalc.registry",
+    "load_registry": "archcalc.registry",
+    "Compute": "archcalc.sizes",
+    "Resolved": "archcalc.spec",
     "Formula": "archcalc.formulas",
     **dict.fromkeys(("ConfigReader", "HFModelType"), "archcalc.hf"),
     "hookimpl": "archcalc.hookspecs",

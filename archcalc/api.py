@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archcalc import yamlsafe
+from archcalc.contract import family_call, one_line
 from archcalc.errors import (
     ArchcalcError,
     Diagnostic,
     DiagnosticSink,
     PluginError,
     SpecError,
-    shorten,
+    safe,
 )
 from archcalc.family import Breakdown, Family, ShapeRow
 from archcalc.registry import Registry, load_registry
@@ -59,6 +60,11 @@ class Spec:
     @property
     def file(self) -> str:
         return self.doc.file
+
+    @property
+    def registry(self) -> Registry:
+        """The plugins this spec was loaded with."""
+        return self.exact.registry
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,9 @@ def _family_of(doc: yamlsafe.Document, registry: Registry, sink: DiagnosticSink)
         return None
     family = registry.family(name)
     if family is None:
+        missing = registry.missing("family", name)
+        if missing is not None:
+            raise missing
         known = sorted(registry.families)
         sink.error(
             doc.mark(("family",)),
@@ -139,23 +148,17 @@ def _check_document(
         sink.raise_if_errors()
         raise AssertionError("unreachable: an unknown family is an error")
     try:
-        bad_paths = validate_structure(doc, family, sink, doc.bad_paths) | doc.bad_paths
+        bad_paths = validate_structure(doc, family, sink, doc.bad_paths, registry) | doc.bad_paths
     except ArchcalcError:
         raise
     except Exception as exc:  # the family's schema is broken (e.g. a remote $ref, never fetched)
-        raise _plugin_failure(registry, family, f"checking {doc.file}", exc) from None
-    try:
-        exact = resolve(doc, family, overrides, sink=sink, skip=bad_paths)
-    except ArchcalcError:
-        raise
-    except Exception as exc:  # the family's own code failed: the plugin's fault, not the spec's
-        raise _plugin_failure(registry, family, f"checking {doc.file}", exc) from None
+        owner = registry.owners.get(family.name, "?")
+        raise PluginError(
+            f"plugin '{safe(owner)}' failed while checking: the schema of family "
+            f"'{safe(family.name)}' is unusable: {one_line(exc)}"
+        ) from None
+    exact = resolve(doc, family, overrides, sink=sink, skip=bad_paths, registry=registry)
     return Spec(doc, family, exact, tuple(overrides), tuple(exact.sink.diagnostics))
-
-
-def _plugin_failure(registry: Registry, family: Family, doing: str, exc: Exception) -> PluginError:
-    owner = registry.owners.get(family.name, family.name)
-    return PluginError(f"plugin '{owner}' failed while {doing}: {type(exc).__name__}: {exc}")
 
 
 def load_spec(
@@ -199,36 +202,7 @@ def count(spec: Spec) -> Count:
 
 
 def _run_family(spec: Spec, resolved: Resolved) -> Breakdown:
-    try:
-        return _checked(spec.family.count(resolved), resolved.symbolic)
-    except ArchcalcError:
-        raise
-    except Exception as exc:
-        doing = f"counting {spec.file}"
-        raise _plugin_failure(default_registry(), spec.family, doing, exc) from None
-
-
-def _checked(breakdown: Any, symbolic: bool) -> Breakdown:
-    """A family's result, checked here so that a wrong one is blamed on its plugin.
-
-    Without this, a ``count`` returning the wrong type, a string, or a fraction would
-    surface later as an archcalc bug (or, worse, be truncated by ``int()``).
-    """
-    if not isinstance(breakdown, Breakdown):
-        raise TypeError(f"count returned {type(breakdown).__name__}, expected archcalc.Breakdown")
-    figures: dict[str, Any] = {"total": breakdown.total, "active": breakdown.active}
-    figures.update(breakdown.extras)
-    if not symbolic:
-        from archcalc.expr import exact_int
-
-        for part in breakdown.parts:
-            figures[f"part '{part.name}'"] = part.params
-            figures[f"active of part '{part.name}'"] = part.active
-        for what, value in figures.items():
-            # An integral float below 2**53 is still exact (``/`` on ints); beyond, it is not.
-            safe_float = isinstance(value, float) and value.is_integer() and abs(value) < 2**53
-            if not safe_float and exact_int(value) is None:
-                raise TypeError(f"{what} is {shorten(value)}, not an exact integer")
+    breakdown: Breakdown = family_call(resolved, "count", spec.family.count, resolved)
     return breakdown
 
 
@@ -236,13 +210,8 @@ def shapes(spec: Spec) -> tuple[ShapeRow, ...] | None:
     """The output shape after each layer, or None when the family has no layer graph."""
     if spec.family.shapes is None:
         return None
-    try:
-        return tuple(spec.family.shapes(spec.exact))
-    except ArchcalcError:
-        raise
-    except Exception as exc:
-        doing = f"following the shapes of {spec.file}"
-        raise _plugin_failure(default_registry(), spec.family, doing, exc) from None
+    rows = family_call(spec.exact, "shapes", spec.family.shapes, spec.exact)
+    return tuple(rows)
 
 
 def symbolic(spec: Spec, keep: Sequence[str] | None = None) -> tuple[Resolved, Breakdown]:

@@ -35,13 +35,36 @@ class Mark:
     column: int
 
 
-#: Characters that would split one diagnostic over several lines (str.splitlines breaks on
-#: all of them) or hide part of it; YAML escapes such as "\u2028" can put them in a value.
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: Characters never printed as themselves: C0/C1 controls and DEL (terminal escapes, a
+#: carriage return overwriting the line, a newline forging another one), line and paragraph
+#: separators (str.splitlines breaks on them), bidirectional embeddings, overrides and
+#: isolates (U+202A-202E, U+2066-2069: "Trojan Source" reordering), zero-width and other
+#: invisible format characters, the BOM, and lone surrogates (a non-UTF-8 file name read
+#: with surrogateescape, which would kill a strict UTF-8 stdout).
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e"
+    "\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff]"
+)
 
 
-def _escape(text: str) -> str:
-    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+def _escaped(char: str) -> str:
+    return char.encode("unicode_escape").decode("ascii")
+
+
+def safe(text: object, limit: int | None = None) -> str:
+    """``text`` made safe to print anywhere: one line, no escapes, no hidden or reordered text.
+
+    Every string that came from a spec, a config or a path goes through this before it is
+    printed, by every command and in every format (it is what keeps ``PATH:LINE:COL:
+    error: MESSAGE`` one honest line). Unsafe characters are shown as ``\\x1b`` /
+    ``\\u202e``; with ``limit`` the result is also shortened to about that many characters.
+    """
+    string = text if isinstance(text, str) else str(text)
+    if limit is not None and len(string) > limit:
+        string = string[: max(limit - 3, 1)] + "..."
+    if _UNSAFE.search(string) is None:
+        return string
+    return _UNSAFE.sub(lambda m: _escaped(m.group()), string)
 
 
 #: What a rule code looks like: capital letters, then digits (``S201``, ``T501``, ``LORA101``).
@@ -83,8 +106,8 @@ class Diagnostic:
     def __post_init__(self) -> None:
         # Keep the pinned one-line form whatever a file name or a quoted value holds:
         # every command and output format prints diagnostics, so escape them once here.
-        object.__setattr__(self, "file", _escape(self.file))
-        object.__setattr__(self, "message", _escape(self.message))
+        object.__setattr__(self, "file", safe(self.file))
+        object.__setattr__(self, "message", safe(self.message))
         code = self.code or DEFAULT_CODES.get(self.severity, DEFAULT_CODES["error"])
         object.__setattr__(self, "code", check_code(code))
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal
 
 from archcalc.errors import Unavailable
 
 if TYPE_CHECKING:
+    from archcalc.registry import Registry
     from archcalc.spec import Resolved
 
 #: The kinds of field a spec can hold.
@@ -22,6 +24,12 @@ if TYPE_CHECKING:
 #: ``bool`` true/false; ``choice`` one of ``choices``.
 FieldKind = Literal["size", "count", "number", "bool", "choice"]
 NUMERIC_KINDS = frozenset({"size", "count", "number"})
+
+_SCALAR_ARG_KINDS = ("size", "count", "number", "int", "padding")
+#: The ``x-kind`` values a layer type's argument schema may carry (see :class:`LayerType`).
+LAYER_ARG_KINDS = frozenset(
+    {*_SCALAR_ARG_KINDS, *(k + "2" for k in _SCALAR_ARG_KINDS), "sizes", "bool", "choice", "any"}
+)
 
 
 class _Required:
@@ -113,6 +121,22 @@ class Breakdown:
         return iter(self.parts)
 
 
+def div(a: Any, b: Any) -> Any:
+    """``a / b`` exactly, in both algebras: an int when ``b`` divides ``a``, else a Fraction;
+    a sympy ratio when either is symbolic.
+
+    Python's ``/`` on two ints makes a float, which loses digits beyond 2**53 and which
+    archcalc therefore refuses in a count. ``//`` floors (what torch does for sizes); use
+    this where the mathematics divides exactly (``(image_size / patch_size) ** 2``).
+    """
+    if isinstance(a, (int, Fraction)) and isinstance(b, (int, Fraction)):
+        if isinstance(a, bool) or isinstance(b, bool):
+            raise TypeError("div() of a bool")
+        quotient = Fraction(a) / Fraction(b)
+        return int(quotient) if quotient.denominator == 1 else quotient
+    return a / b
+
+
 def _sum(values: Any) -> Any:
     total: Any = 0
     for value in values:
@@ -161,7 +185,9 @@ class Family:
     problems were found: reading a value already reported wrong stops the check quietly
     (write it with :func:`independent` so the other rules still run). ``schema``
     describes keys that are not plain fields (for example a CNN's ``layers``) as JSON
-    Schema properties.
+    Schema properties; it may be a function of the :class:`~archcalc.registry.Registry`
+    when it depends on what other plugins registered (the CNN family lists the
+    registry's layer types).
     """
 
     name: str
@@ -169,7 +195,9 @@ class Family:
     fields: tuple[Field | Group, ...]
     count: CountFn
     check: CheckFn = _no_checks
-    schema: Mapping[str, Any] = field(default_factory=dict)
+    schema: Mapping[str, Any] | Callable[[Registry], Mapping[str, Any]] = field(
+        default_factory=dict
+    )
     #: Keys of ``schema`` the spec must give.
     required: tuple[str, ...] = ()
     #: Example spec shown by ``archcalc schema`` and the docs.

@@ -14,18 +14,19 @@ import importlib
 import importlib.util
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, get_args
+from typing import Any
 
 import pluggy
 
 from archcalc import discovery, hookspecs
-from archcalc.errors import PluginError
-from archcalc.family import Family, Field, FieldKind, Group, LayerType
+from archcalc.errors import PluginError, safe
+from archcalc.family import Family, LayerType
 from archcalc.hf import HFModelType
+from archcalc.registrations import family_problems, hf_model_type_problems, layer_type_problems
 
 BUILTIN_PLUGINS = (
     "archcalc.plugins.transformer",
@@ -41,19 +42,25 @@ ENV_NO_AUTOLOAD = "ARCHCALC_DISABLE_PLUGIN_AUTOLOAD"
 
 @dataclass(frozen=True)
 class PluginInfo:
-    """One loaded plugin, as ``archcalc plugins`` lists it."""
+    """One plugin, as ``archcalc plugins`` lists it; ``error`` is set when it is broken."""
 
     name: str
-    source: str  # "builtin", "entry point <dist>", or a file path / module name
+    source: str  # "builtin", "entry point of <dist>", or a file path / module name
     version: str
     families: tuple[str, ...] = ()
     layer_types: tuple[str, ...] = ()
     hf_model_types: tuple[str, ...] = ()
+    #: Why the plugin could not be used (one line naming it); its registrations are dropped.
+    error: str = ""
 
 
 @dataclass
 class Registry:
-    """Every family known to this run, with the plugin that provided it."""
+    """Every family and layer type known to one run, with the plugin that provided each.
+
+    A registry is passed, never global: :func:`archcalc.load_spec` takes one, and a family
+    reaches it through ``spec.registry`` (the CNN family looks its layer types up there).
+    """
 
     families: dict[str, Family] = field(default_factory=dict)
     owners: dict[str, str] = field(default_factory=dict)
@@ -68,14 +75,33 @@ class Registry:
     def family(self, name: str) -> Family | None:
         return self.families.get(name)
 
+    @property
+    def broken(self) -> list[PluginInfo]:
+        """Plugins that failed to load; everything else works without them."""
+        return [p for p in self.plugins if p.error]
 
-def _version_of(module: ModuleType) -> str:
+    def missing(self, what: str, name: str) -> PluginError | None:
+        """The error for a ``what`` (family, layer type) called ``name`` that no plugin
+        registered, when a broken plugin may be the one that would have: then the fault is
+        that plugin's (exit 3), not the spec's. None when every plugin loaded."""
+        broken = self.broken
+        if not broken:
+            return None
+        names = ", ".join(f"'{p.name}'" for p in broken)
+        return PluginError(
+            f"no {what} '{safe(name, 60)}' is registered, and plugin{'s' * (len(broken) > 1)} "
+            f"{names} failed to load (it may provide it): {broken[0].error}"
+        )
+
+
+def _version_of(module: Any) -> str:
     version = getattr(module, "__version__", None)
     if isinstance(version, str):
         return version
     from archcalc import __version__
 
-    return __version__ if module.__name__.startswith("archcalc.") else "unknown"
+    name = getattr(module, "__name__", "")
+    return __version__ if isinstance(name, str) and name.startswith("archcalc.") else "unknown"
 
 
 def _import_local(spec: str) -> ModuleType:
@@ -83,11 +109,11 @@ def _import_local(spec: str) -> ModuleType:
     if spec.endswith(".py") or os.sep in spec or "/" in spec:
         path = Path(spec).expanduser()
         if not path.is_file():
-            raise PluginError(f"plugin file '{spec}' does not exist")
+            raise PluginError(f"plugin file '{safe(spec)}' does not exist")
         name = f"archcalc_local_plugin_{path.stem}"
         module_spec = importlib.util.spec_from_file_location(name, path)
         if module_spec is None or module_spec.loader is None:
-            raise PluginError(f"plugin file '{spec}' cannot be imported")
+            raise PluginError(f"plugin file '{safe(spec)}' cannot be imported")
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[name] = module
         module_spec.loader.exec_module(module)
@@ -100,136 +126,252 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
+@dataclass(frozen=True)
+class _Collected:
+    """One registration hook: what it returns, how to check it, where it is stored."""
+
+    hook: str
+    kind: type
+    what: str  # "family", "layer type": for messages
+    problems: Callable[[Any], Iterable[str]]
+    store: str  # Registry attribute holding name -> registration
+    owners: str  # Registry attribute holding name -> plugin name
+    key: str = "name"  # the registration's attribute that names it
+
+
+#: The hooks whose results the registry keeps. A new registration hook is one more row.
+COLLECTED = (
+    _Collected("archcalc_families", Family, "family", family_problems, "families", "owners"),
+    _Collected(
+        "archcalc_layer_types",
+        LayerType,
+        "layer type",
+        layer_type_problems,
+        "layer_types",
+        "layer_owners",
+    ),
+    _Collected(
+        "archcalc_hf_model_types",
+        HFModelType,
+        "Hugging Face model_type",
+        hf_model_type_problems,
+        "hf_model_types",
+        "hf_owners",
+        key="model_type",
+    ),
+)
+
+
+class _Broken(Exception):
+    """A plugin cannot be used; the message is one line naming it."""
+
+
+@dataclass
+class _Loading:
+    """One plugin while loading: where it came from and, once it failed, why."""
+
+    name: str
+    source: str
+    version: str
+    #: A failure stops the run: a built-in, or a plugin the user named.
+    strict: bool
+    error: str = ""
+
+
 class _Loader:
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.registry = Registry()
+        self.order: list[_Loading] = []
 
-    def register(self, name: str, source: str, load: Any) -> None:
-        earlier = next((p for p in self.registry.plugins if p.name == name), None)
+    def register(self, name: str, source: str, load: Callable[[], Any], strict: bool) -> None:
+        earlier = next((p for p in self.order if p.name == name), None)
         if earlier is not None:
             if earlier.source == source:
                 return  # the same plugin named twice (ARCHCALC_PLUGINS and --plugin): load once
-            raise PluginError(
-                f"two plugins are named '{name}': one from {earlier.source}, one from {source}"
+            self._fail(
+                _Loading(name, source, "unknown", strict),
+                f"two plugins are named '{safe(name)}': one from {safe(earlier.source)}, "
+                f"one from {safe(source)}",
             )
+            return
+        plugin = _Loading(name, source, "unknown", strict)
         try:
             module = load()
         except PluginError as exc:
-            raise PluginError(f"plugin '{name}' failed to load: {exc}") from None
+            self._fail(plugin, f"plugin '{safe(name)}' failed to load: {exc}")
+            return
         except Exception as exc:
-            raise PluginError(f"plugin '{name}' failed to load: {_one_line(exc)}") from None
+            self._fail(plugin, f"plugin '{safe(name)}' failed to load: {safe(_one_line(exc))}")
+            return
         if self.pm.is_registered(module):
             return  # one module reached twice (as a path and as a module name): load it once
+        plugin.version = _version_of(module)
         try:
             self.pm.register(module, name=name)
         except ValueError as exc:  # the same name registered twice
-            raise PluginError(f"plugin '{name}' could not be registered: {exc}") from None
+            message = f"plugin '{safe(name)}' could not be registered: {safe(str(exc))}"
+            self._fail(plugin, message)
+            return
         except pluggy.PluginValidationError as exc:
             detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-            raise PluginError(f"plugin '{name}' has an invalid hook: {detail}") from None
-        _check_undecorated(name, module)
-        version = _version_of(module) if isinstance(module, ModuleType) else "unknown"
-        self.registry.plugins.append(PluginInfo(name, source, version))
+            self._fail(plugin, f"plugin '{safe(name)}' has an invalid hook: {safe(detail)}")
+            return
+        self.order.append(plugin)
+        problem = _undecorated(self.pm, name, module)
+        if problem:
+            self._drop(plugin, problem)
+
+    def _fail(self, plugin: _Loading, message: str) -> None:
+        plugin.error = message
+        self.order.append(plugin)
+
+    def _drop(self, plugin: _Loading, message: str) -> None:
+        """A registered plugin turned out broken: record why and take its hooks away."""
+        plugin.error = message
+        if self.pm.get_plugin(plugin.name) is not None:
+            self.pm.unregister(name=plugin.name)
+
+    def _registered(self, name: str) -> _Loading:
+        return next(p for p in self.order if p.name == name and not p.error)
 
     def collect(self) -> Registry:
-        try:
-            self.pm.check_pending()
-        except pluggy.PluginValidationError as exc:
-            plugin = self.pm.get_name(exc.plugin) if exc.plugin is not None else "?"
-            raise PluginError(f"plugin '{plugin}' {_unknown_hook(self.pm, exc)}") from None
-        infos = []
-        for info in self.registry.plugins:
-            plugin = self.pm.get_plugin(info.name)
-            names = tuple(self._families_of(info.name, plugin))
-            layers = tuple(self._layer_types_of(info.name, plugin))
-            hf_types = tuple(self._hf_model_types_of(info.name, plugin))
-            infos.append(PluginInfo(info.name, info.source, info.version, names, layers, hf_types))
-        self.registry.plugins = infos
-        self._check_hf_families()
+        while True:  # a hook implementation matching no hookspec breaks that plugin only
+            try:
+                self.pm.check_pending()
+                break
+            except pluggy.PluginValidationError as exc:
+                name = self.pm.get_name(exc.plugin) if exc.plugin is not None else None
+                if name is None:
+                    raise PluginError(f"a plugin {_unknown_hook(self.pm, exc)}") from None
+                message = f"plugin '{safe(name)}' {_unknown_hook(self.pm, exc)}"
+                self._drop(self._registered(name), message)
+        provided: dict[str, dict[str, list[str]]] = {}
+        for plugin in self.order:
+            if not plugin.error:
+                try:
+                    provided[plugin.name] = self._contributions(plugin.name)
+                except _Broken as exc:
+                    self._drop(plugin, str(exc))
+        self._check_hf_families(provided)
+        for plugin in self.order:
+            mine = provided.get(plugin.name, {}) if not plugin.error else {}
+            self.registry.plugins.append(
+                PluginInfo(
+                    plugin.name,
+                    plugin.source,
+                    plugin.version,
+                    tuple(mine.get("families", ())),
+                    tuple(mine.get("layer_types", ())),
+                    tuple(mine.get("hf_model_types", ())),
+                    plugin.error,
+                )
+            )
         return self.registry
 
-    def _hook_results(self, name: str, plugin: Any, hook: str, kind: type) -> list[Any]:
-        """Call one plugin's hook alone, so a failure names that plugin and hook."""
-        impl = getattr(plugin, hook, None)
-        if impl is None:
-            return []
-        try:
-            results = list(impl() or ())
-        except Exception as exc:
-            raise PluginError(f"plugin '{name}' failed in {hook}: {_one_line(exc)}") from None
-        for item in results:
-            if not isinstance(item, kind):
-                raise PluginError(
-                    f"plugin '{name}' returned {type(item).__name__} from {hook}, "
-                    f"expected archcalc.{kind.__name__}"
-                )
+    def _contributions(self, name: str) -> dict[str, list[str]]:
+        """Everything one plugin registers, checked; stored only when all of it is sound."""
+        found: dict[str, list[tuple[str, Any]]] = {}
+        for collected in COLLECTED:
+            owners: dict[str, str] = getattr(self.registry, collected.owners)
+            items = found.setdefault(collected.store, [])
+            for item in self._call(name, collected):
+                problem = next(iter(collected.problems(item)), "")
+                if problem:
+                    raise _Broken(
+                        f"plugin '{safe(name)}' returned a malformed {collected.what}: "
+                        f"{safe(problem)}"
+                    )
+                key = getattr(item, collected.key)
+                owner = owners.get(key)
+                if owner is None and any(k == key for k, _ in items):
+                    owner = name
+                if owner is not None:
+                    raise _Broken(
+                        f"plugins '{safe(owner)}' and '{safe(name)}' both register the "
+                        f"{collected.what} '{safe(key)}'"
+                    )
+                items.append((key, item))
+        for collected in COLLECTED:
+            store: dict[str, Any] = getattr(self.registry, collected.store)
+            owners = getattr(self.registry, collected.owners)
+            for key, item in found[collected.store]:
+                store[key] = item
+                owners[key] = name
+        return {store: [k for k, _ in items] for store, items in found.items()}
+
+    def _call(self, name: str, collected: _Collected) -> list[Any]:
+        """Call one plugin's implementations of a hook, through pluggy's records of them
+        (so ``@hookimpl(specname=...)`` works), one at a time so a failure names it."""
+        caller = getattr(self.pm.hook, collected.hook)
+        results: list[Any] = []
+        for impl in reversed(caller.get_hookimpls()):
+            if impl.plugin_name != name:
+                continue
+            try:
+                returned = impl.function()
+                items = list(returned or ())
+            except Exception as exc:
+                raise _Broken(
+                    f"plugin '{safe(name)}' failed in {collected.hook}: {safe(_one_line(exc))}"
+                ) from None
+            for item in items:
+                if not isinstance(item, collected.kind):
+                    raise _Broken(
+                        f"plugin '{safe(name)}' returned {type(item).__name__} from "
+                        f"{collected.hook}, expected archcalc.{collected.kind.__name__}"
+                    )
+            results.extend(items)
         return results
 
-    def _claim(self, name: str, what: str, key: str, owners: dict[str, str]) -> None:
-        """Record ``name`` as the owner of ``key``; a second owner is a clash naming both."""
-        owner = owners.get(key)
-        if owner is not None:
-            raise PluginError(f"plugins '{owner}' and '{name}' both register the {what} '{key}'")
-        owners[key] = name
+    def first_fatal(self) -> PluginError | None:
+        for plugin in self.order:
+            if plugin.strict and plugin.error:
+                return PluginError(plugin.error)
+        return None
 
-    def _families_of(self, name: str, plugin: Any) -> Iterable[str]:
-        for family in self._hook_results(name, plugin, "archcalc_families", Family):
-            problem = _family_problem(family)
-            if problem:
-                raise PluginError(f"plugin '{name}' returned a malformed family: {problem}")
-            self._claim(name, "family", family.name, self.registry.owners)
-            self.registry.families[family.name] = family
-            yield family.name
-
-    def _layer_types_of(self, name: str, plugin: Any) -> Iterable[str]:
-        """Collect a plugin's layer types like its families: typed, unique, owner recorded."""
-        for layer in self._hook_results(name, plugin, "archcalc_layer_types", LayerType):
-            if not isinstance(layer.name, str) or not layer.name:
-                raise PluginError(f"plugin '{name}' returned a layer type without a name")
-            self._claim(name, "layer type", layer.name, self.registry.layer_owners)
-            self.registry.layer_types[layer.name] = layer
-            yield layer.name
-
-    def _hf_model_types_of(self, name: str, plugin: Any) -> Iterable[str]:
-        """Collect the Hugging Face model_types a plugin reads: typed, unique, owner recorded."""
-        for hf_type in self._hook_results(name, plugin, "archcalc_hf_model_types", HFModelType):
-            if not isinstance(hf_type.model_type, str) or not hf_type.model_type:
-                raise PluginError(f"plugin '{name}' returned an HFModelType without a model_type")
-            if not isinstance(hf_type.family, str) or not callable(hf_type.translate):
-                raise PluginError(
-                    f"plugin '{name}' returned a malformed HFModelType '{hf_type.model_type}': "
-                    "family must be a family name and translate a function of a ConfigReader"
-                )
-            self._claim(
-                name, "Hugging Face model_type", hf_type.model_type, self.registry.hf_owners
+    def _check_hf_families(self, provided: dict[str, dict[str, list[str]]]) -> None:
+        """Every model_type must translate into a family some plugin registered; a plugin
+        whose model_type does not is broken, and withdrawn as a whole."""
+        registry = self.registry
+        for model_type, hf_type in list(registry.hf_model_types.items()):
+            owner = registry.hf_owners.get(model_type)
+            if owner is None or hf_type.family in registry.families:
+                continue
+            plugin = self._registered(owner)
+            self._drop(
+                plugin,
+                f"plugin '{safe(owner)}' reads model_type '{safe(model_type)}' into family "
+                f"'{safe(hf_type.family)}', which no plugin provides",
             )
-            self.registry.hf_model_types[hf_type.model_type] = hf_type
-            yield hf_type.model_type
-
-    def _check_hf_families(self) -> None:
-        """Every model_type must translate into a family some plugin registered."""
-        for model_type, hf_type in self.registry.hf_model_types.items():
-            if hf_type.family not in self.registry.families:
-                raise PluginError(
-                    f"plugin '{self.registry.hf_owners[model_type]}' reads model_type "
-                    f"'{model_type}' into family '{hf_type.family}', which no plugin provides"
-                )
+            withdrawn = provided.pop(owner, {})
+            for collected in COLLECTED:
+                store: dict[str, Any] = getattr(registry, collected.store)
+                owners: dict[str, str] = getattr(registry, collected.owners)
+                for key in withdrawn.get(collected.store, []):
+                    store.pop(key, None)
+                    owners.pop(key, None)
 
 
-def _check_undecorated(name: str, module: Any) -> None:
+def _undecorated(pm: pluggy.PluginManager, name: str, module: Any) -> str:
     """A module-level ``archcalc_*`` function without ``@hookimpl`` is silently ignored by
-    pluggy; a plugin author who forgot the decorator deserves to hear about it."""
+    pluggy; a plugin author who forgot the decorator deserves to hear about it (unless
+    another function implements that hook with ``@hookimpl(specname=...)``)."""
     if not isinstance(module, ModuleType):
-        return
+        return ""
     hooks = {n for n in dir(hookspecs) if n.startswith("archcalc_")}
     for attr, value in vars(module).items():
         if attr in hooks and callable(value) and not hasattr(value, "archcalc_impl"):
-            raise PluginError(
-                f"plugin '{name}' defines {attr}() without @hookimpl "
-                "(from archcalc import hookimpl), so archcalc would never call it"
+            implemented = any(
+                impl.plugin_name == name for impl in getattr(pm.hook, attr).get_hookimpls()
             )
+            if not implemented:
+                return (
+                    f"plugin '{safe(name)}' defines {attr}() without @hookimpl "
+                    "(from archcalc import hookimpl), so archcalc would never call it"
+                )
+    return ""
 
 
 def _unknown_hook(pm: pluggy.PluginManager, exc: pluggy.PluginValidationError) -> str:
@@ -250,38 +392,28 @@ def _unknown_hook(pm: pluggy.PluginManager, exc: pluggy.PluginValidationError) -
     return f"has an unknown hook '{hook}'; {hint}"
 
 
-def _family_problem(family: Family) -> str:
-    """Why a :class:`Family` cannot be used, or '' when it can (checked once, at load)."""
-    if not isinstance(family.name, str) or not family.name:
-        return f"name {family.name!r} must be a non-empty string"
-    where = f"family '{family.name}'"
-    if not callable(family.count):
-        return f"{where}: count must be a function of the resolved spec"
-    if not callable(family.check):
-        return f"{where}: check must be a function of the resolved spec"
-    kinds = get_args(FieldKind)
-    for item in family.fields:
-        if not isinstance(item, (Field, Group)):
-            return f"{where}: fields holds {type(item).__name__}, expected Field or Group"
-        for fld in item.fields if isinstance(item, Group) else (item,):
-            if not isinstance(fld, Field):
-                return f"{where}: group '{item.name}' holds {type(fld).__name__}, expected Field"
-            if fld.kind not in kinds:
-                return f"{where}: field '{fld.name}' has kind {fld.kind!r} (one of {kinds})"
-            if fld.kind == "choice" and not fld.choices:
-                return f"{where}: choice field '{fld.name}' lists no choices"
-    return ""
+def load_registry(extra: Sequence[str] = (), *, keep_broken: bool = False) -> Registry:
+    """Load built-in, installed and local plugins, each one all-or-nothing.
 
-
-def load_registry(extra: Sequence[str] = ()) -> Registry:
-    """Load built-in, installed and local plugins; raise :class:`PluginError` on any failure."""
+    A plugin that fails (import, hook, malformed or clashing registration) is listed in
+    :attr:`Registry.broken` and contributes nothing. A failing built-in or explicitly named
+    plugin (``extra``, ``ARCHCALC_PLUGINS``) raises :class:`PluginError`, since the user
+    asked for it; a failing installed one does not stop the others. ``keep_broken`` never
+    raises (``archcalc plugins`` lists everything).
+    """
     loader = _Loader()
     for module_name in BUILTIN_PLUGINS:
-        loader.register(module_name, "builtin", lambda m=module_name: importlib.import_module(m))
+        loader.register(
+            module_name, "builtin", lambda m=module_name: importlib.import_module(m), True
+        )
     if not os.environ.get(ENV_NO_AUTOLOAD):
         for ep in discovery.entry_points(ENTRY_POINT_GROUP):
-            loader.register(ep.name, f"entry point of {ep.dist}", ep.load)
+            loader.register(ep.name, f"entry point of {ep.dist}", ep.load, False)
     local = [s.strip() for s in os.environ.get(ENV_PLUGINS, "").split(",") if s.strip()]
     for spec in [*local, *extra]:
-        loader.register(spec, spec, lambda s=spec: _import_local(s))
-    return loader.collect()
+        loader.register(spec, spec, lambda s=spec: _import_local(s), True)
+    registry = loader.collect()
+    fatal = loader.first_fatal()
+    if fatal is not None and not keep_broken:
+        raise fatal
+    return registry

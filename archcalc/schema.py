@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archcalc.errors import DiagnosticSink, shorten
 from archcalc.expr import ExprError
@@ -18,6 +18,9 @@ from archcalc.expr import parse as parse_expression
 from archcalc.family import REQUIRED, Family, Field, Group
 from archcalc.spec import did_you_mean, expression_code, expression_message
 from archcalc.yamlsafe import Document
+
+if TYPE_CHECKING:
+    from archcalc.registry import Registry
 
 SCHEMA_ID = "https://raw.githubusercontent.com/archcalc/archcalc/main/schemas/archcalc.schema.json"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -61,7 +64,16 @@ def field_schema(fld: Field) -> dict[str, Any]:
     return schema
 
 
-def family_schema(family: Family) -> dict[str, Any]:
+def family_properties(family: Family, registry: Registry | None = None) -> Mapping[str, Any]:
+    """The family's own schema properties; a callable schema is built from ``registry``."""
+    if callable(family.schema):
+        from archcalc.registry import Registry
+
+        return family.schema(registry if registry is not None else Registry())
+    return family.schema
+
+
+def family_schema(family: Family, registry: Registry | None = None) -> dict[str, Any]:
     """The schema of one family's spec (closed: unknown keys are errors, ``x-*`` excepted)."""
     properties: dict[str, Any] = {
         "name": NAME_SCHEMA,
@@ -76,7 +88,7 @@ def family_schema(family: Family) -> dict[str, Any]:
             properties[item.name] = field_schema(item)
             if item.default is REQUIRED:
                 required.append(item.name)
-    properties.update(family.schema)
+    properties.update(family_properties(family, registry))
     return {
         "type": "object",
         "description": family.description,
@@ -98,7 +110,7 @@ def _group_schema(group: Group) -> dict[str, Any]:
     }
 
 
-def combined_schema(families: Iterable[Family]) -> dict[str, Any]:
+def combined_schema(families: Iterable[Family], registry: Registry | None = None) -> dict[str, Any]:
     """The root schema for every loaded family, selected by the ``family`` key."""
     families = sorted(families, key=lambda f: f.name)
     names = [f.name for f in families]
@@ -120,7 +132,7 @@ def combined_schema(families: Iterable[Family]) -> dict[str, Any]:
             "vars": VARS_SCHEMA,
         },
         "required": ["family"],
-        "$defs": {f.name: family_schema(f) for f in families},
+        "$defs": {f.name: family_schema(f, registry) for f in families},
         "allOf": [
             {
                 "if": {"required": ["family"], "properties": {"family": {"const": f.name}}},
@@ -144,17 +156,17 @@ def _refuse_retrieval(uri: str) -> Any:
 _VALIDATORS: dict[int, tuple[Family, Any]] = {}
 
 
-def _validator(family: Family) -> Any:
+def _validator(family: Family, registry: Registry | None) -> Any:
     static = type(family.schema) is dict
     cached = _VALIDATORS.get(id(family)) if static else None
     if cached is not None and cached[0] is family:
         return cached[1]
     import jsonschema
-    from referencing import Registry
+    from referencing import Registry as References
 
     validator = jsonschema.Draft202012Validator(
-        family_schema(family),
-        registry=Registry(retrieve=_refuse_retrieval),  # type: ignore[call-arg]
+        family_schema(family, registry),
+        registry=References(retrieve=_refuse_retrieval),  # type: ignore[call-arg]
         format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
     )
     if static:
@@ -167,6 +179,7 @@ def validate_structure(
     family: Family,
     sink: DiagnosticSink,
     skip: Iterable[tuple[Any, ...]] = (),
+    registry: Registry | None = None,
 ) -> set[tuple[Any, ...]]:
     """Check ``doc`` against the family's schema, reporting every problem at its key.
 
@@ -174,7 +187,7 @@ def validate_structure(
     later stages do not report them twice. Values at the ``skip`` paths were reported
     already (the YAML reader refused them): nothing is said about them here.
     """
-    validator = _validator(family)
+    validator = _validator(family, registry)
     skipped = tuple(skip)
     errors = sorted(validator.iter_errors(doc.data), key=lambda e: [str(p) for p in e.path])
     bad: set[tuple[Any, ...]] = set()

@@ -30,7 +30,8 @@ from fractions import Fraction
 from typing import Any
 
 from archcalc import api
-from archcalc.errors import ArchcalcError, PluginError, UsageError
+from archcalc.contract import family_call, family_failure, figure_problem
+from archcalc.errors import PluginError, UsageError, shorten
 
 #: Bytes per parameter (int4 packs two parameters per byte).
 DTYPE_BYTES: dict[str, Fraction] = {
@@ -59,7 +60,15 @@ MAX_GPUS = 10**7
 
 @dataclass(frozen=True)
 class Compute:
-    """What a family's ``compute`` hook returns for one forward pass over ``seq_len`` tokens."""
+    """What a family's ``compute`` function returns for one forward pass of ``seq_len`` tokens.
+
+    A family opts into ``archcalc size``'s FLOPs and KV-cache sections by setting
+    ``Family.compute`` to ``compute(spec: Resolved, seq_len: int) -> Compute`` (or to a lazy
+    ``"module:function"`` string naming it). It runs on exact values only; every figure is
+    a whole number >= 0 (use ``//``, never ``/``, on ints), ``seq_len`` is the one it was
+    given, and ``components`` sum to ``flops_per_sequence``. archcalc checks all of this
+    and blames the plugin (exit 3) when a figure is wrong.
+    """
 
     seq_len: int
     #: Matmul FLOPs (2·m·n·k) of a forward pass over one sequence, full S×S attention.
@@ -120,6 +129,37 @@ def training_bytes(n_params: int, stage: int, gpus: int) -> int:
     return math.ceil(weights + grads + optimizer)
 
 
+def compute_problem(compute: Any, seq_len: int) -> str:
+    """Why a ``compute`` result is unusable, or '' when it is a sound :class:`Compute`."""
+    if not isinstance(compute, Compute):
+        return f"compute returned {type(compute).__name__}, expected archcalc.sizes.Compute"
+    if compute.seq_len != seq_len:
+        return f"compute returned seq_len {shorten(compute.seq_len)}, asked for {seq_len}"
+    figures: list[tuple[str, Any]] = [
+        ("flops_per_sequence", compute.flops_per_sequence),
+        ("flops_per_sequence_causal", compute.flops_per_sequence_causal),
+        ("kv_elements_per_sequence_fixed", compute.kv_elements_per_sequence_fixed),
+    ]
+    for name in ("kv_elements_per_token", "kv_elements_per_token_expanded"):
+        value = getattr(compute, name)
+        if value is not None:
+            figures.append((name, value))
+    if not isinstance(compute.components, tuple) or not all(
+        isinstance(c, tuple) and len(c) == 2 and isinstance(c[0], str) for c in compute.components
+    ):
+        return "compute returned components that are not (name, FLOPs) pairs"
+    figures += [(f"component '{name}'", flops) for name, flops in compute.components]
+    for name, value in figures:
+        problem = figure_problem(value, symbolic=False)
+        if problem:
+            return f"compute returned {name} = {problem}"
+    if compute.components and sum(f for _, f in compute.components) != compute.flops_per_sequence:
+        return "compute returned components that do not sum to flops_per_sequence"
+    if not all(isinstance(n, str) for n in compute.notes):
+        return "compute returned notes that are not strings"
+    return ""
+
+
 def family_compute(spec: api.Spec) -> Any:
     """The family's compute hook (a callable or a lazy ``"module:function"`` string), or None."""
     hook = getattr(spec.family, "compute", None)
@@ -159,14 +199,10 @@ def sizes(
     hook = family_compute(spec)
     compute = None
     if hook is not None:
-        try:
-            compute = hook(spec.exact, seq_len)
-        except ArchcalcError:
-            raise
-        except Exception as exc:
-            raise PluginError(
-                f"family '{spec.family.name}': compute failed: {type(exc).__name__}: {exc}"
-            ) from None
+        compute = family_call(spec.exact, "compute", hook, spec.exact, seq_len)
+        problem = compute_problem(compute, seq_len)
+        if problem:
+            raise family_failure(spec.exact, "compute", problem)
     if tokens is None:
         tokens = CHINCHILLA_TOKENS_PER_PARAM * total
         note = f"Chinchilla-optimal: ≈ {CHINCHILLA_TOKENS_PER_PARAM} tokens per parameter"

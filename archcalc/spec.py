@@ -17,12 +17,15 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archcalc import expr as exprs
 from archcalc.errors import DiagnosticSink, Mark, Unavailable, UsageError, shorten
 from archcalc.family import REQUIRED, Family
 from archcalc.yamlsafe import Document
+
+if TYPE_CHECKING:
+    from archcalc.registry import Registry
 
 Path_ = tuple[str | int, ...]
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
@@ -246,7 +249,8 @@ class Resolved:
 
     ``values`` holds each field under its leaf name (``values.d_model``, ``values.moe.top_k``;
     an absent group is ``None``). Numeric values are ints in exact mode and sympy
-    expressions in symbolic mode.
+    expressions in symbolic mode. ``registry`` is the set of plugins this spec was loaded
+    with: a family finds other registrations there (``spec.registry.layer_types``).
     """
 
     name: str
@@ -256,12 +260,18 @@ class Resolved:
     symbolic: bool
     sink: DiagnosticSink
     namespace: Namespace
+    registry: Registry
     field_paths: dict[str, Path_] = field(default_factory=dict)
     exact_values: Mapping[str, Any] = field(default_factory=dict)
     #: Leaf names of the fields the family's code has read so far.
     reads: set[str] = field(default_factory=set)
     #: Document paths whose values were reported wrong before resolution (YAML, schema).
     skipped: frozenset[Path_] = frozenset()
+    #: What archcalc is asking of the family right now ("count", "check"...), for messages.
+    doing: str = ""
+    #: Results of layer-type calls by (layer path, layer name, function), in call order
+    #: (see :mod:`archcalc.contract`); the formula probe compares them between two points.
+    calls: dict[tuple[Path_, str, str], list[Any]] = field(default_factory=dict)
 
     def exact(self, name: str) -> Any:
         """The exact value of a numeric field, in either mode.
@@ -276,10 +286,57 @@ class Resolved:
         return self.exact_values.get(name)
 
     def mark(self, path: str | Sequence[str | int]) -> Mark:
-        """Where ``path`` (a field name or a document path) is in the file."""
+        """Where ``path`` (a field name or a document path) is in the file.
+
+        A field left to its default points at the given field its default was computed
+        from, else at the ``family`` line; a name that is neither a field of the family nor
+        a key of the document is a mistake in the caller (a plugin), never placed silently.
+        """
         if isinstance(path, str):
-            path = self.field_paths.get(path, tuple(path.split(".")))
-        return self.doc.mark(tuple(path))
+            entry = self.namespace.entries.get(path)
+            if entry is not None and not entry.given:
+                return self._default_mark(entry)
+            if path in self.field_paths:
+                path = self.field_paths[path]
+            else:
+                path = tuple(path.split("."))
+                if not self._known(path):
+                    raise ValueError(self._unknown(".".join(str(p) for p in path)))
+        key = tuple(path)
+        if not self._known(key):
+            raise ValueError(self._unknown(".".join(str(p) for p in key)))
+        if key not in self.doc.marks and self.doc.mark(key) == self.doc.mark(()):
+            return self.doc.mark(("family",))
+        return self.doc.mark(key)
+
+    def _known(self, path: Path_) -> bool:
+        if not path or path in self.doc.marks:
+            return True
+        dotted = ".".join(str(p) for p in path)
+        fields = {f.name for f in self.family.all_fields()} | {g.name for g in self.family.groups()}
+        return dotted in fields or path[0] in self.family_keys()
+
+    def family_keys(self) -> set[str]:
+        """Top-level keys this family defines beyond its fields (e.g. a CNN's ``layers``)."""
+        from archcalc.schema import family_properties
+
+        return set(family_properties(self.family, self.registry)) | {"name", "family", "vars"}
+
+    def _unknown(self, name: str) -> str:
+        options = [f.name for f in self.family.all_fields()] + sorted(self.family_keys())
+        return (
+            f"spec.error/warning got '{shorten(name)}', which is neither a field of family "
+            f"'{self.family.name}' nor a key of the spec" + did_you_mean(name, options)
+        )
+
+    def _default_mark(self, entry: _Entry) -> Mark:
+        if isinstance(entry.raw, str):
+            with contextlib.suppress(exprs.ExprError):
+                for name in sorted(exprs.parse(entry.raw).names()):
+                    source = self.namespace.entries.get(name)
+                    if source is not None and source.given and not source.from_cli:
+                        return self.doc.mark(source.path)
+        return self.doc.mark(("family",))
 
     def error(self, path: str | Sequence[str | int], message: str, code: str | None = None) -> None:
         """Report a semantic problem at ``path``; all problems are collected, not just the first.
@@ -520,6 +577,7 @@ def resolve(
     exact: Resolved | None = None,
     sink: DiagnosticSink | None = None,
     skip: Iterable[Path_] = (),
+    registry: Registry | None = None,
 ) -> Resolved:
     """Resolve every field of ``doc`` for ``family``.
 
@@ -534,8 +592,16 @@ def resolve(
     dependents fail quietly rather than as 'unknown name'. The family's checks run
     whatever else was found, but never see a malformed value: reading one stops the
     check (:class:`~archcalc.errors.Unavailable`), so every independent problem is
-    reported and no consequential one.
+    reported and no consequential one. ``registry`` defaults to the exact resolution's,
+    else to an empty one.
     """
+    if registry is None:
+        if exact is not None:
+            registry = exact.registry
+        else:
+            from archcalc.registry import Registry
+
+            registry = Registry()
     sink = sink if sink is not None else DiagnosticSink(doc.file)
     entries = build_entries(doc, family, overrides, sink)
     skipped = set(skip)
@@ -552,7 +618,7 @@ def resolve(
             )
             return
         # A computed default failed: point at the given field it was computed from.
-        mark = doc.mark(())
+        mark = doc.mark(("family",))
         if isinstance(entry.raw, str):
             for name in sorted(exprs.parse(entry.raw).names()):
                 source = entries.get(name)
@@ -591,6 +657,7 @@ def resolve(
         symbolic=symbolic,
         sink=sink,
         namespace=namespace,
+        registry=registry,
         field_paths={e.name: e.path for e in entries.values()},
         exact_values=exact.namespace.memo if exact is not None else namespace.memo,
         reads=reads,
@@ -609,15 +676,14 @@ def _run_check(family: Family, resolved: Resolved) -> None:
     spec already found invalid is not blamed on its plugin: the spec's own errors come
     first, and once they are fixed a real plugin bug still shows (exit 3).
     """
-    from archcalc.errors import ArchcalcError
+    from archcalc.contract import family_call
+    from archcalc.errors import PluginError
 
     try:
-        family.check(resolved)
+        family_call(resolved, "check", family.check, resolved)
     except Unavailable:
         pass
-    except ArchcalcError:
-        raise
-    except Exception:
+    except PluginError:
         if not resolved.sink.errors:
             raise
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from archcalc.errors import ArchcalcError, PluginError, UsageError, shorten
+from archcalc.errors import PluginError, UsageError, shorten
 
 if TYPE_CHECKING:
     from fractions import Fraction
@@ -166,18 +166,12 @@ def tensors_of(spec: Spec) -> list[Tensor] | None:
     must sum to the count's ``total_params``.
     """
     from archcalc import api
+    from archcalc.contract import family_call, family_failure
 
     hook = family_tensors(spec)
     if hook is None:
         return None
-    registry = api.default_registry()
-    try:
-        listed = list(hook(spec.exact))
-    except ArchcalcError:
-        raise
-    except Exception as exc:
-        doing = f"listing the tensors of {spec.file}"
-        raise api._plugin_failure(registry, spec.family, doing, exc) from None
+    listed: list[Any] = family_call(spec.exact, "tensors", lambda s: list(hook(s)), spec.exact)
     problem = _problem(listed)
     if problem is None:
         total = api.count(spec).total_params
@@ -185,8 +179,7 @@ def tensors_of(spec: Spec) -> list[Tensor] | None:
         if listed_total != total:
             problem = f"its tensors hold {listed_total:,} parameters but its count is {total:,}"
     if problem is not None:
-        owner = registry.owners.get(spec.family.name, spec.family.name)
-        raise PluginError(f"plugin '{owner}' listed wrong tensors for {spec.file}: {problem}")
+        raise family_failure(spec.exact, "tensors", f"it listed wrong tensors: {problem}")
     return listed
 
 

@@ -28,6 +28,8 @@ from typing import Any
 
 from archcalc import Breakdown, Family, LayerType, Part, ShapeRow, hookimpl
 from archcalc import expr as exprs
+from archcalc.contract import layer_call
+from archcalc.registry import Registry
 from archcalc.schema import EXPRESSION_PATTERN
 from archcalc.spec import Resolved, did_you_mean
 
@@ -243,6 +245,9 @@ class Walker:
             return self.repeat((*path, name), raw, flow)
         layer = self.types.get(name)
         if layer is None:
+            missing = self.spec.registry.missing("layer type", str(name))
+            if missing is not None:
+                raise missing
             known = [*self.types, *COMPOSITIONS]
             self.fail(
                 path,
@@ -270,26 +275,23 @@ class Walker:
                 else:
                     problems.append((message, code or "P911"))
 
-            layer.check(exact_args, flow.exact, report)
+            layer_call(self.spec, path, layer, "check", exact_args, flow.exact, report)
             for message, code in dict.fromkeys(problems):
                 self.spec.error(path, f"{where}: {message}", code)
             if problems:
                 raise _Abort
-        out_exact = tuple(layer.shape(exact_args, flow.exact))
-        self._check_shape(path, where, flow.exact, out_exact)
-        exact_params = layer.params(exact_args, flow.exact)
+        spec = self.spec
         if self.symbolic:
-            # A rule that compares symbols sympy cannot order (ceil_mode on a symbolic size)
-            # keeps the exact value there: the formula still reproduces the count.
-            try:
-                out_current = tuple(layer.shape(current_args, flow.current))
-            except (TypeError, ValueError):
-                out_current = out_exact
-            try:
-                params = layer.params(current_args, flow.current)
-            except (TypeError, ValueError):
-                params = exact_params
+            # The exact pass (a separate resolution) decided every structural question;
+            # here the layer's rules run on the current algebra only, through the contract.
+            out_exact = tuple(layer.shape(exact_args, flow.exact))
+            exact_params = layer.params(exact_args, flow.exact)
+            out_current = layer_call(spec, path, layer, "shape", current_args, flow.current)
+            params = layer_call(spec, path, layer, "params", current_args, flow.current)
         else:
+            out_exact = layer_call(spec, path, layer, "shape", exact_args, flow.exact)
+            self._check_shape(path, where, flow.exact, out_exact)
+            exact_params = layer_call(spec, path, layer, "params", exact_args, flow.exact)
             out_current, params = out_exact, exact_params
         if self.rows is not None:
             self.rows.append(ShapeRow(label(path), layer.name, out_exact, int(exact_params)))
@@ -426,17 +428,10 @@ class Walker:
         return results
 
 
-def layer_types() -> Mapping[str, LayerType]:
-    """The layer types of this run's registry (built-ins and plugins)."""
-    from archcalc.api import default_registry
-
-    return default_registry().layer_types
-
-
 def count(spec: Resolved) -> Breakdown:
     """One part per top-level layer that has parameters; repeats keep their factor."""
     try:
-        results = Walker(spec, layer_types()).run()
+        results = Walker(spec, spec.registry.layer_types).run()
     except _Abort:
         raise RuntimeError("cnn: count called on a spec that does not validate") from None
     parts = []
@@ -463,13 +458,13 @@ def check(spec: Resolved) -> None:
     if spec.reported(("input",), ("layers",)):
         return
     with contextlib.suppress(_Abort):
-        Walker(spec, layer_types(), checks=True).run()
+        Walker(spec, spec.registry.layer_types, checks=True).run()
 
 
 def shapes(spec: Resolved) -> tuple[ShapeRow, ...]:
     """The output shape after each layer (``archcalc count --shapes``)."""
     rows: list[ShapeRow] = []
-    Walker(spec, layer_types(), rows).run()
+    Walker(spec, spec.registry.layer_types, rows).run()
     return tuple(rows)
 
 
@@ -546,23 +541,9 @@ INPUT_SCHEMA = {
 }
 
 
-class _Schema(Mapping[str, Any]):
-    """``input`` and ``layers``, built when read so that plugins' layer types are included."""
-
-    _keys = ("input", "layers")
-
-    def __getitem__(self, key: str) -> Any:
-        if key == "input":
-            return INPUT_SCHEMA
-        if key == "layers":
-            return layers_schema(layer_types())
-        raise KeyError(key)
-
-    def __iter__(self) -> Any:
-        return iter(self._keys)
-
-    def __len__(self) -> int:
-        return len(self._keys)
+def schema(registry: Registry) -> dict[str, Any]:
+    """``input`` and ``layers``; the layer list allows the registry's layer types."""
+    return {"input": INPUT_SCHEMA, "layers": layers_schema(registry.layer_types)}
 
 
 EXAMPLE = """\
@@ -596,7 +577,7 @@ FAMILY = Family(
     fields=(),
     count=count,
     check=check,
-    schema=_Schema(),
+    schema=schema,
     required=("input", "layers"),
     example=EXAMPLE,
     shapes=shapes,

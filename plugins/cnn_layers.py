@@ -135,9 +135,13 @@ def pool_size(size: Any, kernel: Any, stride: Any, padding: Any, dilation: Any, 
     if not ceil:
         return span // stride + 1
     out = (span + stride - 1) // stride + 1
-    if (out - 1) * stride >= size + padding:
-        out = out - 1
-    return out
+    dropped = (out - 1) * stride >= size + padding
+    try:
+        return out - 1 if bool(dropped) else out
+    except TypeError:  # a symbolic size: the formula keeps both cases
+        import sympy
+
+        return sympy.Piecewise((out - 1, dropped), (out, True))
 
 
 def _given_matches(args: Args, name: str, inferred: Any, report: Report, what: str) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from archcalc import Breakdown, Family, Field, Part, hookimpl
+from archcalc import Breakdown, Family, Field, Part, div, hookimpl
 from archcalc.spec import Resolved
 
 FIELDS = (
@@ -60,7 +60,7 @@ def count(spec: Resolved) -> Breakdown:
     """timm's VisionTransformer, tensor by tensor."""
     v = spec.values
     d = v.d_model
-    patches = (v.image_size / v.patch_size) ** 2
+    patches = div(v.image_size, v.patch_size) ** 2
     prefix = 1 if v.class_token else 0
     parts = [Part("patch embedding", linear(v.in_channels * v.patch_size**2, d))]
     if v.class_token:

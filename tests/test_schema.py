@@ -43,8 +43,8 @@ def checked_in() -> dict[str, Any]:
 
 def generated_text() -> str:
     """What ``archcalc schema`` prints for the built-in families (autoload is off in tests)."""
-    families = load_registry().families.values()
-    return json.dumps(combined_schema(families), indent=2) + "\n"
+    registry = load_registry()
+    return json.dumps(combined_schema(registry.families.values(), registry), indent=2) + "\n"
 
 
 def _no_retrieval(uri: str) -> Any:

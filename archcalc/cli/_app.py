@@ -117,13 +117,19 @@ def _overrides(items: list[str] | None) -> list[Override]:
 
 
 def _registry(plugins: list[str] | None) -> None:
+    """Load the plugins (``--plugin`` ones included) as this run's registry.
+
+    A broken plugin the user named (``--plugin``, ``ARCHCALC_PLUGINS``) stops the run with
+    exit 3; a broken installed one is reported here, once, and the run goes on without it.
+    """
     from archcalc import api
 
     if plugins:
         from archcalc.registry import load_registry
 
         api._default_registry = load_registry(plugins)
-    api.default_registry()
+    for info in api.default_registry().broken:
+        _err(f"archcalc: warning: skipping a broken plugin: {info.error}")
 
 
 def _load(path: Path, overrides: list[Override]) -> api.Spec:

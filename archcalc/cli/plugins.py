@@ -7,14 +7,9 @@ from typing import Annotated
 
 import typer
 
-from archcalc import api
-from archcalc.cli._app import (
-    PluginOpt,
-    _guard,
-    _out,
-    _registry,
-    app,
-)
+from archcalc.cli._app import PluginOpt, _err, _exit, _guard, _out, app
+from archcalc.errors import ExitCode, safe
+from archcalc.registry import load_registry
 
 
 @app.command()
@@ -32,8 +27,8 @@ def plugins(
       archcalc plugins --plugin ./my_layer.py --json
     """
     with _guard():
-        _registry(plugin)
-        registry = api.default_registry()
+        # Every plugin is listed, broken ones too (with why): exit 3 when any is broken.
+        registry = load_registry(plugin or (), keep_broken=True)
         rows = [
             {
                 "name": p.name,
@@ -42,23 +37,29 @@ def plugins(
                 "families": list(p.families),
                 "layer_types": list(p.layer_types),
                 "hf_model_types": list(p.hf_model_types),
+                "error": p.error or None,
             }
             for p in registry.plugins
         ]
         if as_json:
             _out(json.dumps(rows, indent=2))
-            return
-        for row in rows:
-            provides = [
-                f"{label}: " + ", ".join(row[key])
-                for key, label in (
-                    ("families", "families"),
-                    ("layer_types", "layer types"),
-                    ("hf_model_types", "Hugging Face model_types"),
-                )
-                if row[key]
-            ]
-            line = f"{row['name']} {row['version']} ({row['source']}): " + (
-                "; ".join(provides) or "provides nothing"
-            )
-            _out(line)
+        else:
+            for row in rows:
+                name = f"{safe(row['name'])} {safe(row['version'])} ({safe(row['source'])})"
+                if row["error"]:
+                    _out(f"{name}: BROKEN")
+                    continue
+                provides = [
+                    f"{label}: " + ", ".join(safe(item) for item in row[key])
+                    for key, label in (
+                        ("families", "families"),
+                        ("layer_types", "layer types"),
+                        ("hf_model_types", "Hugging Face model_types"),
+                    )
+                    if row[key]
+                ]
+                _out(f"{name}: " + ("; ".join(provides) or "provides nothing"))
+        for info in registry.broken:
+            _err(f"archcalc: plugin error: {info.error}")
+        if registry.broken:
+            _exit(ExitCode.INTERNAL)

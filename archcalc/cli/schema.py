@@ -44,7 +44,9 @@ def schema(
         _registry(plugin)
         registry = api.default_registry()
         if family is None:
-            _out(json.dumps(schemas.combined_schema(registry.families.values()), indent=2))
+            _out(
+                json.dumps(schemas.combined_schema(registry.families.values(), registry), indent=2)
+            )
             return
         found = registry.family(family)
         if found is None:
@@ -53,4 +55,4 @@ def schema(
                 f"unknown family '{family}' (installed: {', '.join(known)})"
                 + did_you_mean(family, known)
             )
-        _out(json.dumps(schemas.family_schema(found), indent=2))
+        _out(json.dumps(schemas.family_schema(found, registry), indent=2))
