@@ -306,6 +306,49 @@ _RULES = (
         "`max_seq_len: 8192` with `positional: rope`",
         "remove the key, or silence it if it is kept as documentation",
     ),
+    Rule(
+        "T511",
+        "warning",
+        "a kind of block in `blocks` that no stack uses",
+        "`blocks: {dense: {moe: false}}` with no `dense` in `stack`",
+        "use it in `stack`, or remove it (a misspelt name in a pattern is an error)",
+    ),
+    Rule(
+        "T520",
+        "error",
+        "a stack's segments do not add up to its layers",
+        "`stack: [{block: dense, layers: 3}]` with `n_layers: 32`",
+        "give every segment `layers` adding up to `n_layers`, or leave one without to take "
+        "the rest",
+    ),
+    Rule(
+        "T521",
+        "error",
+        "a stack names a kind of block that `blocks` does not declare",
+        "`pattern: [dense, moe]` with `blocks: {dense: ...}` only",
+        "declare it in `blocks` (`default` is the top-level block)",
+    ),
+    Rule(
+        "T522",
+        "error",
+        "keys that lay out the stack disagree or are reserved",
+        "`first_dense_layers` beside `stack`; a kind named `default`",
+        "describe the layout in one place",
+    ),
+    Rule(
+        "T523",
+        "error",
+        "a kind of block adds a group without the keys it needs",
+        "`blocks: {moe_block: {moe: {top_k: 2}}}` and no top-level `moe`",
+        "give the missing keys in the kind, or give the group at the top level",
+    ),
+    Rule(
+        "T524",
+        "error",
+        "a combination of transformer features that archcalc does not model",
+        "`attention_sinks: true` with `mla`",
+        "remove one of them; open an issue if a real model needs both",
+    ),
     # --- cnn
     Rule(
         "C601",

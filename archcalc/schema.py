@@ -223,10 +223,18 @@ def _explain(error: Any) -> Iterable[tuple[tuple[Any, ...], bool, str, str]]:
                 patterns = schema.get("patternProperties", {})
                 if any(re.match(p, str(key)) for p in patterns):
                     continue
-                hint = did_you_mean(str(key), allowed) or "; remove it" + (
-                    ", or rename it x-... to keep it as your own metadata"
-                    if "^x-" in patterns
-                    else ""
+                # A family may say why a known key does not belong here (x-misplaced).
+                misplaced = schema.get("x-misplaced", {}).get(key)
+                hint = f": {misplaced}" if isinstance(misplaced, str) else ""
+                hint = (
+                    hint
+                    or did_you_mean(str(key), allowed)
+                    or "; remove it"
+                    + (
+                        ", or rename it x-... to keep it as your own metadata"
+                        if "^x-" in patterns
+                        else ""
+                    )
                 )
                 yield (
                     (*path, key),

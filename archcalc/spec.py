@@ -272,6 +272,8 @@ class Resolved:
     #: Results of layer-type calls by (layer path, layer name, function), in call order
     #: (see :mod:`archcalc.contract`); the formula probe compares them between two points.
     calls: dict[tuple[Path_, str, str], list[Any]] = field(default_factory=dict)
+    #: The ``--set`` overrides the spec was resolved with (a variant applies them too).
+    overrides: tuple[Override, ...] = ()
 
     def exact(self, name: str) -> Any:
         """The exact value of a numeric field, in either mode.
@@ -363,6 +365,21 @@ class Resolved:
             for path in paths
         )
 
+    def variant(self, replace: Mapping[str, Any], at: Sequence[str | int]) -> Resolved:
+        """This spec with the keys of ``replace`` in place of its own, resolved again.
+
+        Families whose parts differ from one place to another (a transformer's kinds of
+        block: ``blocks: {dense: {moe: false}}``) resolve each place through here, so a
+        replaced key means exactly what it means at the top level. Keys name fields; a
+        group given as a mapping is merged into the spec's group and a group given as
+        ``false`` is removed. Every value computed from a replaced key (a default such as
+        ``d_head: d_model / n_heads``, an expression) is computed again; the rest is
+        shared with this spec, symbols included. ``at`` is the document path of
+        ``replace``: errors in replaced values point there. ``--set`` does not reach a
+        replaced key (the variant's own value wins).
+        """
+        return _variant(self, replace, tuple(at))
+
     def given(self, name: str) -> bool:
         """Whether the spec (or ``--set``) gave field ``name``, rather than its default."""
         entry = self.namespace.entries.get(name)
@@ -393,6 +410,97 @@ class Resolved:
                 self.sink.error(mark, describe(entry, value) + problem, kind_code(problem))
                 return None
         return value
+
+
+def _variant(base: Resolved, replace: Mapping[str, Any], at: Path_) -> Resolved:
+    doc, family = base.doc, base.family
+    data = dict(doc.data)
+    marks, key_marks = dict(doc.marks), dict(doc.key_marks)
+    groups = {g.name for g in family.groups()}
+    replaced: set[str] = set()
+
+    def place(path: Path_, value: Any) -> None:
+        marks[path] = doc.mark((*at, *path))
+        key_marks[path] = doc.key_mark((*at, *path))
+        replaced.add(str(path[-1]))
+
+    for key, value in replace.items():
+        if key in groups and isinstance(value, Mapping):
+            own = data.get(key)
+            data[key] = {**(own if isinstance(own, Mapping) else {}), **value}
+            marks[(key,)] = doc.mark((*at, key))
+            for sub, sub_value in value.items():
+                place((key, sub), sub_value)
+        elif key in groups and (value is False or value is None):
+            data.pop(key, None)
+        else:
+            data[key] = value
+            place((key,), value)
+    virtual = Document(doc.file, data, marks, key_marks)
+    overrides = [o for o in base.overrides if o.key.rsplit(".", 1)[-1] not in replaced]
+    entries = build_entries(virtual, family, overrides, base.sink)
+    local = _changed(entries, base.namespace.entries)
+    report = _reporter(virtual, family, entries, base.sink)
+
+    def seeded(algebra: Any, memo: Mapping[str, Any], symbolic: bool) -> Namespace:
+        namespace = Namespace(entries, algebra, report, (lambda e: None) if symbolic else None)
+        namespace.memo.update((n, v) for n, v in memo.items() if n not in local)
+        namespace.failed.update(n for n in base.namespace.failed if n not in local)
+        for name in local:
+            if name in entries and entries[name].kind in ("size", "count", "number"):
+                with contextlib.suppress(_Failed, KeyError):
+                    namespace.value(name)
+        return namespace
+
+    namespace = seeded(base.namespace.algebra, base.namespace.memo, base.symbolic)
+    exact = seeded(exprs.EXACT, base.exact_values, False).memo if base.symbolic else None
+    return Resolved(
+        name=base.name,
+        family=family,
+        doc=virtual,
+        values=make_values(family, entries, namespace, base.reads),
+        symbolic=base.symbolic,
+        sink=base.sink,
+        namespace=namespace,
+        registry=base.registry,
+        field_paths={e.name: e.path for e in entries.values()},
+        exact_values=exact if exact is not None else namespace.memo,
+        reads=base.reads,
+        skipped=base.skipped,
+        doing=base.doing,
+        calls=base.calls,
+        overrides=base.overrides,
+    )
+
+
+def _changed(entries: Mapping[str, _Entry], base: Mapping[str, _Entry]) -> set[str]:
+    """Names whose value may differ from ``base``'s: changed entries and all that use them."""
+    changed = {
+        name
+        for name, entry in entries.items()
+        if name not in base or (entry.raw, entry.kind) != (base[name].raw, base[name].kind)
+    }
+    uses = {
+        name: _names(entry.raw)
+        for name, entry in entries.items()
+        if isinstance(entry.raw, str) and entry.kind in ("size", "count", "number")
+    }
+    grown = True
+    while grown:
+        grown = False
+        for name, names in uses.items():
+            if name not in changed and names & changed:
+                changed.add(name)
+                grown = True
+    return changed
+
+
+def _names(text: str) -> frozenset[str]:
+    """Names an expression uses; none when it does not parse (evaluating it reports why)."""
+    try:
+        return exprs.parse(text).names()
+    except exprs.ExprError:
+        return frozenset()
 
 
 def _get(data: Any, path: Path_) -> Any:
@@ -605,29 +713,7 @@ def resolve(
     sink = sink if sink is not None else DiagnosticSink(doc.file)
     entries = build_entries(doc, family, overrides, sink)
     skipped = set(skip)
-
-    hints = {f.leaf: f.default_hint for f in family.all_fields() if f.default_hint}
-
-    def report(entry: _Entry, message: str, code: str) -> None:
-        origin = " (from --set)" if entry.from_cli else ""
-        if entry.given:
-            sink.error(
-                doc.mark(entry.path) if not entry.from_cli else doc.mark(()),
-                message + origin,
-                code,
-            )
-            return
-        # A computed default failed: point at the given field it was computed from.
-        mark = doc.mark(("family",))
-        if isinstance(entry.raw, str):
-            for name in sorted(exprs.parse(entry.raw).names()):
-                source = entries.get(name)
-                if source is not None and source.given and not source.from_cli:
-                    mark = doc.mark(source.path)
-        if entry.name in hints and "round it" in message:
-            message = message.split("; round it")[0] + "; " + hints[entry.name]
-        sink.error(mark, message, code)
-
+    report = _reporter(doc, family, entries, sink)
     if symbolic:
         if exact is None:
             raise ValueError("symbolic resolution needs the exact resolution first")
@@ -662,6 +748,7 @@ def resolve(
         exact_values=exact.namespace.memo if exact is not None else namespace.memo,
         reads=reads,
         skipped=frozenset(skipped),
+        overrides=tuple(overrides),
     )
     if not symbolic:
         _run_check(family, resolved)
@@ -686,6 +773,35 @@ def _run_check(family: Family, resolved: Resolved) -> None:
     except PluginError:
         if not resolved.sink.errors:
             raise
+
+
+def _reporter(
+    doc: Document, family: Family, entries: Mapping[str, _Entry], sink: DiagnosticSink
+) -> Callable[[_Entry, str, str], None]:
+    """How a failed field is reported: at its value, or at the given field it was computed from."""
+    hints = {f.leaf: f.default_hint for f in family.all_fields() if f.default_hint}
+
+    def report(entry: _Entry, message: str, code: str) -> None:
+        origin = " (from --set)" if entry.from_cli else ""
+        if entry.given:
+            sink.error(
+                doc.mark(entry.path) if not entry.from_cli else doc.mark(()),
+                message + origin,
+                code,
+            )
+            return
+        # A computed default failed: point at the given field it was computed from.
+        mark = doc.mark(("family",))
+        if isinstance(entry.raw, str):
+            for name in sorted(exprs.parse(entry.raw).names()):
+                source = entries.get(name)
+                if source is not None and source.given and not source.from_cli:
+                    mark = doc.mark(source.path)
+        if entry.name in hints and "round it" in message:
+            message = message.split("; round it")[0] + "; " + hints[entry.name]
+        sink.error(mark, message, code)
+
+    return report
 
 
 def _symbol_factory(

@@ -4,38 +4,51 @@ Counts every tensor the way Hugging Face transformers builds it: token embedding
 learned position tables, q/k/v/o projections (grouped- and multi-query aware, with an
 explicit ``d_head``), two- or three-matrix MLPs, LayerNorm (weight and bias) or RMSNorm
 (weight), the final norm, and the LM head unless it is tied to the embeddings. A mixture
-of experts replaces the MLP of every block with ``n_experts`` MLPs of width
-``d_ff_expert``, a bias-free ``d_model × n_experts`` router and optional always-active
-shared experts (one MLP of width ``n_shared_experts · d_ff_expert``, as in DeepSeek).
+of experts replaces the MLP of a block with ``n_experts`` MLPs of width ``d_ff_expert``,
+a bias-free ``d_model × n_experts`` router and optional always-active shared experts
+(one MLP of width ``n_shared_experts · d_ff_expert``, as in DeepSeek).
 
 Encoder: the same blocks with a final norm and no LM head. Encoder-decoder: an encoder
 stack of ``n_layers`` and a decoder stack of ``n_decoder_layers`` blocks, each decoder
 block adding cross-attention and its norm; one shared token embedding; a learned position
 table per stack; the LM head unless tied.
 
+The flat keys describe one block and ``n_layers`` copies of it; ``blocks`` and ``stack``
+lay out stacks whose blocks differ (:mod:`archcalc.plugins.transformer_stack`). Each part
+of a block is written once, as its tensors (:mod:`archcalc.plugins.transformer_parts`):
+``count``, ``tensors`` and ``archcalc size`` all read the same parts, multiplied by how
+many blocks of each kind a stack holds, never unrolled.
+
 Beyond the pinned keys, everything the architectures of Hugging Face configs need (see
 :mod:`archcalc.hf`), each off by default so existing specs keep their counts: separate
 output-projection, MLP and LM-head biases; parallel attention/MLP blocks with one norm
-(GPT-J, Falcon); norms without parameters (OLMo), after each sub-layer (Gemma 2) or on
+(GPT-J, Falcon); norms without parameters (OLMo), after each sub-layer (Gemma 2/3) or on
 queries and keys (Qwen3); post-norm stacks without a final norm but with an embedding
 norm, token-type embeddings and a pooler (BERT); learned positions with an offset (OPT,
 BART); factorised embeddings and shared layers (ALBERT); a relative attention bias (T5);
-multi-head latent attention (DeepSeek); shared experts of their own width with a gate
-(Qwen2-MoE) and dense blocks before the MoE blocks (DeepSeek-V3).
+multi-head latent attention (DeepSeek); attention sinks and router biases (gpt-oss);
+cross-attention in decoder blocks (``add_cross_attention``); shared experts of their own
+width with a gate (Qwen2-MoE) and dense blocks before the MoE blocks (DeepSeek-V3).
 
-Every formula below is plain arithmetic on its arguments, so it returns an exact int
-for ints and a sympy expression for symbols. Structural decisions (does a part exist?)
-branch on bools, choices or ``spec.exact(name)``, never on a symbol.
+Structural decisions (does a part exist?) branch on bools, choices or
+``spec.exact(name)``, never on a symbol, so one description gives the exact count and
+the formula.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+from archcalc.plugins import transformer_parts as parts
+from archcalc.plugins import transformer_stack
+from archcalc.plugins.transformer_parts import GATED, mlp_params
+
 from archcalc import Breakdown, Family, Field, Group, Part, hookimpl
+from archcalc.family import independent
 from archcalc.spec import Resolved
 
-GATED = {"swiglu", "geglu"}
+__all__ = ["FAMILY", "FIELDS", "GATED", "check", "count", "mlp_params", "tensors"]
 
 FIELDS = (
     Field(
@@ -154,6 +167,20 @@ FIELDS = (
         default=False,
     ),
     Field(
+        "attention_sinks",
+        "bool",
+        "A learned sink logit per query head in every self-attention (gpt-oss): n_heads "
+        "parameters.",
+        default=False,
+    ),
+    Field(
+        "cross_attention",
+        "bool",
+        "Decoder or encoder blocks also attend to an encoder's output (transformers' "
+        "add_cross_attention): q, k, v, o projections and a norm more per block.",
+        default=False,
+    ),
+    Field(
         "final_norm",
         "bool",
         "Whether each stack ends with a norm (false for post-norm models: BERT, BART).",
@@ -235,6 +262,12 @@ FIELDS = (
                 default=False,
             ),
             Field(
+                "moe.router_bias",
+                "bool",
+                "Whether the router has a bias of n_experts entries (gpt-oss).",
+                default=False,
+            ),
+            Field(
                 "moe.first_dense_layers",
                 "count",
                 "Leading blocks of each stack that keep a dense MLP of width d_ff (DeepSeek-V3 "
@@ -262,195 +295,84 @@ FIELDS = (
 )
 
 
-def norm_params(d_model: Any, kind: str) -> Any:
-    """LayerNorm has a weight and a bias, RMSNorm only a weight, a nonparametric norm none."""
-    if kind == "nonparametric":
-        return 0
-    return 2 * d_model if kind == "layernorm" else d_model
+#: Components of a block, in the order a breakdown lists them.
+COMPONENTS = ("attention", "cross-attention", "mlp", "router", "experts", "shared experts", "norms")
 
 
-def linear(d_in: Any, d_out: Any, bias: bool) -> Any:
-    """A d_in × d_out weight, plus d_out biases when ``bias``."""
-    return d_in * d_out + (d_out if bias else 0)
+def _part(piece: parts.Piece, section: str = "") -> Part:
+    return Part(piece.component, piece.params, active=piece.active, section=section)
 
 
-def _opt(spec: Resolved, name: str, fallback: Any) -> Any:
-    """A field's value when the spec gives it, else ``fallback`` (its default's meaning).
+def _block_parts(stack: transformer_stack.Stack) -> list[Part]:
+    """Each component summed over the kinds of block: multiplied by their counts, not unrolled.
 
-    Reading through here keeps optional features out of the "defaults used" line unless
-    the spec uses them: a Llama spec is not told ``qk_norm=false``.
+    ``per_layer`` is set when every block holding the component holds the same amount.
     """
-    return getattr(spec.values, name) if spec.given(name) else fallback
-
-
-def _group_opt(group: Any, spec: Resolved, name: str, fallback: Any) -> Any:
-    return getattr(group, name) if spec.given(name) else fallback
-
-
-def attention_params(v: Any, spec: Resolved | None = None) -> Any:
-    """q and o are d_model × n_heads·d_head; k and v are d_model × n_kv_heads·d_head.
-
-    With ``mla`` (DeepSeek): an optional low-rank query path (d → r_q, norm, r_q → heads),
-    a shared latent d → kv_lora_rank + rope width with its norm, its expansion to per-head
-    keys and values, and the output projection from heads·v_head_dim.
-    """
-    o_bias = v.bias if spec is None else _opt(spec, "o_bias", v.bias)
-    if v.mla is not None and spec is not None:
-        m = v.mla
-        qk_head = m.qk_nope_head_dim + m.qk_rope_head_dim
-        if spec.exact("q_lora_rank"):
-            q = (
-                linear(v.d_model, m.q_lora_rank, v.qkv_bias)
-                + norm_params(m.q_lora_rank, v.norm)
-                + linear(m.q_lora_rank, v.n_heads * qk_head, False)
+    totals: dict[str, tuple[Any, Any, Any, list[Any]]] = {}
+    for name, n in stack.counts().items():
+        if isinstance(n, int) and n == 0:
+            continue
+        for piece in parts.block(stack.kinds[name].spec, cross=stack.section == "decoder"):
+            params, active, layers, per = totals.get(piece.component, (0, 0, 0, []))
+            totals[piece.component] = (
+                params + n * piece.params,
+                active + n * piece.active,
+                layers + n,
+                [*per, piece.params],
             )
-        else:
-            q = linear(v.d_model, v.n_heads * qk_head, False)
-        kv = (
-            linear(v.d_model, m.kv_lora_rank + m.qk_rope_head_dim, v.qkv_bias)
-            + norm_params(m.kv_lora_rank, v.norm)
-            + linear(m.kv_lora_rank, v.n_heads * (m.qk_nope_head_dim + m.v_head_dim), False)
-        )
-        return q + kv + linear(v.n_heads * m.v_head_dim, v.d_model, o_bias)
-    q_width = v.n_heads * v.d_head
-    kv_width = v.n_kv_heads * v.d_head
-    qkv = linear(v.d_model, q_width, v.qkv_bias) + 2 * linear(v.d_model, kv_width, v.qkv_bias)
-    total = qkv + linear(q_width, v.d_model, o_bias)
-    if spec is not None and _opt(spec, "qk_norm", False):
-        total = total + 2 * norm_params(v.d_head, v.norm)
-    return total
-
-
-def mlp_params(d_model: Any, d_ff: Any, kind: str, bias: bool) -> Any:
-    """Up (and gate, for gated kinds) d_model × d_ff, then down d_ff × d_model."""
-    n_in = 2 if kind in GATED else 1
-    return n_in * linear(d_model, d_ff, bias) + linear(d_ff, d_model, bias)
-
-
-def _block_parts(spec: Resolved, layers: Any, section: str, cross: bool) -> list[Part]:
-    """Attention, MLP (or experts) and norms of ``layers`` identical blocks.
-
-    ``layers`` counts distinct blocks: with layer sharing (ALBERT) that is n_unique_layers.
-    """
-    v = spec.values
-    mlp_bias = _opt(spec, "mlp_bias", v.bias)
-    attn = attention_params(v, spec)
-    parts = [Part("attention", layers * attn, per_layer=attn, layers=layers, section=section)]
-    if cross:
-        parts.append(
-            Part("cross-attention", layers * attn, per_layer=attn, layers=layers, section=section)
-        )
-    moe = v.moe
-    if moe is None:
-        mlp = mlp_params(v.d_model, v.d_ff, v.mlp, mlp_bias)
-        parts.append(Part("mlp", layers * mlp, per_layer=mlp, layers=layers, section=section))
-    else:
-        moe_layers = layers
-        if spec.exact("first_dense_layers"):
-            dense = moe.first_dense_layers
-            moe_layers = layers - dense
-            mlp = mlp_params(v.d_model, v.d_ff, v.mlp, mlp_bias)
-            parts.append(
-                Part("dense mlp", dense * mlp, per_layer=mlp, layers=dense, section=section)
-            )
-        expert = mlp_params(v.d_model, moe.d_ff_expert, v.mlp, mlp_bias)
-        router = v.d_model * moe.n_experts
-        experts = moe.n_experts * expert
-        parts.append(
+    out = []
+    for component in sorted(totals, key=COMPONENTS.index):
+        params, active, layers, per = totals[component]
+        uniform = all(p == per[0] for p in per)
+        out.append(
             Part(
-                "router", moe_layers * router, per_layer=router, layers=moe_layers, section=section
+                component,
+                params,
+                active=active,
+                per_layer=per[0] if uniform else None,
+                layers=layers,
+                section=stack.section,
             )
         )
-        parts.append(
-            Part(
-                "experts",
-                moe_layers * experts,
-                active=moe_layers * moe.top_k * expert,
-                per_layer=experts,
-                layers=moe_layers,
-                section=section,
-            )
-        )
-        if spec.exact("n_shared_experts") and spec.exact("d_ff_shared"):
-            width = _group_opt(moe, spec, "d_ff_shared", moe.n_shared_experts * moe.d_ff_expert)
-            shared = mlp_params(v.d_model, width, v.mlp, mlp_bias)
-            if _group_opt(moe, spec, "shared_expert_gate", False):
-                shared = shared + v.d_model
-            parts.append(
-                Part(
-                    "shared experts",
-                    moe_layers * shared,
-                    per_layer=shared,
-                    layers=moe_layers,
-                    section=section,
-                )
-            )
-    n_norms = (1 if _opt(spec, "parallel_block", False) else 2) + (1 if cross else 0)
-    if _opt(spec, "post_norms", False):
-        n_norms *= 2
-    norms = n_norms * norm_params(v.d_model, v.norm)
-    if v.norm != "nonparametric":
-        parts.append(Part("norms", layers * norms, per_layer=norms, layers=layers, section=section))
-    return parts
-
-
-def _stack_parts(spec: Resolved, layers: Any, section: str, cross: bool) -> list[Part]:
-    """One stack: its position table, embedding norm, blocks and final norm."""
-    v = spec.values
-    d_embed = _opt(spec, "d_embed", v.d_model)
-    parts = []
-    if v.positional == "learned":
-        rows = v.max_seq_len
-        if spec.exact("position_offset"):
-            rows = rows + v.position_offset
-        parts.append(Part("positions", rows * d_embed, section=section))
-    if _opt(spec, "embedding_norm", False) and v.norm != "nonparametric":
-        parts.append(Part("embedding norm", norm_params(d_embed, v.norm), section=section))
-    if spec.exact("relative_attention_buckets"):
-        table = v.relative_attention_buckets * v.n_heads
-        parts.append(Part("relative position bias", table, section=section))
-    if spec.given("n_unique_layers"):
-        layers = v.n_unique_layers
-    parts += _block_parts(spec, layers, section, cross)
-    if _opt(spec, "final_norm", True) and v.norm != "nonparametric":
-        parts.append(Part("final norm", norm_params(v.d_model, v.norm), section=section))
-    return parts
+    return out
 
 
 def count(spec: Resolved) -> Breakdown:
     """The transformer's parameters, component by component."""
-    v = spec.values
-    d_embed = _opt(spec, "d_embed", v.d_model)
-    parts = [Part("embeddings", v.vocab_size * d_embed)]
-    if spec.exact("type_vocab_size"):
-        parts.append(Part("token types", v.type_vocab_size * d_embed))
-    if spec.given("d_embed"):
-        parts.append(Part("embedding projection", linear(d_embed, v.d_model, True)))
-    if v.architecture == "encoder-decoder":
-        parts += _stack_parts(spec, v.n_layers, "encoder", cross=False)
-        parts += _stack_parts(spec, v.n_decoder_layers, "decoder", cross=True)
-    else:
-        parts += _stack_parts(spec, v.n_layers, "", cross=False)
-    if _opt(spec, "pooler", False):
-        parts.append(Part("pooler", linear(v.d_model, v.d_model, True)))
-    if v.architecture != "encoder":
-        head_bias = _opt(spec, "lm_head_bias", False)
-        if not v.tie_embeddings or head_bias:
-            weight = 0 if v.tie_embeddings else v.vocab_size * d_embed
-            parts.append(Part("lm head", weight + (v.vocab_size if head_bias else 0)))
-    return Breakdown(tuple(parts))
+    out = [_part(p) for p in parts.embeddings(spec)]
+    for stack in transformer_stack.stacks(spec):
+        out += [_part(p, stack.section) for p in parts.stack_inputs(spec)]
+        out += _block_parts(stack)
+        out += [_part(p, stack.section) for p in parts.stack_outputs(spec)]
+    out += [_part(p) for p in parts.heads(spec)]
+    return Breakdown(tuple(out))
 
 
-def check(spec: Resolved) -> None:
-    """Semantic checks: what makes a transformer impossible to build."""
+def tensors(spec: Resolved) -> Iterator[parts.Weight]:
+    """Every parameter tensor, block by block with exact values (tied weights once)."""
+    for piece in parts.embeddings(spec):
+        yield from piece.weights
+    for stack in transformer_stack.stacks(spec):
+        prefix = f"{stack.section}." if stack.section else ""
+        for piece in parts.stack_inputs(spec):
+            yield from (_named(w, prefix) for w in piece.weights)
+        for i in range(stack.exact_distinct):
+            kind = stack.kind_at(i)
+            for piece in parts.block(kind.spec, cross=stack.section == "decoder"):
+                yield from (_named(w, f"{prefix}layers.{i}.") for w in piece.weights)
+        for piece in parts.stack_outputs(spec):
+            yield from (_named(w, prefix) for w in piece.weights)
+    for piece in parts.heads(spec):
+        yield from piece.weights
+
+
+def _named(weight: parts.Weight, prefix: str) -> parts.Weight:
+    return parts.Weight(prefix + weight.name, weight.shape, weight.matmul)
+
+
+def check_positions(spec: Resolved) -> None:
+    """Learned positions need a table size; other position keys have no effect without one."""
     v = spec.values
-    if v.mla is None and v.n_heads % v.n_kv_heads:
-        spec.error(
-            "n_kv_heads",
-            f"n_kv_heads ({v.n_kv_heads}) must divide n_heads ({v.n_heads}): each key/value "
-            "head serves a whole group of query heads",
-            code="T501",
-        )
     if v.positional == "learned" and v.max_seq_len is None:
         spec.error(
             "positional",
@@ -463,31 +385,86 @@ def check(spec: Resolved) -> None:
             f"max_seq_len has no parameters with positional: {v.positional}; it is ignored",
             code="T510",
         )
-    moe = v.moe
-    if moe is not None and moe.top_k > moe.n_experts:
-        spec.error(
-            "top_k",
-            f"top_k ({moe.top_k}) cannot exceed n_experts ({moe.n_experts})",
-            code="T503",
+    if v.positional != "learned" and spec.given("position_offset"):
+        spec.warning(
+            "position_offset",
+            f"position_offset has no parameters with positional: {v.positional}; it is ignored",
+            code="T510",
         )
+
+
+def check_architecture(spec: Resolved) -> None:
+    """Keys that only one architecture uses."""
+    v = spec.values
     if v.architecture == "encoder" and spec.given("tie_embeddings") and v.tie_embeddings:
         spec.warning(
             "tie_embeddings",
             "an encoder has no LM head; tie_embeddings has no effect",
             code="T510",
         )
-    _check_extensions(spec)
     if v.architecture != "encoder-decoder" and spec.given("n_decoder_layers"):
         spec.warning(
             "n_decoder_layers",
             f"n_decoder_layers only applies to encoder-decoder, not {v.architecture}; ignored",
             code="T510",
         )
+    if "decoder_stack" in spec.doc.data and v.architecture != "encoder-decoder":
+        spec.error(
+            "decoder_stack",
+            f"decoder_stack is for encoder-decoder, not {v.architecture}",
+            code="T522",
+        )
 
 
-def _check_extensions(spec: Resolved) -> None:
-    """Checks of the keys beyond the pinned ones (layer sharing, dense layers, MLA, offsets)."""
+def check_layout(spec: Resolved) -> None:
+    """The stacks resolve (segments add up, kinds exist) and every kind of block is sound."""
+    if not _layout_keys_agree(spec):
+        return
+    once = _Once()
+    used: set[str] = set()
+    resolved = True
+    for key, section in _stack_keys(spec):
+        try:
+            kinds = transformer_stack.resolve(spec, key, section).kinds
+        except transformer_stack.StackError as exc:
+            resolved = False  # reported where it is wrong; still check the kinds that resolved
+            kinds = exc.kinds
+        for kind in kinds.values():
+            used.add(kind.name)
+            _check_block(kind.spec, once, decoder=section == "decoder")
+    if resolved:
+        transformer_stack.unused_kinds(spec, used)
+
+
+def _stack_keys(spec: Resolved) -> list[tuple[str, str]]:
+    if spec.values.architecture == "encoder-decoder":
+        return [("stack", "encoder"), ("decoder_stack", "decoder")]
+    return [("stack", "")]
+
+
+def _layout_keys_agree(spec: Resolved) -> bool:
+    """Keys deciding the layout of the stacks agree; False when the stacks cannot be resolved."""
     v = spec.values
+    data = spec.doc.data
+    ok = True
+    given = [key for key in transformer_stack.STACK_KEYS if key in data]
+    blocks_given = data.get("blocks")
+    if isinstance(blocks_given, dict) and transformer_stack.DEFAULT in blocks_given:
+        spec.error(
+            ("blocks", transformer_stack.DEFAULT),
+            f"'{transformer_stack.DEFAULT}' is the block of the top-level keys; give this "
+            "kind another name",
+            code="T522",
+        )
+    for other in ("n_unique_layers", "first_dense_layers"):
+        if given and spec.given(other):
+            spec.error(
+                other,
+                f"{other} cannot be combined with {given[0]}: lay the blocks out in "
+                f"{given[0]} alone",
+                code="T522",
+            )
+            ok = False
     stacks = [v.n_layers]
     if v.architecture == "encoder-decoder":
         stacks.append(v.n_decoder_layers)
@@ -500,6 +477,7 @@ def _check_extensions(spec: Resolved) -> None:
                 f"({blocks}): it counts the distinct blocks the stack shares",
                 code="T503",
             )
+            ok = False
         blocks = min(blocks, v.n_unique_layers)
     moe = v.moe
     if moe is not None and spec.given("first_dense_layers") and moe.first_dense_layers > blocks:
@@ -509,27 +487,81 @@ def _check_extensions(spec: Resolved) -> None:
             f"of a stack ({blocks})",
             code="T503",
         )
+        ok = False
+    return ok
+
+
+class _Once:
+    """Reports each problem once: kinds of block share the top-level values they inherit."""
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[Any, str]] = set()
+
+    def __call__(
+        self, spec: Resolved, path: str, message: str, code: str, warning: bool = False
+    ) -> None:
+        key = (spec.mark(path), message)
+        if key not in self.seen:
+            self.seen.add(key)
+            (spec.warning if warning else spec.error)(path, message, code=code)
+
+
+def _check_block(spec: Resolved, report: _Once, decoder: bool) -> None:
+    """Checks of one kind of block (the top-level one or a variant from ``blocks``)."""
+    v = spec.values
+    if v.mla is None and v.n_heads % v.n_kv_heads:
+        report(
+            spec,
+            "n_kv_heads",
+            f"n_kv_heads ({v.n_kv_heads}) must divide n_heads ({v.n_heads}): each key/value "
+            "head serves a whole group of query heads",
+            code="T501",
+        )
+    moe = v.moe
+    if moe is not None and moe.top_k > moe.n_experts:
+        report(
+            spec,
+            "top_k",
+            f"top_k ({moe.top_k}) cannot exceed n_experts ({moe.n_experts})",
+            code="T503",
+        )
     gated = moe is not None and spec.given("shared_expert_gate") and moe.shared_expert_gate
     if gated and not (spec.exact("n_shared_experts") and spec.exact("d_ff_shared")):
-        spec.warning(
+        report(
+            spec,
             "shared_expert_gate",
             "shared_expert_gate has no effect without shared experts",
             code="T510",
+            warning=True,
         )
     if v.mla is not None:
         for name in ("n_kv_heads", "d_head", "qk_norm"):
             if spec.given(name):
-                spec.warning(
+                report(
+                    spec,
                     name,
                     f"{name} has no effect with mla (multi-head latent attention)",
                     code="T510",
+                    warning=True,
                 )
-    if v.positional != "learned" and spec.given("position_offset"):
-        spec.warning(
-            "position_offset",
-            f"position_offset has no parameters with positional: {v.positional}; it is ignored",
-            code="T510",
+        if spec.given("attention_sinks") and v.attention_sinks:
+            report(
+                spec,
+                "attention_sinks",
+                "attention_sinks with mla is not modelled (no such model is known)",
+                code="T524",
+            )
+    if decoder and spec.given("cross_attention"):
+        report(
+            spec,
+            "cross_attention",
+            "the decoder blocks of an encoder-decoder always have cross-attention; remove "
+            "cross_attention",
+            code="T522",
         )
+
+
+check = independent(check_positions, check_architecture, check_layout)
 
 
 EXAMPLE = """\
@@ -552,6 +584,8 @@ FAMILY = Family(
     fields=FIELDS,
     count=count,
     check=check,
+    schema=transformer_stack.schema(FIELDS),
+    tensors=tensors,
     example=EXAMPLE,
     compute="archcalc.plugins.transformer_compute:compute",
 )

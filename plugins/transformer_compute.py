@@ -2,7 +2,10 @@
 
 Attached to the family through its optional ``compute`` field (as the string
 ``"archcalc.plugins.transformer_compute:compute"``, so ``archcalc count`` never imports
-this module). Conventions, stated again in every output that uses them:
+this module). Every figure comes from the block parts of
+:mod:`archcalc.plugins.transformer_parts`, the very tensors ``count`` adds up, multiplied
+by the blocks of each kind a stack runs. Conventions, stated again in every output that
+uses them:
 
 * **FLOPs are matmul FLOPs, 2·m·n·k per matmul** (one multiply and one add per
   multiply-accumulate), the convention of ``torch.utils.flop_counter.FlopCounterMode``,
@@ -35,122 +38,60 @@ from __future__ import annotations
 
 from typing import Any
 
+from archcalc.plugins import transformer_parts as parts
+from archcalc.plugins import transformer_stack
+
 from archcalc.sizes import Compute
 from archcalc.spec import Resolved
 
-GATED = {"swiglu", "geglu"}
 
-
-def _mlp(d_model: Any, d_ff: Any, kind: str) -> Any:
-    """Per-token FLOPs of one MLP: two or three d_model × d_ff matmuls."""
-    return (3 if kind in GATED else 2) * 2 * d_model * d_ff
-
-
-def _given(spec: Resolved, name: str, value: Any, fallback: Any) -> Any:
-    """``value`` when the spec gives field ``name``, else ``fallback`` (the default's meaning)."""
-    return value if spec.given(name) else fallback
-
-
-def _attention(spec: Resolved, s: int) -> tuple[Any, Any, Any, Any, Any]:
-    """Per token: projections, the two S-dependent products (full S×S) and their width.
-
-    Returns (projections, scores per token, score width for the causal count, KV-cache
-    elements per token per block as cached latent, and as expanded per-head k and v).
-    With ``mla`` (DeepSeek): q through an optional low-rank path, one shared latent
-    ``d → kv_lora_rank + rope``, its expansion to per-head keys (nope) and values, scores
-    over ``qk_nope + qk_rope`` wide heads, values ``v_head_dim`` wide. Its cache is the
-    latent (``kv_lora_rank + qk_rope_head_dim`` per token, as Hugging Face transformers
-    caches it); implementations that cache per-head k and v hold the expanded figure.
-    """
-    v = spec.values
-    if v.mla is not None:
-        m = v.mla
-        qk_head = m.qk_nope_head_dim + m.qk_rope_head_dim
-        if spec.exact("q_lora_rank"):
-            q = 2 * v.d_model * m.q_lora_rank + 2 * m.q_lora_rank * v.n_heads * qk_head
-        else:
-            q = 2 * v.d_model * v.n_heads * qk_head
-        kv = 2 * v.d_model * (m.kv_lora_rank + m.qk_rope_head_dim) + 2 * m.kv_lora_rank * (
-            v.n_heads * (m.qk_nope_head_dim + m.v_head_dim)
-        )
-        o = 2 * v.n_heads * m.v_head_dim * v.d_model
-        width = v.n_heads * (qk_head + m.v_head_dim)  # Q·Kᵀ over qk_head, A·V over v_head_dim
-        latent = m.kv_lora_rank + m.qk_rope_head_dim
-        expanded = v.n_heads * (qk_head + m.v_head_dim)
-        return q + kv + o, 2 * width * s, width, latent, expanded
-    q_width, kv_width = v.n_heads * v.d_head, v.n_kv_heads * v.d_head
-    projections = 2 * v.d_model * q_width + 2 * 2 * v.d_model * kv_width + 2 * q_width * v.d_model
-    width = 2 * q_width
-    return projections, 2 * width * s, width, 2 * kv_width, 2 * kv_width
-
-
-def _ffn(spec: Resolved, layers: Any) -> list[tuple[str, Any]]:
-    """(component, FLOPs per token over ``layers`` blocks) of the MLP or the experts."""
-    v = spec.values
-    moe = v.moe
-    if moe is None:
-        return [("mlp", layers * _mlp(v.d_model, v.d_ff, v.mlp))]
-    out: list[tuple[str, Any]] = []
-    moe_layers = layers
-    if spec.exact("first_dense_layers"):
-        moe_layers = layers - moe.first_dense_layers
-        out.append(("dense mlp", moe.first_dense_layers * _mlp(v.d_model, v.d_ff, v.mlp)))
-    out.append(("router", moe_layers * 2 * v.d_model * moe.n_experts))
-    active = moe.top_k * _mlp(v.d_model, moe.d_ff_expert, v.mlp)
-    out.append(("experts (top_k active)", moe_layers * active))
-    if spec.exact("n_shared_experts") and spec.exact("d_ff_shared"):
-        width = _given(spec, "d_ff_shared", moe.d_ff_shared, moe.n_shared_experts * moe.d_ff_expert)
-        shared = _mlp(v.d_model, width, v.mlp)
-        if _given(spec, "shared_expert_gate", moe.shared_expert_gate, False):
-            shared = shared + 2 * v.d_model
-        out.append(("shared experts", moe_layers * shared))
-    return out
+def _label(piece: parts.Piece) -> str:
+    return "experts (top_k active)" if piece.component == "experts" else piece.component
 
 
 def compute(spec: Resolved, seq_len: int) -> Compute:
     """FLOPs of one forward pass over ``seq_len`` tokens, and the KV cache per token."""
     v = spec.values
     s = seq_len
-    projections, scores, width, latent, expanded = _attention(spec, s)
-    # Causal: position i attends to i positions; the two products cost width·S(S+1).
-    scores_causal_seq = width * s * (s + 1)
+    generates = v.architecture != "encoder"
     d_embed = v.d_embed if spec.given("d_embed") else None
-    components: list[tuple[str, Any]] = []
-    stacks = 1
-    causal_saving = 0
-    kv_fixed = 0
-    kv_per_token: Any = None
-    kv_expanded: Any = None
-    if v.architecture == "encoder-decoder":
-        stacks = 2
-        enc, dec = v.n_layers, v.n_decoder_layers
-        components.append(("encoder attention projections", enc * projections * s))
-        components.append(("encoder attention scores", enc * scores * s))
-        components += [(f"encoder {name}", flops * s) for name, flops in _ffn(spec, enc)]
-        components.append(("decoder attention projections", dec * projections * s))
-        components.append(("decoder attention scores", dec * scores * s))
-        # Cross-attention: q and o per target token, k and v per source token.
-        components.append(("decoder cross-attention projections", dec * projections * s))
-        components.append(("decoder cross-attention scores", dec * scores * s))
-        components += [(f"decoder {name}", flops * s) for name, flops in _ffn(spec, dec)]
-        causal_saving = dec * (scores * s - scores_causal_seq)
-        kv_per_token, kv_expanded = dec * latent, dec * expanded
-        kv_fixed = dec * latent * s
-    else:
-        layers = v.n_layers
-        components.append(("attention projections", layers * projections * s))
-        components.append(("attention scores", layers * scores * s))
-        components += [(name, flops * s) for name, flops in _ffn(spec, layers)]
-        if v.architecture == "decoder":
-            causal_saving = layers * (scores * s - scores_causal_seq)
-            kv_per_token, kv_expanded = layers * latent, layers * expanded
+    components: dict[str, Any] = {}
+    causal_saving: Any = 0
+    kv_per_token: Any = 0
+    kv_expanded: Any = 0
+    kv_fixed: Any = 0
+
+    def add(name: str, flops: Any) -> None:
+        if flops:
+            components[name] = components.get(name, 0) + flops
+
+    stacks = transformer_stack.stacks(spec)
+    for stack in stacks:
+        where = f"{stack.section} " if stack.section else ""
+        causal = generates and stack.section != "encoder"
+        for name, n in stack.runs().items():
+            for piece in parts.block(stack.kinds[name].spec, cross=stack.section == "decoder"):
+                if not piece.scores:
+                    add(where + _label(piece), n * piece.flops * s)
+                    continue
+                # Cross-attention: q and o per target token, k and v per source token (S each).
+                add(f"{where}{piece.component} projections", n * piece.flops * s)
+                add(f"{where}{piece.component} scores", n * 2 * piece.scores * s * s)
+                if piece.cross:
+                    kv_fixed += n * piece.kv * s
+                elif causal:
+                    # Causal: position i attends to i positions: the products cost scores·S(S+1).
+                    causal_saving += n * (2 * piece.scores * s * s - piece.scores * s * (s + 1))
+                    kv_per_token += n * piece.kv
+                    kv_expanded += n * piece.kv_expanded
+    rows = list(components.items())
     if d_embed is not None:
-        components.insert(0, ("embedding projection", stacks * 2 * d_embed * v.d_model * s))
+        rows.insert(0, ("embedding projection", len(stacks) * 2 * d_embed * v.d_model * s))
     if v.architecture == "encoder" and spec.given("pooler") and v.pooler:
-        components.append(("pooler", 2 * v.d_model * v.d_model))  # first token only
-    if v.architecture != "encoder":
-        components.append(("lm head", 2 * (d_embed or v.d_model) * v.vocab_size * s))
-    total = sum(flops for _, flops in components)
+        rows.append(("pooler", 2 * v.d_model * v.d_model))  # first token only
+    if generates:
+        rows.append(("lm head", 2 * (d_embed or v.d_model) * v.vocab_size * s))
+    total = sum(flops for _, flops in rows)
     notes = []
     if v.architecture == "encoder-decoder":
         notes.append(
@@ -163,15 +104,15 @@ def compute(spec: Resolved, seq_len: int) -> Compute:
             "block, as transformers caches it); implementations caching per-head k and v "
             f"hold {kv_expanded} elements per token"
         )
-    if d_embed is not None and v.architecture != "encoder":
+    if d_embed is not None and generates:
         notes.append("d_embed: the LM head is counted as a d_embed × vocab_size matmul")
     return Compute(
         seq_len=s,
         flops_per_sequence=total,
         flops_per_sequence_causal=total - causal_saving,
-        components=tuple(components),
-        kv_elements_per_token=kv_per_token,
+        components=tuple(rows),
+        kv_elements_per_token=kv_per_token if generates else None,
         kv_elements_per_sequence_fixed=kv_fixed,
-        kv_elements_per_token_expanded=kv_expanded,
+        kv_elements_per_token_expanded=kv_expanded if generates else None,
         notes=tuple(notes),
     )

@@ -80,7 +80,14 @@ class Case(TypedDict):
 
 
 # Layer ids whose full parameter list goes into ``layer_shapes`` (beyond layer 0).
-EXTRA_LAYER_SHAPES: dict[str, int] = {"qwen2-moe-small": 1, "deepseek-v3-small": 1}
+EXTRA_LAYER_SHAPES: dict[str, int] = {
+    "qwen2-moe-small": 1,
+    "deepseek-v3-small": 1,
+    "llama4-interleaved-moe": 1,
+    "qwen2-moe-mlp-only-layers": 1,
+    "qwen2-moe-sparse-step": 1,
+    "deepseek-v2-lite-like": 2,
+}
 
 # Published figures, used only to sanity-check the method; the JSON never copies them.
 PUBLISHED: dict[str, dict[str, int]] = {
@@ -383,6 +390,160 @@ CASES: list[Case] = [
             "Small DeepSeek-V3: MLA attention, layer 0 dense, layers 1-2 with 8 routed "
             "experts top-2 plus 1 shared expert."
         ),
+    },
+    # Heterogeneous stacks and block parts (issue 10): each has a spec in tests/data/specs.
+    {
+        "id": "llama4-interleaved-moe",
+        "model_type": "llama4_text",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 128,
+            "intermediate_size_mlp": 512,
+            "num_hidden_layers": 5,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 2,
+            "head_dim": 32,
+            "vocab_size": 1000,
+            "num_local_experts": 4,
+            "num_experts_per_tok": 1,
+            "interleave_moe_layer_step": 2,
+            "tie_word_embeddings": False,
+        },
+        "description": (
+            "Small Llama 4 text model: MoE (4 experts top-1 plus a shared expert) in every "
+            "second layer (1, 3), dense MLPs of intermediate_size_mlp elsewhere."
+        ),
+    },
+    {
+        "id": "qwen2-moe-mlp-only-layers",
+        "model_type": "qwen2_moe",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "moe_intermediate_size": 64,
+            "shared_expert_intermediate_size": 128,
+            "num_experts": 6,
+            "num_experts_per_tok": 2,
+            "num_hidden_layers": 5,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 4,
+            "vocab_size": 1000,
+            "decoder_sparse_step": 1,
+            "mlp_only_layers": [0, 3],
+            "qkv_bias": True,
+            "tie_word_embeddings": False,
+        },
+        "description": "Qwen2-MoE whose layers 0 and 3 are dense (mlp_only_layers).",
+    },
+    {
+        "id": "qwen2-moe-sparse-step",
+        "model_type": "qwen2_moe",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 384,
+            "moe_intermediate_size": 64,
+            "shared_expert_intermediate_size": 128,
+            "num_experts": 4,
+            "num_experts_per_tok": 1,
+            "num_hidden_layers": 7,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 2,
+            "vocab_size": 1000,
+            "decoder_sparse_step": 2,
+            "mlp_only_layers": [3],
+            "qkv_bias": True,
+            "tie_word_embeddings": False,
+        },
+        "description": (
+            "Qwen2-MoE with decoder_sparse_step 2 (MoE in layers 1, 3, 5) and layer 3 "
+            "forced dense: MoE only in layers 1 and 5."
+        ),
+    },
+    {
+        "id": "deepseek-v2-lite-like",
+        "model_type": "deepseek_v2",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "moe_intermediate_size": 64,
+            "n_routed_experts": 8,
+            "n_shared_experts": 2,
+            "num_experts_per_tok": 2,
+            "first_k_dense_replace": 2,
+            "num_hidden_layers": 5,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 8,
+            "q_lora_rank": None,
+            "kv_lora_rank": 64,
+            "qk_nope_head_dim": 16,
+            "qk_rope_head_dim": 8,
+            "v_head_dim": 32,
+            "vocab_size": 1000,
+            "tie_word_embeddings": False,
+        },
+        "description": (
+            "DeepSeek-V2-Lite-like: MLA with a full-rank query, two dense layers then MoE "
+            "(8 routed experts top-2 and 2 shared)."
+        ),
+    },
+    {
+        "id": "gpt-oss-small",
+        "model_type": "gpt_oss",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 192,
+            "num_hidden_layers": 4,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 2,
+            "head_dim": 48,
+            "vocab_size": 1000,
+            "num_local_experts": 4,
+            "num_experts_per_tok": 2,
+            "layer_types": [
+                "sliding_attention",
+                "full_attention",
+                "sliding_attention",
+                "full_attention",
+            ],
+            "tie_word_embeddings": False,
+        },
+        "description": (
+            "Small gpt-oss: attention sinks, biases on q/k/v/o, alternating sliding and full "
+            "attention, MoE with a biased router and biased experts."
+        ),
+    },
+    {
+        "id": "gemma3-small",
+        "model_type": "gemma3_text",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 640,
+            "num_hidden_layers": 7,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 1,
+            "head_dim": 64,
+            "vocab_size": 1000,
+            "sliding_window": 64,
+            "tie_word_embeddings": True,
+        },
+        "description": (
+            "Small Gemma 3: sandwich norms (four per block), q/k norms, GeGLU, five sliding "
+            "layers per global one, tied embeddings."
+        ),
+    },
+    {
+        "id": "gpt2-cross-attention",
+        "model_type": "gpt2",
+        "config": {
+            "n_layer": 3,
+            "n_embd": 256,
+            "n_head": 4,
+            "n_positions": 128,
+            "vocab_size": 1000,
+            "add_cross_attention": True,
+            "tie_word_embeddings": True,
+        },
+        "description": "GPT-2 decoder with cross-attention in every block (add_cross_attention).",
     },
 ]
 

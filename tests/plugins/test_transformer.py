@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sympy
+from archcalc.plugins import transformer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -35,11 +38,41 @@ def test_count_equals_transformers_on_the_meta_device(path: Path) -> None:
     assert result.active_params == (case.get("active_params") or case["total_params"])
 
 
-def test_every_expressible_reference_case_has_a_spec() -> None:
-    """Cases needing more than the pinned keys (MLA, gated shared experts) come with HF configs."""
-    covered = set(SPEC_CASES.values())
-    missing = set(reference()) - covered
-    assert missing == {"deepseek-v3-small", "qwen2-moe-small"}
+def test_every_reference_case_has_a_spec() -> None:
+    assert set(reference()) == set(SPEC_CASES.values())
+
+
+TENSOR_SOURCES = [*SPEC_CASES, *sorted((DATA / "hf").glob("*.json"))]
+
+
+@pytest.mark.parametrize("path", TENSOR_SOURCES, ids=lambda p: p.name)
+def test_tensors_sum_to_the_count(path: Path) -> None:
+    spec = archcalc.load_spec(path)
+    tensors = list(transformer.tensors(spec.exact))
+    assert sum(t.numel for t in tensors) == archcalc.count(spec).total_params
+    assert len({t.name for t in tensors}) == len(tensors)
+
+
+LAYER = re.compile(r"(?:^|\.)(?:layers|h)\.(\d+)\.")
+
+
+def _layer_numel(shapes: dict[str, list[int]], layer: int) -> int:
+    return sum(
+        math.prod(shape)
+        for name, shape in shapes.items()
+        if (m := LAYER.search(name)) and int(m[1]) == layer
+    )
+
+
+@pytest.mark.parametrize("path", list(SPEC_CASES), ids=lambda p: p.stem)
+def test_each_block_holds_what_the_same_block_of_transformers_holds(path: Path) -> None:
+    """Layer 0 (and the extra layers the reference lists) block by block, not just in total."""
+    case = reference()[SPEC_CASES[path]]
+    ours = {t.name: list(t.shape) for t in transformer.tensors(archcalc.load_spec(path).exact)}
+    assert _layer_numel(ours, 0) == _layer_numel(case["shapes"], 0)
+    if "layer_shapes" in case:
+        (layer,) = {int(m[1]) for n in case["layer_shapes"] if (m := LAYER.search(n))}
+        assert _layer_numel(ours, layer) == _layer_numel(case["layer_shapes"], layer)
 
 
 def _substituted(formula: archcalc.Formula, expression: Any) -> Any:
@@ -56,7 +89,10 @@ def test_formula_with_symbols_substituted_equals_the_count(path: Path, keep: Any
     assert _substituted(formula, formula.active) == count.active_params
     if keep is not None:
         names = {s.name for s in formula.total.free_symbols}
-        assert names <= {"n_layers", "d_model", "width"} and "n_layers" in names
+        assert names <= {"n_layers", "d_model", "width"}
+        # Every layer is a symbol's, unless every segment of the stack gives its own layers.
+        fixed = all("layers" in s for s in spec.doc.data.get("stack", [{}]))
+        assert ("n_layers" in names) != fixed
     parsed = sympy.parse_expr(str(formula.total))  # the JSON string is sympy-parsable
     values = {sympy.Symbol(k): sympy.Rational(str(v)) for k, v in formula.symbols.items()}
     assert parsed.subs(values) == count.total_params

@@ -1,0 +1,350 @@
+"""The parts of a transformer block, and of the model around the blocks, each written once.
+
+A part is one description: the parameter tensors it holds (a canonical dotted name and a
+PyTorch shape, ``(out_features, in_features)`` for a linear weight), which of them every
+token is multiplied by, and what attention keeps per token. Its parameter count, its
+forward FLOPs and its KV cache all follow from that one list, so ``archcalc count``,
+``archcalc size`` and ``archcalc tensors`` cannot disagree:
+
+* parameters: the sum of the tensors' elements;
+* FLOPs per token: ``2·numel`` of every matmul weight (2·m·n·k per matmul), only the
+  ``top_k`` active experts of a mixture; attention's two sequence-dependent products
+  are ``2·scores·S`` per token;
+* KV cache: ``kv`` elements per token per block.
+
+Each function reads a block's resolved spec (``spec.values``; for a block of a
+heterogeneous stack, the variant of that kind of block) and works for ints and sympy
+symbols alike. Names follow Hugging Face's Llama modules (``self_attn.q_proj.weight``),
+relative to the block (``layers.{i}.``) or the model; :mod:`archcalc.state_dict` maps
+them to each model type's own state-dict names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from archcalc.spec import Resolved
+from archcalc.tensors import Tensor
+
+GATED = frozenset({"swiglu", "geglu"})
+
+
+@dataclass(frozen=True)
+class Weight(Tensor):
+    """One parameter tensor of a part, named relative to the part's owner."""
+
+    #: Every token passing through is multiplied by it: 2·numel FLOPs per token.
+    matmul: bool = False
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A part: its tensors, and what it costs at run time beyond them."""
+
+    component: str
+    weights: tuple[Weight, ...]
+    #: For routed experts (tensors stacked on a leading expert axis): experts a token uses.
+    active_experts: Any = None
+    #: Attention: multiply-accumulates per token per attended position (Q·Kᵀ and A·V).
+    scores: Any = 0
+    #: Attention: KV-cache elements per token, as cached and as per-head k and v.
+    kv: Any = 0
+    kv_expanded: Any = 0
+    #: Cross-attention: keys and values come from the source sequence, unmasked.
+    cross: bool = False
+
+    @property
+    def params(self) -> Any:
+        return _sum(w.numel for w in self.weights)
+
+    def _active(self, weight: Weight) -> Any:
+        if self.active_experts is None:
+            return weight.numel
+        return self.active_experts * Weight(weight.name, weight.shape[1:]).numel
+
+    @property
+    def active(self) -> Any:
+        return _sum(self._active(w) for w in self.weights)
+
+    @property
+    def flops(self) -> Any:
+        """Matmul FLOPs per token through this part (attention's S-dependent products aside)."""
+        return 2 * _sum(self._active(w) for w in self.weights if w.matmul)
+
+
+def _sum(values: Any) -> Any:
+    total: Any = 0
+    for value in values:
+        total = total + value
+    return total
+
+
+def _opt(spec: Resolved, name: str, fallback: Any) -> Any:
+    """A field's value when the spec gives it, else ``fallback`` (its default's meaning).
+
+    Reading through here keeps optional features out of the "defaults used" line unless
+    the spec uses them: a Llama spec is not told ``qk_norm=false``.
+    """
+    return getattr(spec.values, name) if spec.given(name) else fallback
+
+
+def _group_opt(group: Any, spec: Resolved, name: str, fallback: Any) -> Any:
+    return getattr(group, name) if spec.given(name) else fallback
+
+
+def linear(name: str, d_in: Any, d_out: Any, bias: bool) -> list[Weight]:
+    """``nn.Linear(d_in, d_out)``: a ``(d_out, d_in)`` weight and ``d_out`` biases."""
+    weights = [Weight(f"{name}.weight", (d_out, d_in), matmul=True)]
+    return weights + ([Weight(f"{name}.bias", (d_out,))] if bias else [])
+
+
+def norm(name: str, width: Any, kind: str) -> list[Weight]:
+    """LayerNorm has a weight and a bias, RMSNorm only a weight, a nonparametric norm none."""
+    if kind == "nonparametric":
+        return []
+    weights = [Weight(f"{name}.weight", (width,))]
+    return weights + ([Weight(f"{name}.bias", (width,))] if kind == "layernorm" else [])
+
+
+# --------------------------------------------------------------------------- attention
+
+
+def attention(spec: Resolved, cross: bool = False) -> Piece:
+    """Self-attention (or, with ``cross``, attention over the encoder's output).
+
+    q and o are d_model × n_heads·d_head; k and v are d_model × n_kv_heads·d_head (MHA,
+    GQA, MQA alike). Optional: a norm of width d_head on queries and keys (``qk_norm``)
+    and a learned sink logit per head (``attention_sinks``, gpt-oss).
+    """
+    v = spec.values
+    prefix = "cross_attn" if cross else "self_attn"
+    o_bias = _opt(spec, "o_bias", v.bias)
+    if v.mla is not None and not cross:
+        return _latent_attention(spec, prefix, o_bias)
+    q_width, kv_width = v.n_heads * v.d_head, v.n_kv_heads * v.d_head
+    weights = [
+        *linear(f"{prefix}.q_proj", v.d_model, q_width, v.qkv_bias),
+        *linear(f"{prefix}.k_proj", v.d_model, kv_width, v.qkv_bias),
+        *linear(f"{prefix}.v_proj", v.d_model, kv_width, v.qkv_bias),
+        *linear(f"{prefix}.o_proj", q_width, v.d_model, o_bias),
+    ]
+    if _opt(spec, "qk_norm", False):
+        weights += norm(f"{prefix}.q_norm", v.d_head, v.norm)
+        weights += norm(f"{prefix}.k_norm", v.d_head, v.norm)
+    if _opt(spec, "attention_sinks", False) and not cross:
+        weights.append(Weight(f"{prefix}.sinks", (v.n_heads,)))
+    return Piece(
+        "cross-attention" if cross else "attention",
+        tuple(weights),
+        scores=2 * q_width,
+        kv=2 * kv_width,
+        kv_expanded=2 * kv_width,
+        cross=cross,
+    )
+
+
+def _latent_attention(spec: Resolved, prefix: str, o_bias: bool) -> Piece:
+    """Multi-head latent attention (DeepSeek-V2/V3).
+
+    An optional low-rank query path (d → q_lora_rank, norm, → heads), a shared latent
+    d → kv_lora_rank + rope width with its norm, expanded to per-head keys and values,
+    and the output projection from heads·v_head_dim. The cache holds the latent, as
+    transformers caches it.
+    """
+    v = spec.values
+    m = v.mla
+    qk_head = m.qk_nope_head_dim + m.qk_rope_head_dim
+    if spec.exact("q_lora_rank"):
+        weights = [
+            *linear(f"{prefix}.q_a_proj", v.d_model, m.q_lora_rank, v.qkv_bias),
+            *norm(f"{prefix}.q_a_layernorm", m.q_lora_rank, v.norm),
+            *linear(f"{prefix}.q_b_proj", m.q_lora_rank, v.n_heads * qk_head, False),
+        ]
+    else:
+        weights = linear(f"{prefix}.q_proj", v.d_model, v.n_heads * qk_head, False)
+    weights += [
+        *linear(
+            f"{prefix}.kv_a_proj_with_mqa",
+            v.d_model,
+            m.kv_lora_rank + m.qk_rope_head_dim,
+            v.qkv_bias,
+        ),
+        *norm(f"{prefix}.kv_a_layernorm", m.kv_lora_rank, v.norm),
+        *linear(
+            f"{prefix}.kv_b_proj",
+            m.kv_lora_rank,
+            v.n_heads * (m.qk_nope_head_dim + m.v_head_dim),
+            False,
+        ),
+        *linear(f"{prefix}.o_proj", v.n_heads * m.v_head_dim, v.d_model, o_bias),
+    ]
+    width = v.n_heads * (qk_head + m.v_head_dim)  # Q·Kᵀ over qk_head, A·V over v_head_dim
+    return Piece(
+        "attention",
+        tuple(weights),
+        scores=width,
+        kv=m.kv_lora_rank + m.qk_rope_head_dim,
+        kv_expanded=width,
+    )
+
+
+# --------------------------------------------------------------------------- feed-forward
+
+
+def mlp_weights(spec: Resolved, prefix: str, width: Any, stacked: Any = None) -> list[Weight]:
+    """Up (and gate, for gated kinds) d_model → width, then down width → d_model.
+
+    ``stacked`` (a number of experts) puts every tensor on a leading expert axis, as
+    transformers stores routed experts.
+    """
+    v = spec.values
+    bias = _opt(spec, "mlp_bias", v.bias)
+    lead = () if stacked is None else (stacked,)
+    names = ("gate_proj", "up_proj") if v.mlp in GATED else ("up_proj",)
+    weights = []
+    for name, d_in, d_out in [
+        *((n, v.d_model, width) for n in names),
+        ("down_proj", width, v.d_model),
+    ]:
+        weights.append(Weight(f"{prefix}.{name}.weight", (*lead, d_out, d_in), matmul=True))
+        if bias:
+            weights.append(Weight(f"{prefix}.{name}.bias", (*lead, d_out)))
+    return weights
+
+
+def mlp_params(d_model: Any, d_ff: Any, kind: str, bias: bool) -> Any:
+    """Parameters of one MLP of ``kind`` (the formula other plugins build on)."""
+    n_in = 2 if kind in GATED else 1
+    return (
+        n_in * (d_model * d_ff + (d_ff if bias else 0)) + d_ff * d_model + (d_model if bias else 0)
+    )
+
+
+def feed_forward(spec: Resolved) -> list[Piece]:
+    """The dense MLP of width d_ff, or the mixture of experts that replaces it."""
+    v = spec.values
+    moe = v.moe
+    if moe is None:
+        return [Piece("mlp", tuple(mlp_weights(spec, "mlp", v.d_ff)))]
+    router = linear(
+        "mlp.gate", v.d_model, moe.n_experts, _group_opt(moe, spec, "router_bias", False)
+    )
+    pieces = [
+        Piece("router", tuple(router)),
+        Piece(
+            "experts",
+            tuple(mlp_weights(spec, "mlp.experts", moe.d_ff_expert, stacked=moe.n_experts)),
+            active_experts=moe.top_k,
+        ),
+    ]
+    if spec.exact("n_shared_experts") and spec.exact("d_ff_shared"):
+        width = _group_opt(moe, spec, "d_ff_shared", moe.n_shared_experts * moe.d_ff_expert)
+        shared = mlp_weights(spec, "mlp.shared_experts", width)
+        if _group_opt(moe, spec, "shared_expert_gate", False):
+            shared += linear("mlp.shared_expert_gate", v.d_model, 1, False)
+        pieces.append(Piece("shared experts", tuple(shared)))
+    return pieces
+
+
+# --------------------------------------------------------------------------- blocks
+
+
+def norm_names(spec: Resolved, cross: bool) -> list[str]:
+    """The block's norms, named by where they sit (Llama; Gemma's for sandwich norms).
+
+    One before attention and one before the MLP; one for both with a parallel block
+    (GPT-J); one more before cross-attention; ``post_norms`` adds one after each
+    sub-layer (Gemma 2/3 sandwich norms).
+    """
+    parallel = _opt(spec, "parallel_block", False)
+    if not _opt(spec, "post_norms", False):
+        names = ["input_layernorm"] if parallel else ["input_layernorm", "post_attention_layernorm"]
+        return [*names[:1], *(["cross_attn_layernorm"] if cross else []), *names[1:]]
+    if parallel:
+        names = ["input_layernorm", "post_layernorm"]
+    else:
+        names = ["input_layernorm", "post_attention_layernorm"]
+        names += ["pre_feedforward_layernorm", "post_feedforward_layernorm"]
+    cross_names = ["pre_cross_attn_layernorm", "post_cross_attn_layernorm"] if cross else []
+    return [*names[:2], *cross_names, *names[2:]]
+
+
+def block(spec: Resolved, cross: bool = False) -> list[Piece]:
+    """Every part of one block: attention, cross-attention, MLP or experts, norms."""
+    v = spec.values
+    pieces = [attention(spec)]
+    if cross or _opt(spec, "cross_attention", False):
+        pieces.append(attention(spec, cross=True))
+        cross = True
+    pieces += feed_forward(spec)
+    norms = [w for name in norm_names(spec, cross) for w in norm(name, v.d_model, v.norm)]
+    if norms:
+        pieces.append(Piece("norms", tuple(norms)))
+    return pieces
+
+
+# --------------------------------------------------------------------------- around the blocks
+
+
+def embeddings(spec: Resolved) -> list[Piece]:
+    """Token embeddings (shared by every stack), token types, the factorising projection."""
+    v = spec.values
+    d_embed = _opt(spec, "d_embed", v.d_model)
+    pieces = [Piece("embeddings", (Weight("embed_tokens.weight", (v.vocab_size, d_embed)),))]
+    if spec.exact("type_vocab_size"):
+        table = Weight("token_type_embeddings.weight", (v.type_vocab_size, d_embed))
+        pieces.append(Piece("token types", (table,)))
+    if spec.given("d_embed"):
+        pieces.append(
+            Piece("embedding projection", tuple(linear("embed_proj", d_embed, v.d_model, True)))
+        )
+    return pieces
+
+
+def stack_inputs(spec: Resolved) -> list[Piece]:
+    """What each stack has before its blocks: positions, embedding norm, relative bias."""
+    v = spec.values
+    d_embed = _opt(spec, "d_embed", v.d_model)
+    pieces = []
+    if v.positional == "learned":
+        rows = v.max_seq_len
+        if spec.exact("position_offset"):
+            rows = rows + v.position_offset
+        pieces.append(Piece("positions", (Weight("embed_positions.weight", (rows, d_embed)),)))
+    if _opt(spec, "embedding_norm", False) and v.norm != "nonparametric":
+        pieces.append(Piece("embedding norm", tuple(norm("embed_norm", d_embed, v.norm))))
+    if spec.exact("relative_attention_buckets"):
+        table = (v.relative_attention_buckets, v.n_heads)
+        name = "relative_attention_bias.weight"
+        pieces.append(Piece("relative position bias", (Weight(name, table),)))
+    return pieces
+
+
+def stack_outputs(spec: Resolved) -> list[Piece]:
+    """The final norm of a stack (absent in post-norm models: BERT, BART)."""
+    v = spec.values
+    if not _opt(spec, "final_norm", True) or v.norm == "nonparametric":
+        return []
+    return [Piece("final norm", tuple(norm("norm", v.d_model, v.norm)))]
+
+
+def heads(spec: Resolved) -> list[Piece]:
+    """The pooler (BERT's AutoModel) and the LM head (unless tied; its bias stays)."""
+    v = spec.values
+    pieces = []
+    if _opt(spec, "pooler", False):
+        pieces.append(Piece("pooler", tuple(linear("pooler.dense", v.d_model, v.d_model, True))))
+    if v.architecture != "encoder":
+        head_bias = _opt(spec, "lm_head_bias", False)
+        d_embed = _opt(spec, "d_embed", v.d_model)
+        weights = (
+            []
+            if v.tie_embeddings
+            else [Weight("lm_head.weight", (v.vocab_size, d_embed), matmul=True)]
+        )
+        if head_bias:
+            weights.append(Weight("lm_head.bias", (v.vocab_size,)))
+        if weights:
+            pieces.append(Piece("lm head", tuple(weights)))
+    return pieces
