@@ -335,6 +335,12 @@ def read_header(
                 f"not a safetensors file: {len(prefix)} bytes, shorter than the 8-byte "
                 "header length",
             )
+        if prefix == b"version " and f.read(24).startswith(b"https://git-lfs"):
+            raise _fail(
+                name,
+                _START,
+                "is a Git LFS pointer, not the checkpoint itself: fetch it first (git lfs pull)",
+            )
         (length,) = struct.unpack("<Q", prefix)
         if length > size - 8:
             raise _fail(

@@ -484,8 +484,8 @@ def _t5_stack(stack: str) -> tuple[Rule, ...]:
             rf"{b}.0.SelfAttention.\2.weight",
         ),
         (
-            rf"{stack}\.layers\.{_N}\.self_attn\.relative_attention_bias\.weight",
-            rf"{b}.0.SelfAttention.relative_attention_bias.weight",
+            rf"{stack}\.relative_attention_bias\.weight",
+            rf"{stack}.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
         ),
         (rf"{stack}\.layers\.{_N}\.input_layernorm\.weight", rf"{b}.0.layer_norm.weight"),
         (

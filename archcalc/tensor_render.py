@@ -1,8 +1,8 @@
 """Text and JSON for checkpoints and tensor lists: ``count CHECKPOINT``, ``tensors``, ``check``.
 
 Every name printed here may come from a hostile file (a tensor name in a safetensors
-header, a path), so it goes through :func:`safe` first: control, escape and bidi
-characters are shown escaped and cannot rewrite the terminal or split a line.
+header, a path), so it goes through :func:`archcalc.errors.safe` first: control, escape
+and bidi characters are shown escaped and cannot rewrite the terminal or split a line.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from archcalc.errors import safe
 from archcalc.render import human
 
 if TYPE_CHECKING:
@@ -23,24 +24,10 @@ __all__ = [
     "check_text",
     "checkpoint_json",
     "checkpoint_text",
-    "safe",
     "shape_text",
     "tensors_json",
     "tensors_text",
 ]
-
-
-def safe(text: str) -> str:
-    """``text`` with every character that could disguise or split a line shown escaped."""
-    from archcalc import errors
-
-    escape = getattr(errors, "safe", None) or errors._escape
-    out = escape(text)
-    # bidi overrides and isolates can reorder what a reader sees (the Trojan Source trick)
-    return "".join(
-        f"\\u{ord(c):04x}" if "\u202a" <= c <= "\u202e" or "\u2066" <= c <= "\u2069" else c
-        for c in out
-    )
 
 
 def shape_text(shape: tuple[Any, ...]) -> str:
@@ -123,7 +110,12 @@ def tensors_json(
         nbytes = dtype_bytes(t.numel, dtype)
         total_bytes += nbytes
         rows.append(
-            {"name": t.name, "shape": list(t.shape), "numel": t.numel, "bytes": _number(nbytes)}
+            {
+                "name": safe(t.name),
+                "shape": list(t.shape),
+                "numel": t.numel,
+                "bytes": _number(nbytes),
+            }
         )
     return {
         "name": safe(spec.name),
@@ -146,7 +138,7 @@ def tensors_text(spec: Spec, expected: list[Expected], model_type: str | None, d
         nbytes = dtype_bytes(t.numel, dtype)
         total += t.numel
         total_bytes += nbytes
-        rows.append((t.name, shape_text(t.shape), f"{t.numel:,}", f"{_number(nbytes):,}"))
+        rows.append((safe(t.name), shape_text(t.shape), f"{t.numel:,}", f"{_number(nbytes):,}"))
     rows.append((f"{len(expected):,} tensors", "", f"{total:,}", f"{_number(total_bytes):,}"))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = [
@@ -207,7 +199,9 @@ def check_json(report: CheckReport) -> dict[str, Any]:
         "naming_from": safe(report.naming_from),
         "spec_tensors": len(report.expected),
         "matched": report.matched,
-        "missing": [{"name": e.tensor.name, "shape": list(e.tensor.shape)} for e in report.missing],
+        "missing": [
+            {"name": safe(e.tensor.name), "shape": list(e.tensor.shape)} for e in report.missing
+        ],
         "unexpected": [
             {**_stored(t), **({"hint": report.hints[t.name]} if t.name in report.hints else {})}
             for t in report.unexpected
@@ -248,7 +242,10 @@ def check_text(report: CheckReport) -> str:
     lines = [f"{safe(report.spec)} vs {safe(report.source)}  ({naming})", ""]
     lines += _limited(
         "missing",
-        [f"missing     {e.tensor.name}  {shape_text(e.tensor.shape)}" for e in report.missing],
+        [
+            f"missing     {safe(e.tensor.name)}  {shape_text(e.tensor.shape)}"
+            for e in report.missing
+        ],
     )
     lines += _limited(
         "unexpected",

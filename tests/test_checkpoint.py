@@ -101,6 +101,14 @@ def test_a_100_mb_header_length_is_refused_before_reading_it(tmp_path: Path) -> 
     assert message.startswith(f"{path}:1:1: error:")
 
 
+def test_a_git_lfs_pointer_is_recognised(tmp_path: Path) -> None:
+    path = tmp_path / "model.safetensors"
+    path.write_text(
+        "version https://git-lfs.github.com/spec/v1\noid sha256:0123\nsize 16060522624\n"
+    )
+    assert "is a Git LFS pointer, not the checkpoint itself" in _error(path)
+
+
 @pytest.mark.parametrize("content", [b"", b"\x01\x02\x03"])
 def test_shorter_than_the_length_field(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "m.safetensors"

@@ -110,6 +110,17 @@ def test_a_hostile_checkpoint_is_a_located_error(env: dict[str, Path]) -> None:
     assert "not valid JSON" in result.stderr and "Traceback" not in result.output
 
 
+def test_hostile_tensor_names_are_printed_escaped(env: dict[str, Path]) -> None:
+    evil = "layers.9.\x1b[2J\u202eweight"
+    ckpt = write_tensors(env["dir"] / "evil.safetensors", {evil: ("F32", [1])})
+    for fmt in ("text", "json"):
+        args = ["check", str(env["spec"]), "--against", str(ckpt), "--format", fmt]
+        result = _run(env, *args)
+        assert result.exit_code == 1
+        assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
+        assert "layers.9." in result.stdout
+
+
 def test_index_totals_are_checked(env: dict[str, Path]) -> None:
     index = env["dir"] / "model.safetensors.index.json"
     weight_map = dict.fromkeys(
