@@ -149,7 +149,16 @@ def layer_call(spec: Resolved, path: Path, layer: LayerType, what: str, *args: A
         if problem:
             raise layer_failure(spec, path, layer.name, what, f"shape returned {problem}")
         result = tuple(result)
-    if what != "check":
+    elif what == "macs":
+        problem = figure_problem(result, spec.symbolic)
+        if problem:
+            raise layer_failure(spec, path, layer.name, what, f"macs returned {problem}")
+    elif what == "tensors":
+        result = list(result) if isinstance(result, (list, tuple)) else result
+        problem = tensors_problem(result, spec.symbolic)
+        if problem:
+            raise layer_failure(spec, path, layer.name, what, f"tensors returned {problem}")
+    if what != "check" and spec.doing == "count":  # what the formula probe compares
         spec.calls.setdefault((path, layer.name, what), []).append(result)
     return result
 
@@ -200,6 +209,23 @@ def shape_problem(value: Any, symbolic: bool) -> str:
         problem = figure_problem(size, symbolic)
         if problem and "negative" not in problem:  # a size < 1 is the spec's (input too small)
             return f"a size that is {problem}"
+    return ""
+
+
+def tensors_problem(value: Any, symbolic: bool) -> str:
+    """Why ``value`` is not a list of ``(name, shape)`` pairs, or '' when it is."""
+    if not isinstance(value, list):
+        return f"{type(value).__name__}, not a list of (name, shape) pairs"
+    for item in value:
+        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+            return f"{shorten(item)}, not a (name, shape) pair"
+        shape = item[1]
+        if not isinstance(shape, (tuple, list)) or len(shape) > 8:
+            return f"tensor '{safe(item[0], 60)}' with shape {shorten(shape)}, not a tuple"
+        for size in shape:
+            problem = figure_problem(size, symbolic)
+            if problem:
+                return f"tensor '{safe(item[0], 60)}' with a size that is {problem}"
     return ""
 
 

@@ -16,8 +16,9 @@ from typing import Any
 import sympy
 
 from archcalc import api
-from archcalc.errors import ArchcalcError, UsageError
-from archcalc.spec import did_you_mean
+from archcalc.contract import family_failure, layer_failure
+from archcalc.errors import SpecError, UsageError
+from archcalc.spec import Override, Resolved, did_you_mean
 
 FORMATS = ("text", "latex", "python", "json")
 #: sympy's expand is only safe on our own shapes: a user could write (a+b+...)**64.
@@ -63,7 +64,7 @@ def _tidy(expression: Any) -> Any:
 def build(spec: api.Spec, keep: Iterable[str] | None = None) -> Formula:
     """Build the formula of ``spec``; ``keep`` names the only fields left symbolic."""
     keep_list = None if keep is None else _check_keep(spec, keep)
-    _, breakdown = api.symbolic(spec, keep_list)
+    resolved, breakdown = api.symbolic(spec, keep_list)
     exact = api.count(spec)
     total = _tidy(breakdown.total)
     active = _tidy(breakdown.active)
@@ -89,11 +90,115 @@ def build(spec: api.Spec, keep: Iterable[str] | None = None) -> Formula:
     checks += [(extras[k], int(v)) for k, v in exact.breakdown.extras.items() if k in extras]
     for expression, expected in checks:
         if formula.substitute(expression) != expected:
-            raise ArchcalcError(
-                f"internal error: the formula of {spec.name} does not reproduce its count "
-                f"({formula.substitute(expression)} != {expected}); please report this"
+            raise family_failure(
+                resolved,
+                "count",
+                f"its formula gives {formula.substitute(expression)} but its exact count "
+                f"is {expected}: the count is not written once for ints and symbols",
             )
+    probe(spec, formula, resolved)
     return formula
+
+
+#: Factors tried for the probe point (every symbol's value times one of them).
+PROBE_FACTORS = (2, 3)
+
+
+def probe(spec: api.Spec, formula: Formula, resolved: Resolved) -> None:
+    """Check the formula law at a second point: the formula must give the exact count there.
+
+    Reproducing the count at the spec's own values proves little: a rule that calls
+    ``int()`` on a symbol and falls back to a number, or that reads exact values where it
+    should read symbols, gives a constant that happens to be right. So every symbol is
+    scaled (x2, else x3 when that spec is invalid) and the spec counted exactly there. A
+    mismatch names the layer type whose recorded result differs (see
+    :func:`archcalc.contract.layer_call`), else the family. When the spec changes
+    structure between the two points (a part or a layer call appears or vanishes) the
+    formula is only piecewise valid and nothing is concluded.
+    """
+    values = api.values_of(spec)
+    # Every name the symbolic run made a symbol, used by the formula or not: a count that
+    # ignores its symbols entirely is the plainest case of a formula that is not one.
+    names = [
+        n for n, v in resolved.namespace.memo.items() if isinstance(v, sympy.Symbol) and n in values
+    ]
+    if not names:
+        return
+    for factor in PROBE_FACTORS:
+        point = {name: values[name] * factor for name in names}
+        overrides = [*spec.overrides, *(Override(n, _number(v)) for n, v in point.items())]
+        try:
+            there = api.check_document(spec.doc, overrides, spec.registry)
+            counted = api.count(there)
+        except (SpecError, UsageError):
+            continue  # not a valid spec at this point: try the next one
+        break
+    else:
+        return
+    expected = [(formula.total, counted.total_params), (formula.active, counted.active_params)]
+    expected += [
+        (formula.extras[k], int(v))
+        for k, v in counted.breakdown.extras.items()
+        if k in formula.extras
+    ]
+    if all(_at(e, point) == v for e, v in expected):
+        return
+    if [p.name for p in counted.breakdown.parts] != [name for _, name, _ in formula.parts]:
+        return
+    mine, theirs = resolved.calls, there.exact.calls
+    if list(mine) != list(theirs) or any(len(mine[k]) != len(theirs[k]) for k in mine):
+        return
+    shown = ", ".join(f"{n}={_number(v)}" for n, v in point.items())
+    for (path, layer, what), results in mine.items():
+        for symbolic, exact in zip(results, theirs[(path, layer, what)], strict=True):
+            if _differs(symbolic, exact, point):
+                raise layer_failure(
+                    resolved,
+                    path,
+                    layer,
+                    what,
+                    f"its {what} is not symbolic: at {shown} its formula gives "
+                    f"{_shown(symbolic, point)} but counting gives {_shown(exact, point)} "
+                    "(int(), float(), round(), a caught TypeError or an exact value used "
+                    "where a symbol was given?)",
+                )
+    raise family_failure(
+        resolved,
+        "count",
+        f"its formula is not symbolic: at {shown} it gives {_at(formula.total, point)} but "
+        f"counting gives {counted.total_params} (int(), float(), a caught TypeError or "
+        "spec.exact() used for a value, not only for structure?)",
+    )
+
+
+def _number(value: int | Fraction) -> str:
+    return str(value) if isinstance(value, int) or value.denominator != 1 else str(int(value))
+
+
+def _at(expression: Any, point: Mapping[str, int | Fraction]) -> Any:
+    """``expression`` with each symbol replaced by its value at ``point``."""
+    if not isinstance(expression, sympy.Basic):
+        return expression
+    mapping = {
+        sym: sympy.Rational(point[sym.name].numerator, point[sym.name].denominator)
+        for sym in expression.free_symbols
+        if sym.name in point
+    }
+    return expression.xreplace(mapping)
+
+
+def _differs(symbolic: Any, exact: Any, point: Mapping[str, int | Fraction]) -> bool:
+    if isinstance(exact, tuple):
+        if not isinstance(symbolic, tuple) or len(symbolic) != len(exact):
+            return True
+        return any(_at(s, point) != e for s, e in zip(symbolic, exact, strict=True))
+    return bool(_at(symbolic, point) != exact)
+
+
+def _shown(value: Any, point: Mapping[str, int | Fraction]) -> str:
+    if isinstance(value, tuple):
+        return "(" + ", ".join(str(_at(v, point)) for v in value) + ")"
+    return str(_at(value, point))
 
 
 def _check_keep(spec: api.Spec, keep: Iterable[str]) -> list[str]:

@@ -330,3 +330,56 @@ def test_messages_never_show_a_fraction_repr(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "Fraction(" not in result.output
     assert re.search(r"7/2 \(≈ 3\.5\)", result.output), result.output
+
+
+# --------------------------------------------------------------------------- formula probe
+
+SNEAKY_LAYER = """
+from archcalc import LayerType, hookimpl
+
+def params(args, shape):
+    try:
+        return int(shape[0]) * 2   # fine for ints; for a symbol falls back to a constant
+    except TypeError:
+        return 32
+
+@hookimpl
+def archcalc_layer_types():
+    return [LayerType(name="squeeze_excite", description="SE block",
+        args={"type": "object", "properties": {}, "additionalProperties": False},
+        params=params)]
+"""
+
+
+@pytest.mark.parametrize("command", ["formula", "solve"])
+def test_a_layer_type_that_is_not_symbolic_is_caught_by_the_probe(
+    tmp_path: Path, command: str
+) -> None:
+    plugin = write(tmp_path, "se.py", SNEAKY_LAYER)
+    spec = write(tmp_path, "net.yaml", NET)
+    extra = ["--for", "width", "--target", "5000"] if command == "solve" else []
+    line = one_plugin_line(run(command, spec, *extra, "--plugin", plugin))
+    assert f"plugin '{plugin}'" in line and "layer type 'squeeze_excite' (params)" in line
+    assert f"{spec}:9:11" in line and "its params is not symbolic: at width=32" in line
+    assert "its formula gives 32 but counting gives 64" in line
+
+
+def test_a_family_using_exact_values_for_counts_is_caught_by_the_probe(tmp_path: Path) -> None:
+    plugin = family(tmp_path, count="return Breakdown((Part('w', spec.exact('width') * 2),))")
+    spec = write(tmp_path, "r.yaml", RWKV)
+    line = one_plugin_line(run("formula", spec, "--plugin", plugin))
+    assert f"plugin '{plugin}' failed while building the formula: family 'rwkv'" in line
+    assert f"{spec}:1:9" in line and "its formula is not symbolic: at" in line
+
+
+def test_the_probe_accepts_honest_structure_decisions(tmp_path: Path) -> None:
+    count = (
+        "parts = [Part('w', v.width * v.n_layers)]\n"
+        "    if spec.exact('n_layers') > 1: parts.append(Part('extra', v.width))\n"
+        "    return Breakdown(tuple(parts))"
+    )
+    plugin = family(tmp_path, count=count)
+    spec = write(tmp_path, "r.yaml", RWKV)
+    result = run("formula", spec, "--format", "json", "--plugin", plugin)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["total_params"] == 64 * 2 + 64
