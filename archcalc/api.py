@@ -182,16 +182,21 @@ def load_document(
     a ``config.json`` is a Hugging Face model folder: its config is read. The plugin
     that reads the config's model_type comes from ``registry`` (default: this process's).
     """
-    from archcalc import hf
-
     if os.path.isdir(path) and os.path.isfile(os.path.join(path, "config.json")):
+        from archcalc import hf
+
         name = os.path.join(display if display is not None else os.fsdecode(path), "config.json")
         return hf.load_document(os.path.join(path, "config.json"), name, registry)
     if str(path).lower().endswith(".json"):
+        from archcalc import hf
+
         return hf.load_document(path, display, registry)
     doc = yamlsafe.load_path(path, display, recover=True)
-    if hf.is_hf_config_data(doc.data):
-        return hf.from_yaml_document(doc, registry)
+    if "model_type" in doc.data:  # only then can it be a config; hf (imported when needed) decides
+        from archcalc import hf
+
+        if hf.is_hf_config_data(doc.data):
+            return hf.from_yaml_document(doc, registry)
     return doc
 
 

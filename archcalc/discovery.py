@@ -42,7 +42,7 @@ from typing import Any
 ENV_CACHE_DIR = "ARCHCALC_CACHE_DIR"
 ENV_NO_CACHE = "ARCHCALC_NO_CACHE"
 #: Bumped when the file's layout changes; another format is a miss, not an error.
-FORMAT = 1
+FORMAT = 2
 
 _ENTRY_POINT = re.compile(r"^(?P<module>[\w.]+)\s*(?::\s*(?P<attr>[\w.]+)\s*)?(?:\[.*\]\s*)?$")
 
@@ -82,11 +82,12 @@ def entry_points(group: str) -> tuple[EntryPoint, ...]:
         return _MEMO[group]
     fingerprint = _fingerprint() if not os.environ.get(ENV_NO_CACHE) else None
     path = _cache_file() if fingerprint is not None else None
-    found = _read(path, fingerprint, group) if path is not None else None
+    entries = _read(path) if path is not None else []
+    found = _lookup(entries, fingerprint, group)
     if found is None:
         found = _scan(group)
         if path is not None and fingerprint is not None:
-            _write(path, fingerprint, group, found)
+            _write(path, fingerprint, group, found, entries)
     else:
         stats["hits"] += 1
     _MEMO[group] = found
@@ -185,28 +186,58 @@ def _cache_file() -> Path | None:
 
 
 _FIELDS = ("name", "value", "group", "dist", "version")
+#: Fingerprints remembered per interpreter: ``archcalc`` and ``python -m archcalc`` from a
+#: few directories see different ``sys.path`` lists, and should not evict each other.
+MAX_ENTRIES = 8
 
 
-def _read(path: Path, fingerprint: str, group: str) -> tuple[EntryPoint, ...] | None:
+def _read(path: Path) -> list[dict[str, Any]]:
+    """The cache file's entries; [] when it is missing, unreadable or another format."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != FORMAT or data.get("fingerprint") != fingerprint:
-            return None
-        rows = data["groups"][group]
-        return tuple(EntryPoint(*(str(row[k]) for k in _FIELDS)) for row in rows)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
+    except (OSError, ValueError):
+        return []
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return []
+    entries = data.get("entries")
+    return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
 
 
-def _write(path: Path, fingerprint: str, group: str, found: tuple[EntryPoint, ...]) -> None:
-    """Replace the cache file atomically; silently give up where it cannot be written."""
-    data = {
-        "format": FORMAT,
-        "fingerprint": fingerprint,
-        "groups": {group: [{k: getattr(ep, k) for k in _FIELDS} for ep in found]},
-    }
+def _lookup(
+    entries: list[dict[str, Any]], fingerprint: str | None, group: str
+) -> tuple[EntryPoint, ...] | None:
+    for entry in entries:
+        if entry.get("fingerprint") == fingerprint and entry.get("group") == group:
+            try:
+                return tuple(
+                    EntryPoint(*(str(row[k]) for k in _FIELDS)) for row in entry["entry_points"]
+                )
+            except (KeyError, TypeError):
+                return None
+    return None
+
+
+def _write(
+    path: Path,
+    fingerprint: str,
+    group: str,
+    found: tuple[EntryPoint, ...],
+    entries: list[dict[str, Any]],
+) -> None:
+    """Replace the cache file atomically; silently give up where it cannot be written.
+
+    Two runs writing at once both succeed and the later file wins; an entry the other
+    run added may be lost, which costs one scan later, never a wrong answer.
+    """
     import tempfile
 
+    new = {
+        "fingerprint": fingerprint,
+        "group": group,
+        "entry_points": [{k: getattr(ep, k) for k in _FIELDS} for ep in found],
+    }
+    kept = [e for e in entries if (e.get("fingerprint"), e.get("group")) != (fingerprint, group)]
+    data = {"format": FORMAT, "entries": [new, *kept][:MAX_ENTRIES]}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".entry-points-", suffix=".tmp", dir=path.parent)

@@ -154,6 +154,8 @@ def _refuse_retrieval(uri: str) -> Any:
 #: check a thousand specs. Only for a static schema (a plain dict): a family may compute its
 #: schema when read (the CNN family lists the layer types of the current plugins).
 _VALIDATORS: dict[int, tuple[Family, Any]] = {}
+#: The same for the fast yes/no check (:mod:`archcalc.schema_fast`); None: not compilable.
+_FAST: dict[tuple[int, int], tuple[Family, Registry | None, Any]] = {}
 
 
 def _validator(family: Family, registry: Registry | None) -> Any:
@@ -174,6 +176,31 @@ def _validator(family: Family, registry: Registry | None) -> Any:
     return validator
 
 
+def _fast_check(family: Family, registry: Registry | None) -> Any:
+    """The compiled yes/no check of the family's schema, or None.
+
+    Cached per family and, for a schema computed from the registry (the CNN family's
+    layer types), per registry too; both are kept alive here so their ids are not reused.
+    """
+    from archcalc.schema_fast import compile_schema
+
+    static = type(family.schema) is dict
+    key = (id(family), 0 if static else id(registry))
+    cached = _FAST.get(key)
+    if cached is not None and cached[0] is family and (static or cached[1] is registry):
+        return cached[2]
+    check = compile_schema(family_schema(family, registry))
+    _FAST[key] = (family, registry, check)
+    return check
+
+
+def fast_valid(doc: Document, family: Family, registry: Registry | None = None) -> bool | None:
+    """Whether the document is valid for the family's schema without asking jsonschema
+    (True/False), or None when only jsonschema can tell."""
+    check = _fast_check(family, registry)
+    return None if check is None else check(doc.data)
+
+
 def validate_structure(
     doc: Document,
     family: Family,
@@ -186,7 +213,11 @@ def validate_structure(
     Returns the paths of the values found wrong (a missing key's own path included), so
     later stages do not report them twice. Values at the ``skip`` paths were reported
     already (the YAML reader refused them): nothing is said about them here.
+    A valid document is recognised by the compiled check alone; jsonschema, the validator of
+    record, is imported and run only for a document that has a problem, and says what it is.
     """
+    if fast_valid(doc, family, registry):
+        return set()
     validator = _validator(family, registry)
     skipped = tuple(skip)
     errors = sorted(validator.iter_errors(doc.data), key=lambda e: [str(p) for p in e.path])

@@ -204,3 +204,24 @@ def test_concurrent_runs_in_different_environments_share_the_file(
         assert proc.returncode == 0, err
     [cache] = (tmp_path / "cache").glob("entry-points-*.json")
     assert json.loads(cache.read_text(encoding="utf-8"))["format"] == discovery.FORMAT
+
+
+def test_several_environments_views_are_kept(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`archcalc` and `python -m archcalc` see different sys.path lists: both stay cached."""
+    fake_distribution(site, "plugin-a", {"a": "mod_a"})
+    fresh_run()
+    other = tmp_path / "cwd"
+    other.mkdir()
+    with monkeypatch.context() as patch:
+        patch.syspath_prepend(str(other))
+        assert counted(fresh_run)[1] == {"scans": 1, "hits": 0}
+        assert counted(fresh_run)[1] == {"scans": 0, "hits": 1}
+    assert counted(fresh_run)[1] == {"scans": 0, "hits": 1}
+    for i in range(discovery.MAX_ENTRIES + 2):  # many more views: only the newest are kept
+        with monkeypatch.context() as patch:
+            patch.syspath_prepend(str(tmp_path / f"view{i}"))
+            fresh_run()
+    [cache] = (tmp_path / "cache").glob("entry-points-*.json")
+    assert len(json.loads(cache.read_text(encoding="utf-8"))["entries"]) == discovery.MAX_ENTRIES

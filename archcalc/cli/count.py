@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -145,19 +146,25 @@ def _with_shapes(spec: api.Spec, text: str) -> str:
     return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:], "", text])
 
 
+def _model_type(spec: api.Spec) -> str | None:
+    """The Hugging Face model_type the spec was translated from, if it was.
+
+    Only :mod:`archcalc.hf` translates configs, so when this process never imported it
+    the spec is not one, and a YAML spec's count does not pay for importing it.
+    """
+    hf = sys.modules.get("archcalc.hf")
+    return None if hf is None else hf.model_type_of(spec.doc)  # type: ignore[no-any-return]
+
+
 def _hf_json(spec: api.Spec, obj: dict[str, Any]) -> dict[str, Any]:
     """A count of a Hugging Face config names its model_type (``hf_model_type``)."""
-    from archcalc.hf import model_type_of
-
-    model_type = model_type_of(spec.doc)
+    model_type = _model_type(spec)
     return obj if model_type is None else {**obj, "hf_model_type": model_type}
 
 
 def _hf_text(spec: api.Spec, text: str) -> str:
     """The header of a Hugging Face config's count names its model_type."""
-    from archcalc.hf import model_type_of
-
-    model_type = model_type_of(spec.doc)
+    model_type = _model_type(spec)
     first, newline, rest = text.partition("\n")
     if model_type is None or not first.endswith(")"):
         return text
