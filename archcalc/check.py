@@ -77,7 +77,7 @@ def spec_tensors(spec: Spec, model_type: str | None = None) -> tuple[list[Expect
         return state_dict(listed, _naming(spec, model_type)), model_type
     except UnnamedTensor as exc:
         sink = DiagnosticSink(spec.file)
-        sink.error(spec.doc.mark(("family",)), str(exc))
+        sink.error(spec.doc.mark(("family",)), str(exc), code="K807")
         raise SpecError(sink.diagnostics) from None
 
 

@@ -129,9 +129,9 @@ class Checkpoint:
 # --------------------------------------------------------------------------- files
 
 
-def _fail(file: str, mark: Mark, message: str) -> SpecError:
+def _fail(file: str, mark: Mark, message: str, code: str = "K801") -> SpecError:
     sink = DiagnosticSink(file)
-    sink.error(mark, message)
+    sink.error(mark, message, code=code)
     return SpecError(sink.diagnostics)
 
 
@@ -257,8 +257,8 @@ class _Text:
         column = len(before) - (before.rfind(b"\n") + 1) + 1
         return Mark(line, column)
 
-    def error(self, index: int, message: str) -> SpecError:
-        return _fail(self.file, self.mark(index), message)
+    def error(self, index: int, message: str, code: str = "K802") -> SpecError:
+        return _fail(self.file, self.mark(index), message, code)
 
     def at_key(self, key: str) -> Mark:
         """Where the entry ``key`` starts (its first quoted occurrence), for a message."""
@@ -373,7 +373,9 @@ def _validate(
     raw_meta = header.get("__metadata__")
     if raw_meta is not None:
         if not isinstance(raw_meta, dict) or not all(isinstance(v, str) for v in raw_meta.values()):
-            problems.error(text.at_key("__metadata__"), "__metadata__ must map strings to strings")
+            problems.error(
+                text.at_key("__metadata__"), "__metadata__ must map strings to strings", code="K803"
+            )
         else:
             metadata = raw_meta
     tensors: dict[str, StoredTensor] = {}
@@ -385,7 +387,9 @@ def _validate(
             break
         shown = _show(key)
         if not isinstance(info, dict):
-            problems.error(text.at_key(key), f"tensor '{shown}': entry must be an object")
+            problems.error(
+                text.at_key(key), f"tensor '{shown}': entry must be an object", code="K803"
+            )
             continue
         dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
         if not isinstance(dtype, str) or dtype not in DTYPE_BITS:
@@ -393,6 +397,7 @@ def _validate(
                 text.at_key(key),
                 f"tensor '{shown}': unknown dtype '{_show(str(dtype), 20)}' (safetensors "
                 "defines " + ", ".join(DTYPE_BITS) + ")",
+                code="K803",
             )
             continue
         if (
@@ -404,6 +409,7 @@ def _validate(
                 text.at_key(key),
                 f"tensor '{shown}': shape must be a list of at most {MAX_RANK} integers ≥ 0, "
                 f"got {shorten(shape)}",
+                code="K803",
             )
             continue
         if (
@@ -416,6 +422,7 @@ def _validate(
                 text.at_key(key),
                 f"tensor '{shown}': data_offsets must be [begin, end] with 0 ≤ begin ≤ end, "
                 f"got {shorten(offsets)}",
+                code="K803",
             )
             continue
         tensor = StoredTensor(key, dtype, tuple(shape), text.file)
@@ -427,6 +434,7 @@ def _validate(
                 text.at_key(key),
                 f"tensor '{shown}': shape {list(shape)} of {dtype} needs {need} bytes but "
                 f"data_offsets {offsets} hold {end - begin:,}",
+                code="K803",
             )
             continue
         tensors[key] = tensor
@@ -450,12 +458,14 @@ def _check_layout(
                 text.at_key(key),
                 f"tensor '{_show(key)}': data_offsets [{begin}, {end}] overlap those of "
                 f"'{_show(previous)}' (ending at {position})",
+                code="K804",
             )
         elif begin > position:
             problems.error(
                 text.at_key(key),
                 f"tensor '{_show(key)}': data_offsets start at {begin}, leaving a gap after "
                 f"byte {position}" + (f" ('{_show(previous)}')" if previous else ""),
+                code="K804",
             )
         if len(problems.errors) >= MAX_PROBLEMS:
             return
@@ -465,6 +475,7 @@ def _check_layout(
         problems.error(
             _START,
             f"{what} has {data_size:,} bytes but the tensors' data_offsets cover {position:,}",
+            code="K804",
         )
 
 
@@ -486,12 +497,14 @@ def _plain_shard_name(name: Any) -> bool:
 def _read_index(path: Path, name: str) -> Checkpoint:
     with _File(path, name) as f:
         if f.size > MAX_INDEX_BYTES:
-            raise _fail(name, _START, f"index is larger than {MAX_INDEX_BYTES:,} bytes")
+            raise _fail(name, _START, f"index is larger than {MAX_INDEX_BYTES:,} bytes", "K805")
         raw = f.read(MAX_INDEX_BYTES + 1)
     text = _Text(name, raw)
     data = text.parse("index")
     if not isinstance(data, dict) or not isinstance(data.get("weight_map"), dict):
-        raise text.error(0, "a safetensors index is a JSON object with a 'weight_map' object")
+        raise text.error(
+            0, "a safetensors index is a JSON object with a 'weight_map' object", "K805"
+        )
     weight_map: dict[str, Any] = data["weight_map"]
     at_map = text.at_key("weight_map")
     shards: dict[str, list[str]] = {}
@@ -502,22 +515,25 @@ def _read_index(path: Path, name: str) -> Checkpoint:
                 text.at_key(tensor),
                 f"weight_map: tensor '{_show(tensor)}' maps to '{_show(str(shard))}', not the "
                 "name of a .safetensors file beside the index",
+                code="K805",
             )
             continue
         shards.setdefault(shard, []).append(tensor)
     problems.raise_if_errors()
     if len(shards) > MAX_SHARDS:
-        raise _fail(name, at_map, f"index names {len(shards):,} shards (limit {MAX_SHARDS:,})")
+        raise _fail(
+            name, at_map, f"index names {len(shards):,} shards (limit {MAX_SHARDS:,})", "K805"
+        )
     totals: dict[str, int | None] = {"total_size": None, "total_parameters": None}
     metadata = data.get("metadata")
     if metadata is not None:
         at_meta = text.at_key("metadata")
         if not isinstance(metadata, dict):
-            raise _fail(name, at_meta, "metadata must be an object")
+            raise _fail(name, at_meta, "metadata must be an object", "K805")
         for key in totals:
             value = metadata.get(key)
             if value is not None and not (_is_int(value) and value >= 0):
-                raise _fail(name, at_meta, f"metadata.{key} must be an integer ≥ 0")
+                raise _fail(name, at_meta, f"metadata.{key} must be an integer ≥ 0", "K805")
             totals[key] = value
     tensors: dict[str, StoredTensor] = {}
     files = []
@@ -533,15 +549,13 @@ def _read_index(path: Path, name: str) -> Checkpoint:
                 problems.error(
                     text.at_key(tensor),
                     f"weight_map: tensor '{_show(tensor)}' is not in {shard}",
+                    code="K805",
                 )
         for tensor, stored in found.items():
             mapped = weight_map.get(tensor)
             if mapped != shard:
                 where = "is not in the weight_map" if mapped is None else f"is mapped to {mapped}"
-                problems.error(
-                    at_map,
-                    f"tensor '{_show(tensor)}' of {shard} {where}",
-                )
+                problems.error(at_map, f"tensor '{_show(tensor)}' of {shard} {where}", code="K805")
             elif tensor in names:
                 tensors[tensor] = stored
     problems.raise_if_errors()
@@ -601,6 +615,7 @@ def open_checkpoint(path: str | os.PathLike[str], display: str | None = None) ->
                 _START,
                 "no safetensors checkpoint in this folder"
                 + (f": {problem}" if problem else f" (looked for {INDEX_NAME}, {SINGLE_NAME})"),
+                "K806",
             )
         opened = open_checkpoint(found, os.path.join(name, found.name))
         return _with(opened, source=name)

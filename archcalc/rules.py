@@ -14,6 +14,7 @@ H4xx  Hugging Face config.json translation                core (hf)
 T5xx  family ``transformer``                              built-in plugin
 C6xx  family ``cnn`` and its layer types                  built-in plugin
 V7xx  family ``vit``                                      built-in plugin
+K8xx  checkpoints: safetensors headers, indexes, naming   core (checkpoint)
 P9xx  a plugin's diagnostic reported without a code       defaults
 ====  ==================================================  =====================
 
@@ -415,6 +416,59 @@ _RULES = (
         "`pool: token`, `class_token: false`",
         "use `pool: avg`, or `class_token: true`",
     ),
+    # --- checkpoints
+    Rule(
+        "K801",
+        "error",
+        "not a readable safetensors file: too short, a header length beyond the file or "
+        "over the limit, a Git LFS pointer, not a regular file",
+        "a `model.safetensors` cut short by an interrupted download",
+        "fetch the checkpoint again (`git lfs pull` for a pointer)",
+    ),
+    Rule(
+        "K802",
+        "error",
+        "a safetensors header or index is not strict, bounded JSON",
+        "a header that is not UTF-8, nests 100 levels deep or repeats a key",
+        "re-save the checkpoint with the safetensors library",
+    ),
+    Rule(
+        "K803",
+        "error",
+        "a tensor's header entry is invalid: unknown dtype, bad shape or data_offsets, or "
+        "a byte size its shape and dtype do not imply",
+        '`{"dtype": "F7", "shape": [2], "data_offsets": [0, 8]}`',
+        "re-save the checkpoint with the safetensors library",
+    ),
+    Rule(
+        "K804",
+        "error",
+        "tensors' byte ranges overlap, leave a gap, or do not end where the file ends",
+        "two tensors sharing bytes [4, 8), a file truncated mid-tensor",
+        "re-save or re-download the checkpoint",
+    ),
+    Rule(
+        "K805",
+        "error",
+        "a `model.safetensors.index.json` is inconsistent: a shard outside its folder, a "
+        "weight_map that disagrees with the shards, malformed metadata",
+        '`"weight_map": {"w": "../other.safetensors"}`',
+        "regenerate the index with the checkpoint",
+    ),
+    Rule(
+        "K806",
+        "error",
+        "a folder holds no safetensors checkpoint (or several unrelated ones)",
+        "a folder with only `pytorch_model.bin` (archcalc never unpickles)",
+        "convert the weights to safetensors, or name the file to read",
+    ),
+    Rule(
+        "K807",
+        "error",
+        "archcalc does not know the name a model type's checkpoints give one of the tensors",
+        "`--model-type gpt2` for a spec with qk_norm",
+        "name the tensors with another --model-type, or drop --model-type",
+    ),
     # --- defaults for plugins
     Rule(
         "P901", "error", "an error a plugin's family reported without a code", "", "see the message"
@@ -446,7 +500,7 @@ RULES: Mapping[str, Rule] = {rule.code: rule for rule in _RULES}
 
 #: Prefixes archcalc reserves: an ignore comment naming an unlisted code with one of these
 #: is a typo (A002); any other prefix may belong to a plugin.
-RESERVED_PREFIXES = frozenset({"A", "Y", "S", "X", "H", "T", "C", "V", "P"})
+RESERVED_PREFIXES = frozenset({"A", "Y", "S", "X", "H", "T", "C", "V", "K", "P"})
 
 
 def rule(code: str) -> Rule | None:

@@ -88,7 +88,9 @@ def test_a_symbolic_link_to_a_checkpoint_is_followed(tmp_path: Path) -> None:
 
 def test_length_beyond_the_file(tmp_path: Path) -> None:
     path = write_raw(tmp_path / "m.safetensors", b'{"a":1}', 0, length=1000)
-    assert "header length 1,000 runs beyond the end of the file (15 bytes)" in _error(path)
+    message = _error(path)
+    assert "header length 1,000 runs beyond the end of the file (15 bytes)" in message
+    assert message.endswith("[K801]")
 
 
 def test_a_100_mb_header_length_is_refused_before_reading_it(tmp_path: Path) -> None:
@@ -138,6 +140,7 @@ def test_a_header_that_is_not_json(tmp_path: Path, header: bytes, message: str) 
     text = _error(path)
     assert message in text
     assert text.count("\n") == 0 and "Traceback" not in text
+    assert text.endswith("[K802]")
 
 
 def _entry(
@@ -165,13 +168,16 @@ def _entry(
 )
 def test_a_bad_tensor_entry(tmp_path: Path, entry: object, message: str) -> None:
     path = write_header(tmp_path / "m.safetensors", {"w": entry})  # type: ignore[dict-item]
-    assert message in _error(path)
+    text = _error(path)
+    assert message in text and text.endswith("[K803]")
 
 
 def test_overlapping_offsets(tmp_path: Path) -> None:
     header = {"a": _entry(offsets=[0, 8]), "b": _entry(offsets=[4, 12])}
     path = write_header(tmp_path / "m.safetensors", header)
-    assert "tensor 'b': data_offsets [4, 12] overlap those of 'a' (ending at 8)" in _error(path)
+    message = _error(path)
+    assert "tensor 'b': data_offsets [4, 12] overlap those of 'a' (ending at 8)" in message
+    assert message.endswith("[K804]")
 
 
 def test_two_tensors_claiming_the_same_bytes(tmp_path: Path) -> None:
@@ -263,7 +269,9 @@ def _index(folder: Path, weight_map: object, metadata: object = None) -> Path:
 )
 def test_an_index_may_only_name_shards_beside_it(tmp_path: Path, shard: object) -> None:
     path = _index(tmp_path, {"w": shard})
-    assert "not the name of a .safetensors file beside the index" in _error(path)
+    message = _error(path)
+    assert "not the name of a .safetensors file beside the index" in message
+    assert message.endswith("[K805]")
 
 
 def test_an_index_and_its_shards_must_agree(tmp_path: Path) -> None:
@@ -298,6 +306,7 @@ def test_a_malformed_index(tmp_path: Path, body: object, message: str) -> None:
 
 def test_a_folder_without_a_checkpoint(tmp_path: Path) -> None:
     assert "no safetensors checkpoint in this folder" in _error(tmp_path)
+    assert _error(tmp_path).endswith("[K806]")
     (tmp_path / "pytorch_model.bin").write_bytes(b"\x80\x04")
     assert "only pickle checkpoints (pytorch_model.bin)" in _error(tmp_path)
     assert "never unpickles" in _error(tmp_path)
