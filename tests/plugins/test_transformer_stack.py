@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import archcalc
 from archcalc import sizes
 from archcalc.errors import SpecError
-from tests.helpers import write_spec
+from tests.helpers import ROOT, write_spec
 
 BASE: dict[str, Any] = {
     "family": "transformer",
@@ -366,3 +366,14 @@ def test_encoder_decoder_stacks_are_laid_out_separately(tmp_path: Path) -> None:
         sum(t.numel for t in transformer.tensors(loaded.exact))
         == archcalc.count(loaded).total_params
     )
+
+
+def test_the_readme_worked_example_counts_what_the_readme_shows(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("name: moe-with-dense-layers")
+    text = readme[start : readme.index("```", start)]
+    path = tmp_path / "moe-with-dense-layers.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = archcalc.count(archcalc.load_spec(path))
+    assert f"total params:  {result.total_params:,}" in readme
+    assert f"active params: {result.active_params:,}" in readme
