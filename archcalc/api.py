@@ -89,7 +89,10 @@ def _family_of(doc: yamlsafe.Document, registry: Registry, sink: DiagnosticSink)
     if name is None:
         sink.error(
             doc.mark(()),
-            "missing required key 'family' (one of: " + ", ".join(sorted(registry.families)) + ")",
+            "missing required key 'family' (one of: "
+            + ", ".join(sorted(registry.families))
+            + ")"
+            + _family_hint(doc, registry),
             "S206",
         )
         return None
@@ -114,6 +117,25 @@ def _family_of(doc: yamlsafe.Document, registry: Registry, sink: DiagnosticSink)
             "S206",
         )
     return family
+
+
+def _family_hint(doc: yamlsafe.Document, registry: Registry) -> str:
+    """'; its keys are those of family X' when one family's keys fit the spec best."""
+    from archcalc.discover import spec_keys
+
+    keys = set(doc.data)
+    family_keys = {name: spec_keys([f]) for name, f in registry.families.items()}
+    # Most keys in common; among equals the family with the fewest keys (the base one,
+    # not an extension of it such as transformer-lora).
+    fits = sorted(family_keys, key=lambda n: (-len(keys & family_keys[n]), len(family_keys[n])))
+    if not fits or len(keys & family_keys[fits[0]]) < 2:
+        return ""
+    best = fits[0]
+    tie = len(fits) > 1 and (
+        len(keys & family_keys[fits[1]]),
+        len(family_keys[fits[1]]),
+    ) == (len(keys & family_keys[best]), len(family_keys[best]))
+    return "" if tie else f"; its keys are those of '{best}': add family: {best}"
 
 
 def check_document(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -135,24 +134,29 @@ def diagnostics_github(diagnostics: Iterable[Diagnostic]) -> str:
     )
 
 
-def diagnostics_json(
-    files: Sequence[tuple[str, bool, str | None]], diagnostics: Sequence[Diagnostic]
-) -> str:
-    return json.dumps(
-        {
-            "valid": all(ok for _, ok, _ in files),
-            "files": [{"file": f, "valid": ok, "family": fam} for f, ok, fam in files],
-            "diagnostics": [
-                {
-                    "file": d.file,
-                    "line": d.line,
-                    "column": d.column,
-                    "severity": d.severity,
-                    "code": d.code,
-                    "message": d.message,
-                }
-                for d in diagnostics
-            ],
-        },
-        indent=2,
-    )
+def diagnostic_json(d: Diagnostic) -> dict[str, Any]:
+    """One diagnostic as every JSON output writes it."""
+    return {
+        "file": d.file,
+        "line": d.line,
+        "column": d.column,
+        "severity": d.severity,
+        "code": d.code,
+        "message": d.message,
+    }
+
+
+def override_value(text: str) -> Any:
+    """A ``--set`` value typed as written: 48 an int, true a bool, anything else the text."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def overrides_json(overrides: Sequence[Any]) -> dict[str, Any]:
+    """The ``--set`` overrides of a run, key to typed value (see :func:`override_value`)."""
+    return {o.key: override_value(o.text) for o in overrides}

@@ -43,3 +43,52 @@ def fake_distribution(
     lines = "".join(f"{key} = {value}\n" for key, value in entry_points.items())
     (folder / "entry_points.txt").write_text(f"[archcalc]\n{lines}", encoding="utf-8")
     return folder
+
+
+#: The YAML (and JSON) a repository of model configs holds besides its specs.
+OTHER_FILES = {
+    ".github/workflows/ci.yml": (
+        "name: ci\non:\n  push:\n    branches: [main]\n  pull_request:\njobs:\n  test:\n"
+        "    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n"
+        "      - run: archcalc validate models/\n"
+    ),
+    "docker-compose.yml": (
+        'version: "3.8"\nservices:\n  trainer:\n    image: pytorch/pytorch:2.4.0\n'
+        "    volumes:\n      - ./models:/models\n    environment:\n      - NCCL_DEBUG=INFO\n"
+    ),
+    "k8s/job.yaml": (
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: train\nspec:\n  template:\n"
+        "    spec:\n      containers:\n        - name: trainer\n          image: trainer:1.2\n"
+        "      restartPolicy: Never\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+        '  name: env\ndata:\n  on: "yes"\n'
+    ),
+    "k8s/cloudformation.yaml": "Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n"
+    "    Properties:\n      BucketName: !Ref Name\n",
+    "mkdocs.yml": "site_name: Our models\nnav:\n  - Home: index.md\ntheme:\n  name: material\n",
+    "configs/train.yaml": "lr: 3.0e-4\nbatch_size: 512\nwarmup_steps: 2000\noptimizer: adamw\n",
+    ".pre-commit-config.yaml": "repos: []\n",
+    "hf/llama/config.json": '{"model_type": "llama"}\n',
+    "docs/index.md": "# models\n",
+}
+
+
+def realistic_repo(root: Path) -> dict[str, str]:
+    """A repository of model configs: specs in models/ next to the YAML every repo holds.
+
+    Returns the specs written (relative path -> text); the other files are
+    :data:`OTHER_FILES`.
+    """
+    specs = {
+        "models/llama-3-8b.yaml": (EXAMPLES / "llama-3-8b.yaml").read_text(encoding="utf-8"),
+        "models/vision/resnet50.yaml": (EXAMPLES / "resnet50.yaml").read_text(encoding="utf-8"),
+        "models/tiny.yaml": (
+            "# yaml-language-server: $schema=../schemas/archcalc.schema.json\nname: tiny\n"
+            "family: transformer\nn_layers: 2\nd_model: 64\nn_heads: 4\nd_ff: 128\n"
+            "vocab_size: 100\n"
+        ),
+    }
+    for relative, text in {**OTHER_FILES, **specs}.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return specs

@@ -481,9 +481,14 @@ def test_usage_errors_exit_2(args: list[str]) -> None:
 
 
 def test_bad_paths_are_located_errors_and_other_files_still_checked(tmp_path: Path) -> None:
-    """A missing file, a directory or a symlink is one located error; the rest is checked."""
+    """A missing file or a symlink is one located error; the rest is checked.
+
+    A directory is searched for specs, whatever its name.
+    """
     directory = tmp_path / "specs.yaml"
     directory.mkdir()
+    inner = directory / "inner.yaml"
+    inner.write_bytes((CORPUS / "invalid" / "f54-unknown-key.yaml").read_bytes())
     link = tmp_path / "link.yaml"
     link.symlink_to(VALID[0])
     secret_link = tmp_path / "secret.yaml"
@@ -504,7 +509,7 @@ def test_bad_paths_are_located_errors_and_other_files_still_checked(tmp_path: Pa
         assert match, line
         messages.setdefault(match["file"], []).append(line)
     assert "not found" in messages[str(missing)][0]
-    assert "directory" in messages[str(directory)][0]
+    assert "unknown key" in messages[str(inner)][0]
     assert "symbolic link" in messages[str(link)][0]
     assert "symbolic link" in messages[str(secret_link)][0]
     assert "symbolic link" in messages[str(zero_link)][0]
@@ -512,5 +517,5 @@ def test_bad_paths_are_located_errors_and_other_files_still_checked(tmp_path: Pa
     assert str(bad) in messages  # checked although earlier files failed
     assert str(VALID[0]) not in messages
     assert f"{len(paths)} specs checked, 7 invalid" in err
-    for path in (missing, directory, link, secret_link, zero_link, fifo):
+    for path in (missing, link, secret_link, zero_link, fifo):
         assert messages[str(path)][0].startswith(f"{path}:1:1: error: ")

@@ -69,6 +69,23 @@ PluginOpt = Annotated[
 ]
 
 
+FormatOpt = Annotated[
+    str, typer.Option("--format", "-f", metavar="FORMAT", help="Output: text or json.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="The same as --format json.")]
+
+
+def _format(fmt: str, as_json: bool, choices: tuple[str, ...] = ("text", "json")) -> str:
+    """The output format asked for: ``--format``, or ``json`` for the ``--json`` alias."""
+    if as_json:
+        if fmt not in ("text", "json"):
+            raise UsageError(f"--json and --format {fmt} contradict each other; give one")
+        return "json"
+    if fmt not in choices:
+        raise UsageError(f"--format must be one of {', '.join(choices)}, got '{fmt[:40]}'")
+    return fmt
+
+
 def _err(text: str) -> None:
     sys.stderr.write(text.rstrip("\n") + "\n")
 

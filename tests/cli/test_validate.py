@@ -9,7 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from archcalc.cli import app
-from tests.helpers import ROOT
+from tests.helpers import OTHER_FILES, ROOT, realistic_repo
 
 runner = CliRunner()
 THREE = ROOT / "examples" / "lint" / "three-mistakes.yaml"
@@ -124,3 +124,130 @@ def test_readme_validate_sample_is_real_output() -> None:
     for command, shown in blocks:
         result = runner.invoke(app, command.split())
         assert result.stdout + result.stderr == shown, command
+
+
+CRASHING_PLUGIN = """
+from archcalc import Breakdown, Family, Field, Part, hookimpl
+
+
+def count(spec):
+    if spec.values.width > 3:
+        raise ZeroDivisionError("the plugin's own bug")
+    return Breakdown((Part("w", spec.values.width),))
+
+
+@hookimpl
+def archcalc_families():
+    width = Field("width", "size", "w")
+    return [Family("crashy", "Counts width, crashes past 3.", (width,), count)]
+"""
+
+
+def test_a_folder_is_searched_for_specs(tmp_path: Path) -> None:
+    realistic_repo(tmp_path)
+    code, out, err = _validate(str(tmp_path))
+    assert code == 0, out + err
+    assert "3 specs checked, all valid (5 other YAML files left alone)" in err
+
+
+def test_a_folder_with_a_broken_spec_reports_it_located(tmp_path: Path) -> None:
+    specs = realistic_repo(tmp_path)
+    tiny = tmp_path / "models" / "tiny.yaml"
+    tiny.write_text(specs["models/tiny.yaml"].replace("family: transformer\n", ""), "utf-8")
+    code, out, _ = _validate(str(tmp_path / "models"))
+    assert code == 1
+    assert f"{tiny}:2:1: error: missing required key 'family'" in out
+    assert "add family: transformer [S206]" in out
+
+
+def test_only_specs_leaves_other_yaml_alone(tmp_path: Path) -> None:
+    realistic_repo(tmp_path)
+    names = [str(tmp_path / n) for n in OTHER_FILES if n.endswith((".yml", ".yaml"))]
+    code, out, err = _validate("--only-specs", *names)
+    assert code == 0 and out == "", out
+    assert "0 specs checked" in err
+    code, out, _ = _validate(*names[:1])  # named without --only-specs: checked as a spec
+    assert code == 1
+
+
+def test_validate_runs_the_count_and_a_plugin_crash_is_exit_3(tmp_path: Path) -> None:
+    plugin = _write(tmp_path, CRASHING_PLUGIN, "crashy.py")
+    good = _write(tmp_path, "family: crashy\nwidth: 2\n", "good.yaml")
+    bad = _write(tmp_path, "family: crashy\nwidth: 5\n", "bad.yaml")
+    code, _, err = _validate(good, "--plugin", plugin)
+    assert code == 0, err
+    code, _, err = _validate(good, bad, "--plugin", plugin)
+    assert code == 3
+    assert "archcalc: plugin error: plugin '" in err and "crashy.py' failed" in err
+    assert "bad.yaml" in err and "1 could not be checked (plugin error)" in err
+    assert "ZeroDivisionError" in err and "Traceback" not in err
+    data = json.loads(_validate(good, bad, "--plugin", plugin, "--format", "json")[1])
+    assert [f["valid"] for f in data["files"]] == [True, False]
+    assert "ZeroDivisionError" in data["files"][1]["plugin_error"]
+
+
+def test_json_records_version_overrides_and_files(tmp_path: Path) -> None:
+    from archcalc import __version__
+
+    path = _write(tmp_path, BASE + "max_seq_len: 2048\n")
+    code, out, _ = _validate(path, "--json", "--set", "n_layers=4", "--set", "bias=true")
+    assert code == 0
+    data = json.loads(out)
+    assert data["archcalc_version"] == __version__
+    assert data["overrides"] == {"n_layers": 4, "bias": True}
+    assert data["files"] == [
+        {
+            "file": path,
+            "valid": True,
+            "family": "transformer",
+            "name": "spec",
+            "errors": 0,
+            "warnings": 1,
+        }
+    ]
+    assert data["diagnostics"][0]["code"] == "T510"
+
+
+def test_sarif_has_what_code_scanning_reads(tmp_path: Path, monkeypatch: object) -> None:
+    """SARIF 2.1.0: a run of archcalc, a rule per code, a located result per diagnostic.
+
+    (Checked against the official SARIF 2.1.0 JSON Schema during development; the schema
+    is not vendored here.)
+    """
+    code, out, _ = _validate("examples/lint/three-mistakes.yaml", "--format", "sarif")
+    assert code == 1
+    log = json.loads(out)
+    assert log["version"] == "2.1.0" and log["$schema"].endswith("sarif-2.1.0.json")
+    (run,) = log["runs"]
+    driver = run["tool"]["driver"]
+    assert driver["name"] == "archcalc"
+    assert [r["id"] for r in driver["rules"]] == ["S204", "T501", "Y110"]
+    assert all(r["shortDescription"]["text"] and r["helpUri"] for r in driver["rules"])
+    results = run["results"]
+    assert [(r["ruleId"], r["level"]) for r in results] == [
+        ("T501", "error"),
+        ("S204", "error"),
+        ("Y110", "error"),
+    ]
+    for result in results:
+        assert driver["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
+        (location,) = result["locations"]
+        physical = location["physicalLocation"]
+        assert physical["artifactLocation"] == {
+            "uri": "examples/lint/three-mistakes.yaml",
+            "uriBaseId": "%SRCROOT%",
+        }
+        assert physical["region"]["startLine"] >= 1 and result["message"]["text"]
+    assert run["invocations"] == [{"executionSuccessful": True}]
+
+
+def test_sarif_uris_are_escaped(tmp_path: Path) -> None:
+    path = _write(tmp_path, "family: transformer\n", "my spec #1.yaml")
+    log = json.loads(_validate(path, "--format", "sarif")[1])
+    uri = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert uri["uri"].startswith("file:///") and uri["uri"].endswith("my%20spec%20%231.yaml")
+
+
+def test_unknown_format_is_a_usage_error() -> None:
+    code, _, err = _validate(str(THREE), "--format", "xml")
+    assert code == 2 and "text, json, github, sarif" in err
