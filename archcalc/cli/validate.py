@@ -160,22 +160,19 @@ def _render(
         _out(render.diagnostics_text(diagnostics))
     for _, message in failures:
         _err(f"archcalc: plugin error: {message}")
-    if fmt == "text":
+    if fmt == "text" and not failures:  # a plugin failure is said in one line, nothing more
         _err(_summary(files, diagnostics, len(skipped)))
 
 
 def _summary(files: list[dict[str, object]], diagnostics: list[Diagnostic], skipped: int) -> str:
     n = len(files)
-    failed = sum(1 for e in files if "plugin_error" in e)
-    bad = sum(1 for e in files if not e["valid"]) - failed
+    bad = sum(1 for e in files if not e["valid"])
     warnings = sum(d.severity == "warning" for d in diagnostics)
     text = f"archcalc: {n} spec{'s' if n != 1 else ''} checked, " + (
-        f"{bad} invalid" if bad else "all valid" if not failed else "none invalid"
+        f"{bad} invalid" if bad else "all valid"
     )
     if warnings:
         text += f", {warnings} warning{'s' if warnings != 1 else ''}"
-    if failed:
-        text += f"; {failed} could not be checked (plugin error)"
     if skipped:
         text += f" ({skipped} other YAML file{'s' if skipped != 1 else ''} left alone)"
     return text
