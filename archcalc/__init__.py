@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from archcalc.hf import ConfigReader, HFModelType
     from archcalc.hookspecs import hookimpl
     from archcalc.registry import Registry, load_registry
+    from archcalc.schema import field_schema
     from archcalc.sizes import Compute
     from archcalc.spec import Resolved
     from archcalc.tensors import Tensor
@@ -77,6 +78,7 @@ __all__ = [
     "count",
     "default_registry",
     "div",
+    "field_schema",
     "formula",
     "hookimpl",
     "load_registry",
@@ -111,6 +113,7 @@ _LAZY = {
         "archcalc.family",
     ),
     "Registry": "archcalc.registry",
+    "field_schema": "archcalc.schema",
     "load_registry": "archcalc.registry",
     "Compute": "archcalc.sizes",
     "Resolved": "archcalc.spec",

@@ -383,3 +383,68 @@ def test_the_probe_accepts_honest_structure_decisions(tmp_path: Path) -> None:
     result = run("formula", spec, "--format", "json", "--plugin", plugin)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["total_params"] == 64 * 2 + 64
+
+
+def test_the_lora_example_uses_only_public_names() -> None:
+    """The example plugin is what third parties copy: it must not reach into internals."""
+    import ast
+
+    from archcalc.plugins import transformer
+
+    source = Path(__file__).resolve().parent.parent / "plugins" / "archcalc-lora" / "src"
+    tree = ast.parse((source / "archcalc_lora" / "__init__.py").read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("archcalc"):
+            assert node.module in ("archcalc", "archcalc.plugins"), node.module
+            if node.module == "archcalc":
+                assert all(alias.name in archcalc.__all__ for alias in node.names)
+            else:
+                assert [alias.name for alias in node.names] == ["transformer"]
+        if isinstance(node, ast.Import):
+            assert not any(a.name.startswith("archcalc") for a in node.names)
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "transformer"
+        ):
+            assert node.attr in transformer.__all__, node.attr
+
+
+COMPUTE_PLUGIN = """
+from archcalc import Breakdown, Compute, Family, Field, Part, hookimpl
+
+def compute(spec, seq_len):
+    w = spec.values.width
+    {body}
+
+@hookimpl
+def archcalc_families():
+    return [Family(name="rwkv", description="RWKV", fields=(Field("width", "size", "w"),),
+                   count=lambda s: Breakdown((Part("w", s.values.width),)), compute=compute)]
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            "return Compute(seq_len, 2 * w * seq_len, w * seq_len, (('mix', 2 * w * seq_len),), w)",
+            "",
+        ),
+        ("return {'flops': 1}", "compute returned dict, expected archcalc.sizes.Compute"),
+        ("return Compute(seq_len, w / 3, 0, (), None)", "flops_per_sequence = the float"),
+        ("return Compute(seq_len, -w, 0, (), None)", "a negative count"),
+        ("return Compute(1, 0, 0, (), None)", "compute returned seq_len 1, asked for 2048"),
+        ("return Compute(seq_len, 10, 0, (('a', 3),), None)", "do not sum to flops_per_sequence"),
+    ],
+)
+def test_family_compute_is_a_checked_public_api(tmp_path: Path, body: str, expected: str) -> None:
+    plugin = write(tmp_path, "rwkv.py", COMPUTE_PLUGIN.format(body=body))
+    spec = write(tmp_path, "r.yaml", "family: rwkv\nwidth: 64\n")
+    result = run("size", spec, "--plugin", plugin)
+    if not expected:
+        assert result.exit_code == 0, result.output
+        assert "262,144" in result.stdout  # 2 * 64 * 2048 forward FLOPs per sequence
+        return
+    line = one_plugin_line(result)
+    assert "failed while computing sizes: family 'rwkv'" in line and expected in line

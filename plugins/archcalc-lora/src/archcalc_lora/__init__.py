@@ -28,10 +28,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from archcalc.plugins import transformer
+from archcalc.plugins import transformer  # its public, stable surface only (__all__)
 
-from archcalc import Breakdown, Family, Field, Group, Part, hookimpl
-from archcalc.schema import field_schema
+from archcalc import Breakdown, Family, Field, Group, Part, field_schema, hookimpl
 
 __version__ = "0.1.0"
 
