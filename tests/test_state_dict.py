@@ -7,13 +7,19 @@ tests/cli/test_check_checkpoints.py.)
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archcalc import Tensor
+from archcalc import Tensor, api
+from archcalc.check import spec_tensors
 from archcalc.state_dict import NAMINGS, Fuse, Naming, Rule, UnnamedTensor, state_dict
 from archcalc.tensors import total_numel
+from tests.helpers import write_spec
+from tests.plugins.test_transformer import _spec_strategy
 
 
 def _names(tensors: list[Tensor], model_type: str) -> dict[str, tuple[int, ...]]:
@@ -105,3 +111,23 @@ def test_renaming_keeps_every_element(
     renamed = [e.tensor for e in state_dict(tensors, NAMINGS[model_type])]
     assert total_numel(renamed) == total_numel(tensors)
     assert len({t.name for t in renamed}) == len(renamed)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(spec=_spec_strategy())
+def test_tensors_sum_to_the_count_under_every_naming(tmp_path: Path, spec: dict[str, Any]) -> None:
+    """The law of `archcalc tensors`: for any transformer, in archcalc's names and in every
+    transformers naming that can name it, the tensors hold exactly total_params."""
+    loaded = api.load_spec(write_spec(tmp_path, spec))
+    total = api.count(loaded).total_params
+    canonical, _ = spec_tensors(loaded)
+    assert total_numel(e.tensor for e in canonical) == total
+    for naming in NAMINGS.values():
+        try:
+            renamed = state_dict([e.tensor for e in canonical], naming)
+        except UnnamedTensor:
+            continue
+        assert total_numel(e.tensor for e in renamed) == total, naming.model_type
+        assert len({e.tensor.name for e in renamed}) == len(renamed), naming.model_type

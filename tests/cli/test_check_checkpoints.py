@@ -1,0 +1,223 @@
+"""``archcalc check`` and ``archcalc tensors`` against real transformers checkpoints.
+
+Every case of tests/data/reference/checkpoints.json was saved by transformers'
+``save_pretrained`` (reference/checkpoint_headers.py) and is rebuilt here by hand, weights
+as zeros: Llama (plain, tied, sharded bf16 with biases), Mistral, Qwen2, Qwen3, Gemma,
+Gemma 2, Phi-3, OLMo, StarCoder2, Mixtral, Qwen2-MoE, DeepSeek-V3, GPT-2, GPT-NeoX, GPT-J,
+Falcon, OPT, BERT, RoBERTa, DistilBERT, ALBERT, T5 and BART.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from archcalc import api
+from archcalc.check import spec_tensors
+from archcalc.tensors import total_numel
+from tests.checkpoints import CASES, case, write_case, write_header, write_tensors
+from tests.helpers import DATA, EXAMPLES
+
+runner = CliRunner()
+
+#: Where a block index sits in each convention's names.
+BLOCK = re.compile(r"\.(layers|h|layer|block)\.(\d+)\.")
+
+
+def _check(*args: str) -> tuple[int, dict]:
+    result = runner.invoke(app_cli(), ["check", *args, "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def app_cli():
+    from archcalc.cli import app
+
+    return app
+
+
+def _target(folder: Path, name: str) -> Path:
+    return folder / ("model.safetensors.index.json" if case(name)["index"] else "model.safetensors")
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_the_config_agrees_with_its_checkpoint(tmp_path: Path, name: str) -> None:
+    folder = write_case(tmp_path / name, name)
+    for against in (folder, _target(folder, name)):
+        code, report = _check(str(folder / "config.json"), "--against", str(against))
+        assert code == 0, report
+        assert report["agree"] and report["model_type"] == case(name)["model_type"]
+        assert report["spec_params"] == case(name)["total_params"]
+        assert report["matched"] == report["spec_tensors"]
+    # the folder itself works as the spec too (its config.json)
+    assert _check(str(folder), "--against", str(folder))[0] == 0
+
+
+def _stack_of(name: str) -> str:
+    """What comes before the block index: 'model', 'encoder', 'model.decoder'..."""
+    match = BLOCK.search(name)
+    return name[: match.start()] if match else ""
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_one_more_block_names_the_missing_tensors_of_block_2(tmp_path: Path, name: str) -> None:
+    folder = write_case(tmp_path / name, name)
+    code, report = _check(
+        str(folder / "config.json"), "--against", str(folder), "--set", "n_layers=3"
+    )
+    if case(name)["model_type"] == "albert":  # ALBERT's blocks share one set of weights
+        assert code == 0 and report["agree"]
+        return
+    assert code == 1 and not report["agree"]
+    assert report["unexpected"] == [] and report["shape_mismatches"] == []
+    missing = {t["name"] for t in report["missing"]}
+    stored = {k for h in case(name)["files"].values() for k in h if k != "__metadata__"}
+    stored -= set(case(name)["buffers"])
+    # block 2 of the first stack holds what block 1 of that stack holds (MoE included)
+    first_stack = {_stack_of(n) for n in missing}
+    assert len(first_stack) == 1
+    block_1 = {
+        BLOCK.sub(lambda m: f".{m[1]}.2.", n, count=1)
+        for n in stored
+        if (m := BLOCK.search(n)) and m[2] == "1" and _stack_of(n) in first_stack
+    }
+    assert missing == block_1
+    assert all(BLOCK.search(n)[2] == "2" for n in missing)
+
+
+def test_the_text_report_names_each_missing_tensor(tmp_path: Path) -> None:
+    folder = write_case(tmp_path / "m", "llama")
+    result = runner.invoke(
+        app_cli(),
+        ["check", str(folder / "config.json"), "--against", str(folder), "--set", "n_layers=3"],
+    )
+    assert result.exit_code == 1
+    assert "missing     model.layers.2.self_attn.q_proj.weight  32×32" in result.stdout
+    assert "missing     model.layers.2.mlp.down_proj.weight  32×48" in result.stdout
+    assert "disagree: 9 missing, 0 unexpected, 0 with another shape" in result.stdout
+
+
+def test_a_wrong_width_is_a_shape_mismatch_per_tensor(tmp_path: Path) -> None:
+    folder = write_case(tmp_path / "m", "mixtral")
+    code, report = _check(str(folder / "config.json"), "--against", str(folder), "--set", "d_ff=40")
+    assert code == 1
+    mismatched = {m["name"]: m for m in report["shape_mismatches"]}
+    assert len(mismatched) == 2 * 3 * 3  # 2 blocks × 3 experts × w1, w2, w3
+    w2 = mismatched["model.layers.1.block_sparse_moe.experts.2.w2.weight"]
+    assert (w2["spec_shape"], w2["checkpoint_shape"]) == ([32, 40], [32, 48])
+
+
+def _rewrite(folder: Path, name: str, rename) -> None:
+    """Rewrite the single-file checkpoint of ``folder`` with every tensor renamed."""
+    header = case(name)["files"]["model.safetensors"]
+    renamed = {rename(k): v for k, v in header.items() if k != "__metadata__"}
+    write_header(folder / "model.safetensors", renamed)
+
+
+@pytest.mark.parametrize(
+    ("name", "rename", "note"),
+    [
+        ("llama", lambda n: n.removeprefix("model."), "lack the prefix 'model.'"),
+        ("gpt2", lambda n: n.removeprefix("transformer."), "lack the prefix 'transformer.'"),
+        ("bert", lambda n: f"bert.{n}", "carry the prefix 'bert.'"),
+    ],
+)
+def test_a_base_model_prefix_is_handled_and_noted(
+    tmp_path: Path, name: str, rename, note: str
+) -> None:
+    folder = write_case(tmp_path / name, name)
+    _rewrite(folder, name, rename)
+    code, report = _check(str(folder / "config.json"), "--against", str(folder))
+    assert code == 0, report
+    assert any(note in n for n in report["notes"]), report["notes"]
+
+
+def test_a_base_model_checkpoint_lacks_the_lm_head(tmp_path: Path) -> None:
+    """LlamaModel saves 'layers.0...' and no head: the prefix is handled, the head is not."""
+    folder = write_case(tmp_path / "llama", "llama")
+    header = case("llama")["files"]["model.safetensors"]
+    base = {
+        k.removeprefix("model."): (v["dtype"], v["shape"])
+        for k, v in header.items()
+        if k.startswith("model.")
+    }
+    write_tensors(folder / "model.safetensors", base)
+    code, report = _check(str(folder / "config.json"), "--against", str(folder))
+    assert code == 1
+    assert [t["name"] for t in report["missing"]] == ["lm_head.weight"]
+    assert report["unexpected"] == []
+
+
+def test_saved_buffers_are_noted_not_reported(tmp_path: Path) -> None:
+    folder = write_case(tmp_path / "b", "bart")
+    code, report = _check(str(folder / "config.json"), "--against", str(folder))
+    assert code == 0
+    assert [t["name"] for t in report["buffers"]] == ["final_logits_bias"]
+    assert report["checkpoint_params"] == case("bart")["saved_numel"]
+
+
+def test_a_tied_spec_against_a_separate_head_says_why(tmp_path: Path) -> None:
+    untied = write_case(tmp_path / "untied", "llama")
+    tied = write_case(tmp_path / "tied", "llama-tied")
+    code, report = _check(str(tied / "config.json"), "--against", str(untied))
+    assert code == 1
+    (extra,) = report["unexpected"]
+    assert extra["name"] == "lm_head.weight" and "ties the LM head" in extra["hint"]
+
+
+def test_the_naming_comes_from_the_config_beside_the_checkpoint(tmp_path: Path) -> None:
+    folder = write_case(tmp_path / "g", "gpt2")
+    spec = tmp_path / "gpt2.yaml"
+    imported = runner.invoke(app_cli(), ["import-hf", str(folder / "config.json"), "-o", str(spec)])
+    assert imported.exit_code == 0, imported.output
+    plain = "\n".join(
+        line for line in spec.read_text().splitlines() if not line.startswith("x-hf-")
+    )
+    spec.write_text(plain + "\n")
+    code, report = _check(str(spec), "--against", str(folder))
+    assert code == 0 and report["model_type"] == "gpt2"
+    assert report["naming_from"] == str(folder / "config.json")
+    (folder / "config.json").unlink()  # no config: the best-matching convention is found
+    code, report = _check(str(spec), "--against", str(folder))
+    assert code == 0 and report["model_type"] == "gpt2" and report["naming_from"] == "detected"
+
+
+# --------------------------------------------------------------------------- tensors
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_tensors_lists_what_the_checkpoint_stores(tmp_path: Path, name: str) -> None:
+    folder = write_case(tmp_path / name, name)
+    result = runner.invoke(
+        app_cli(), ["tensors", str(folder), "--format", "json", "--dtype", "F32"]
+    )
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.stdout)
+    record = case(name)
+    stored = {
+        k: v["shape"] for h in record["files"].values() for k, v in h.items() if k != "__metadata__"
+    }
+    buffers = record["saved_numel"] - record["total_params"]
+    assert {t["name"]: t["shape"] for t in listed["tensors"]}.items() <= stored.items()
+    assert len(listed["tensors"]) == len(stored) - (1 if buffers else 0)
+    assert listed["total_params"] == record["total_params"]
+    assert listed["total_bytes"] == 4 * record["total_params"]
+
+
+HF_CONFIGS = sorted((DATA / "hf").glob("*.json"))
+TRANSFORMER_EXAMPLES = [
+    p for p in sorted(EXAMPLES.glob("*.yaml")) if "family: transformer" in p.read_text()
+]
+
+
+@pytest.mark.parametrize("path", HF_CONFIGS + TRANSFORMER_EXAMPLES, ids=lambda p: p.name)
+def test_tensors_sum_to_the_count(path: Path) -> None:
+    spec = api.load_spec(path)
+    expected, model_type = spec_tensors(spec)
+    assert total_numel(e.tensor for e in expected) == api.count(spec).total_params
+    if path.suffix == ".json":  # named as transformers saves that model type
+        assert model_type == json.loads(path.read_text())["model_type"]
