@@ -167,11 +167,28 @@ FIELDS = (
         default=False,
     ),
     Field(
+        "qk_norm_scope",
+        "choice",
+        "What a qk_norm normalises: each head (d_head wide; Qwen3, Gemma 3) or the whole q "
+        "and k projections (n_heads·d_head and n_kv_heads·d_head wide; OLMo 2, OLMoE).",
+        default="head",
+        choices=("head", "projection"),
+    ),
+    Field(
         "attention_sinks",
         "bool",
         "A learned sink logit per query head in every self-attention (gpt-oss): n_heads "
         "parameters.",
         default=False,
+    ),
+    Field(
+        "attention_gate",
+        "choice",
+        "A sigmoid gate on each self-attention's output from a bias-free projection of the "
+        "block's input: one value per head (Laguna) or per head element (Qwen3-Next, where "
+        "transformers fuses it into q_proj).",
+        default="none",
+        choices=("none", "head", "element"),
     ),
     Field(
         "cross_attention",
@@ -190,6 +207,13 @@ FIELDS = (
         "embedding_norm",
         "bool",
         "A norm right after the embeddings, in every stack (BERT, BART).",
+        default=False,
+    ),
+    Field(
+        "sinusoidal_table",
+        "bool",
+        "With positional: sinusoidal, the table is a (frozen) parameter of max_seq_len rows "
+        "per stack, as transformers builds Marian and Pegasus.",
         default=False,
     ),
     Field(
@@ -379,6 +403,19 @@ def check_positions(spec: Resolved) -> None:
             "positional: learned needs max_seq_len (rows of the position table)",
             code="T502",
         )
+    elif _opt_on(spec, "sinusoidal_table"):
+        if v.positional != "sinusoidal":
+            spec.error(
+                "sinusoidal_table",
+                f"sinusoidal_table needs positional: sinusoidal, not {v.positional}",
+                code="T502",
+            )
+        elif v.max_seq_len is None:
+            spec.error(
+                "sinusoidal_table",
+                "sinusoidal_table needs max_seq_len (rows of the table)",
+                code="T502",
+            )
     elif v.positional != "learned" and spec.given("max_seq_len"):
         spec.warning(
             "max_seq_len",
@@ -544,11 +581,12 @@ def _check_block(spec: Resolved, report: _Once, decoder: bool) -> None:
                     code="T510",
                     warning=True,
                 )
-        if spec.given("attention_sinks") and v.attention_sinks:
+        if _opt_on(spec, "attention_sinks") or _opt_on(spec, "attention_gate"):
+            name = "attention_sinks" if _opt_on(spec, "attention_sinks") else "attention_gate"
             report(
                 spec,
-                "attention_sinks",
-                "attention_sinks with mla is not modelled (no such model is known)",
+                name,
+                f"{name} with mla is not modelled (no such model is known)",
                 code="T524",
             )
     if decoder and spec.given("cross_attention"):
@@ -559,6 +597,12 @@ def _check_block(spec: Resolved, report: _Once, decoder: bool) -> None:
             "cross_attention",
             code="T522",
         )
+
+
+def _opt_on(spec: Resolved, name: str) -> bool:
+    """Whether an optional feature is given and switched on (``true``, or not ``none``)."""
+    value = getattr(spec.values, name) if spec.given(name) else None
+    return value not in (None, False, "none")
 
 
 check = independent(check_positions, check_architecture, check_layout)

@@ -114,8 +114,9 @@ def attention(spec: Resolved, cross: bool = False) -> Piece:
     """Self-attention (or, with ``cross``, attention over the encoder's output).
 
     q and o are d_model × n_heads·d_head; k and v are d_model × n_kv_heads·d_head (MHA,
-    GQA, MQA alike). Optional: a norm of width d_head on queries and keys (``qk_norm``)
-    and a learned sink logit per head (``attention_sinks``, gpt-oss).
+    GQA, MQA alike). Optional: a norm of width d_head on queries and keys (``qk_norm``),
+    a learned sink logit per head (``attention_sinks``, gpt-oss) and a gate projection
+    on the output (``attention_gate``: per head, Laguna; per element, Qwen3-Next).
     """
     v = spec.values
     prefix = "cross_attn" if cross else "self_attn"
@@ -130,10 +131,15 @@ def attention(spec: Resolved, cross: bool = False) -> Piece:
         *linear(f"{prefix}.o_proj", q_width, v.d_model, o_bias),
     ]
     if _opt(spec, "qk_norm", False):
-        weights += norm(f"{prefix}.q_norm", v.d_head, v.norm)
-        weights += norm(f"{prefix}.k_norm", v.d_head, v.norm)
+        whole = _opt(spec, "qk_norm_scope", "head") == "projection"
+        weights += norm(f"{prefix}.q_norm", q_width if whole else v.d_head, v.norm)
+        weights += norm(f"{prefix}.k_norm", kv_width if whole else v.d_head, v.norm)
     if _opt(spec, "attention_sinks", False) and not cross:
         weights.append(Weight(f"{prefix}.sinks", (v.n_heads,)))
+    gate = _opt(spec, "attention_gate", "none")
+    if gate != "none" and not cross:
+        width = v.n_heads if gate == "head" else q_width
+        weights += linear(f"{prefix}.g_proj", v.d_model, width, False)
     return Piece(
         "cross-attention" if cross else "attention",
         tuple(weights),
@@ -307,9 +313,9 @@ def stack_inputs(spec: Resolved) -> list[Piece]:
     v = spec.values
     d_embed = _opt(spec, "d_embed", v.d_model)
     pieces = []
-    if v.positional == "learned":
+    if v.positional == "learned" or _opt(spec, "sinusoidal_table", False):
         rows = v.max_seq_len
-        if spec.exact("position_offset"):
+        if v.positional == "learned" and spec.exact("position_offset"):
             rows = rows + v.position_offset
         pieces.append(Piece("positions", (Weight("embed_positions.weight", (rows, d_embed)),)))
     if _opt(spec, "embedding_norm", False) and v.norm != "nonparametric":

@@ -53,7 +53,9 @@ BLOCK_KEYS = (
     "parallel_block",
     "post_norms",
     "qk_norm",
+    "qk_norm_scope",
     "attention_sinks",
+    "attention_gate",
     "cross_attention",
 )
 BLOCK_GROUPS = ("moe", "mla")

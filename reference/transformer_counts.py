@@ -58,7 +58,8 @@ FORMAT_VERSION = 1
 CONVENTION = (
     "total_params = sum(p.numel() for p in model.parameters()) of "
     "AutoModelForCausalLM.from_config(AutoConfig.for_model(model_type, **config)) built "
-    "under torch.device('meta'); tied tensors are counted once, as parameters() yields "
+    "under torch.device('meta') (AutoModelForSeq2SeqLM for the cases whose model_class is "
+    "a seq2seq one); tied tensors are counted once, as parameters() yields "
     "them once. Buffers (e.g. rotary inv_freq, DeepSeek-V3's e_score_correction_bias) "
     "are not parameters and are not counted."
 )
@@ -70,13 +71,18 @@ ACTIVE_METHOD = (
 )
 
 
-class Case(TypedDict):
-    """One architecture to build: a transformers model type and its config kwargs."""
-
+class _CaseRequired(TypedDict):
     id: str
     model_type: str
     config: dict[str, Any]
     description: str
+
+
+class Case(_CaseRequired, total=False):
+    """One architecture to build: a transformers model type and its config kwargs."""
+
+    #: The transformers auto class (default AutoModelForCausalLM).
+    auto_class: str
 
 
 # Layer ids whose full parameter list goes into ``layer_shapes`` (beyond layer 0).
@@ -87,6 +93,7 @@ EXTRA_LAYER_SHAPES: dict[str, int] = {
     "qwen2-moe-mlp-only-layers": 1,
     "qwen2-moe-sparse-step": 1,
     "deepseek-v2-lite-like": 2,
+    "laguna-per-layer-heads": 2,
 }
 
 # Published figures, used only to sanity-check the method; the JSON never copies them.
@@ -545,6 +552,71 @@ CASES: list[Case] = [
         },
         "description": "GPT-2 decoder with cross-attention in every block (add_cross_attention).",
     },
+    {
+        "id": "olmo2-small",
+        "model_type": "olmo2",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 640,
+            "num_hidden_layers": 3,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 2,
+            "vocab_size": 1000,
+            "tie_word_embeddings": False,
+        },
+        "description": (
+            "Small OLMo 2: norms after each sub-layer only, q/k norms over the whole q and "
+            "k projections."
+        ),
+    },
+    {
+        "id": "marian-small",
+        "model_type": "marian",
+        "auto_class": "AutoModelForSeq2SeqLM",
+        "config": {
+            "d_model": 256,
+            "encoder_layers": 2,
+            "decoder_layers": 3,
+            "encoder_attention_heads": 4,
+            "decoder_attention_heads": 4,
+            "encoder_ffn_dim": 512,
+            "decoder_ffn_dim": 512,
+            "vocab_size": 1000,
+            "max_position_embeddings": 128,
+            "pad_token_id": 1,
+            "eos_token_id": 2,
+            "decoder_start_token_id": 1,
+        },
+        "description": (
+            "Small Marian: sinusoidal position tables stored as parameters (one per stack), "
+            "post-norm blocks without a final norm, GELU MLPs, tied head."
+        ),
+    },
+    {
+        "id": "laguna-per-layer-heads",
+        "model_type": "laguna",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 384,
+            "num_hidden_layers": 4,
+            "num_attention_heads": 8,
+            "num_attention_heads_per_layer": [4, 8, 2, 6],
+            "num_key_value_heads": 2,
+            "head_dim": 32,
+            "gating": "per-head",
+            "vocab_size": 1000,
+            "num_experts": 4,
+            "num_experts_per_tok": 2,
+            "moe_intermediate_size": 64,
+            "shared_expert_intermediate_size": 96,
+            "tie_word_embeddings": False,
+        },
+        "description": (
+            "Laguna: a different number of query heads in every layer (OpenELM-style "
+            "per-layer widths), a per-head output gate, q/k norms, layer 0 dense, MoE with "
+            "a router bias and a shared expert."
+        ),
+    },
 ]
 
 # Config attributes reported back in ``resolved_config`` when the config object has them.
@@ -704,11 +776,13 @@ def shapes_of(named: list[tuple[str, Any]], layer: int | None) -> dict[str, list
 def measure(case: Case) -> dict[str, Any]:
     """Build one case on the meta device and return its JSON entry."""
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
+    import transformers
+    from transformers import AutoConfig
 
+    auto_class = getattr(transformers, case.get("auto_class", "AutoModelForCausalLM"))
     config = AutoConfig.for_model(case["model_type"], **case["config"])
     with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(config)
+        model = auto_class.from_config(config)
 
     named = list(model.named_parameters())  # deduplicated, like model.parameters()
     if any(p.device.type != "meta" for _, p in named):

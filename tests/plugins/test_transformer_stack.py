@@ -155,6 +155,8 @@ def _stacks(draw: Any) -> dict[str, Any]:
             "post_norms": st.booleans(),
             "parallel_block": st.booleans(),
             "attention_sinks": st.booleans(),
+            "attention_gate": st.sampled_from(["none", "head", "element"]),
+            "qk_norm_scope": st.sampled_from(["head", "projection"]),
             "cross_attention": st.booleans(),
             "moe": st.just(False)
             | st.fixed_dictionaries(
@@ -377,3 +379,14 @@ def test_the_readme_worked_example_counts_what_the_readme_shows(tmp_path: Path) 
     result = archcalc.count(archcalc.load_spec(path))
     assert f"total params:  {result.total_params:,}" in readme
     assert f"active params: {result.active_params:,}" in readme
+
+
+def test_a_sinusoidal_table_needs_sinusoidal_positions_and_a_length(tmp_path: Path) -> None:
+    (rope,) = _errors(tmp_path, {**BASE, "sinusoidal_table": True, "max_seq_len": 8})
+    assert "sinusoidal_table needs positional: sinusoidal, not rope" in rope
+    (rows,) = _errors(tmp_path, {**BASE, "positional": "sinusoidal", "sinusoidal_table": True})
+    assert "sinusoidal_table needs max_seq_len" in rows
+    table = {**BASE, "positional": "sinusoidal", "sinusoidal_table": True, "max_seq_len": 8}
+    assert (
+        _total(tmp_path, table) - _total(tmp_path, {**BASE, "positional": "sinusoidal"}) == 8 * 64
+    )
