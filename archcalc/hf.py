@@ -305,15 +305,18 @@ class Translation:
     #: Config keys the translator needed but the config left out, with the model type's
     #: default it used (what ``count`` reports as "defaults used").
     defaults: dict[str, Any] = field(default_factory=dict)
+    #: Every config key the translator looked at.
+    read: frozenset[str] = frozenset()
 
 
 class ConfigReader:
     """What a translator reads a config through: typed, located, with the type's defaults.
 
     Every accessor reports a bad value as a located error (``config.json:LINE:COL``) and
-    returns ``None`` or the default, so one run reports every problem. A key whose value is
-    ``null`` is treated as absent (transformers' config classes do the same for most keys);
-    a translator for which null means something else reads :attr:`data` directly.
+    returns ``None`` or the default, so one run reports every problem. An explicit ``null``
+    is refused (transformers' config classes refuse it for most fields) unless the
+    translator passes ``nullable=True``, where null means "absent"; a translator for which
+    null means something else reads :meth:`value`.
     """
 
     def __init__(self, config: HFConfig, model_type: str, sink: DiagnosticSink) -> None:
@@ -337,9 +340,32 @@ class ConfigReader:
     def _first(self, keys: tuple[str, ...]) -> str | None:
         return next((k for k in keys if self.present(k)), None)
 
-    def size(self, *keys: str, default: Any = None, minimum: int = 1) -> Any:
+    def _null(self, keys: tuple[str, ...], nullable: bool, what: str) -> bool:
+        """Report an explicit null the type's config class does not allow; True if reported.
+
+        Most fields of transformers' config classes are typed without ``None`` and refuse
+        null; where null means "derive it" (Llama's ``head_dim``) a translator says
+        ``nullable=True``.
+        """
+        if nullable or any(self.present(k) for k in keys):
+            return False
+        key = next((k for k in keys if k in self.data), None)
+        if key is None:
+            return False
+        self.sink.error(
+            self.config.mark(key),
+            f"'{key}' is null; {self.model_type} needs {what} here (or leave the key out)",
+        )
+        return True
+
+    def size(
+        self, *keys: str, default: Any = None, minimum: int = 1, nullable: bool = False
+    ) -> Any:
         """An integer ≥ ``minimum`` (the first of ``keys`` present, which transformers reads
-        as one field); absent: ``default``, or an error naming the key when there is none."""
+        as one field); absent: ``default``, or an error naming the key when there is none.
+        An explicit null is an error unless ``nullable`` (then it reads as absent)."""
+        if self._null(keys, nullable, f"an integer ≥ {minimum}"):
+            return None
         key = self._first(keys)
         if key is None:
             if default is None:
@@ -371,12 +397,14 @@ class ConfigReader:
             return None
         return value
 
-    def count(self, *keys: str, default: Any = None) -> Any:
+    def count(self, *keys: str, default: Any = None, nullable: bool = False) -> Any:
         """An integer ≥ 0 (a number of optional things: shared experts, dense layers...)."""
-        return self.size(*keys, default=default, minimum=0)
+        return self.size(*keys, default=default, minimum=0, nullable=nullable)
 
-    def flag(self, key: str, default: bool) -> bool:
-        """A boolean; absent (or null): ``default``."""
+    def flag(self, key: str, default: bool, nullable: bool = False) -> bool:
+        """A boolean; absent: ``default`` (null too when ``nullable``)."""
+        if self._null((key,), nullable, "true or false"):
+            return default
         if not self.present(key):
             self.defaults.setdefault(key, default)
             return default
@@ -388,8 +416,10 @@ class ConfigReader:
             return default
         return value
 
-    def text(self, key: str, default: str) -> str:
-        """A string; absent (or null): ``default``."""
+    def text(self, key: str, default: str, nullable: bool = False) -> str:
+        """A string; absent: ``default`` (null too when ``nullable``)."""
+        if self._null((key,), nullable, "a string"):
+            return default
         if not self.present(key):
             self.defaults.setdefault(key, default)
             return default
@@ -507,6 +537,7 @@ def translate(config: HFConfig, registry: Registry | None = None) -> Translation
         _ordered(reader.spec, hf_type.key_order),
         reader.origin,
         reader.defaults,
+        frozenset(reader.read),
     )
 
 

@@ -22,6 +22,7 @@ checkpoints keep it separate; archcalc follows the config.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from archcalc import hookimpl
 from archcalc.hf import ConfigReader, HFModelType, show
@@ -33,8 +34,13 @@ def _tie(r: ConfigReader, default: bool) -> None:
     r.set("tie_embeddings", r.flag("tie_word_embeddings", default), "tie_word_embeddings")
 
 
-def _core(r: ConfigReader, layers: tuple[str, ...], width: tuple[str, ...], heads: tuple[str, ...]):
-    r.set("n_layers", r.size(*layers), *layers)
+def _core(
+    r: ConfigReader, layers: tuple[str, ...], width: tuple[str, ...], heads: tuple[str, ...]
+) -> tuple[Any, Any]:
+    """Depth, width, heads and vocabulary, which every count needs."""
+    n_layers = r.size(*layers)
+    r.set("n_layers", n_layers, *layers)
+    _layer_types(r, n_layers)
     d_model = r.size(*width)
     r.set("d_model", d_model, *width)
     n_heads = r.size(*heads)
@@ -43,16 +49,69 @@ def _core(r: ConfigReader, layers: tuple[str, ...], width: tuple[str, ...], head
     return d_model, n_heads
 
 
+def _rope_head_dim(r: ConfigReader) -> None:
+    """transformers refuses a fully rotated odd head_dim above 4 (RoPE rotates pairs)."""
+    head_dim = r.value("head_dim")
+    rope = r.value("rope_parameters")
+    factor = rope.get("partial_rotary_factor", 1.0) if isinstance(rope, dict) else 1.0
+    if (
+        isinstance(head_dim, int)
+        and head_dim > 4
+        and head_dim % 2
+        and isinstance(factor, (int, float))
+        and int(head_dim * factor) == head_dim
+    ):
+        r.error("head_dim", f"RoPE needs an even head_dim, got {head_dim}; transformers refuses it")
+
+
+def _layer_types(r: ConfigReader, n_layers: Any) -> None:
+    """transformers refuses a ``layer_types`` list whose length is not the depth."""
+    for key in ("layer_types", "mlp_layer_types"):
+        kinds = r.value(key)
+        if isinstance(kinds, list) and n_layers is not None and len(kinds) != n_layers:
+            r.error(
+                key,
+                f"'{key}' lists {len(kinds)} layers but the config has {n_layers}; "
+                "transformers refuses this config",
+            )
+
+
 def _head_dim(r: ConfigReader, d_model: int | None, n_heads: int | None, default: int = 0) -> None:
-    """A head_dim (given, or the config class's fixed default) unlike width/heads is d_head."""
-    head_dim = r.size("head_dim", default=0, minimum=0) if r.present("head_dim") else default
-    if head_dim and (d_model is None or n_heads is None or head_dim * n_heads != d_model):
-        r.set("d_head", head_dim, "head_dim")
+    """A head_dim the config gives is d_head (so it stays fixed under ``--set d_model=...``,
+    as in transformers); absent, the config class's fixed default (Gemma 256, Qwen3 128) or,
+    with none, d_model / n_heads. ``head_dim: 0`` is refused, never read as "unset"."""
+    if r.present("head_dim"):
+        r.set("d_head", r.size("head_dim"), "head_dim")
+    elif "head_dim" in r.data and default:  # the class has a fixed default: null is refused
+        r.size("head_dim")
+    elif default:
+        r.defaults.setdefault("head_dim", default)
+        if d_model is None or n_heads is None or default * n_heads != d_model:
+            r.set("d_head", default)
 
 
-def _kv_heads(r: ConfigReader, *keys: str) -> None:
-    if any(r.present(k) for k in keys):
-        r.set("n_kv_heads", r.size(*keys), *keys)
+#: What a config class makes of an absent or null num_key_value_heads: as many as the
+#: query heads (None), a fixed number, or (for null) a refusal (REFUSE).
+MHA = None
+REFUSE = -1
+
+
+def _kv_heads(
+    r: ConfigReader, key: str, absent: int | None = MHA, null: int | None = REFUSE
+) -> None:
+    """Key/value heads: the config's, else the class default (``absent``); ``null`` says
+    what an explicit null means (MHA: as many as the query heads, as ``__post_init__``
+    of Llama-like configs does; REFUSE: the class refuses null)."""
+    if r.present(key):
+        r.set("n_kv_heads", r.size(key), key)
+    elif key in r.data:  # null
+        if null == REFUSE:
+            r.size(key)  # reports the null
+        elif null is not MHA:
+            r.set("n_kv_heads", null, key)
+    elif absent is not MHA:
+        r.defaults.setdefault(key, absent)
+        r.set("n_kv_heads", absent)
 
 
 def _llama_like(
@@ -66,17 +125,27 @@ def _llama_like(
     mlp_bias: bool | None = False,
     qkv_bias: bool | None = None,
     head_dim: int = 0,
+    kv_absent: int | None = MHA,
+    kv_null: int | None = REFUSE,
+    o_bias_key: str | None = None,
+    o_bias_default: bool = False,
+    o_bias: bool | None = None,
 ) -> None:
     """The Llama layout most decoder-only types share: RoPE, gated MLP, RMSNorm.
 
     ``head_dim`` is the config class's fixed default (Gemma 256, Qwen3 128; 0: derived).
+    ``kv_absent`` / ``kv_null``: what the config class makes of an absent / null
+    ``num_key_value_heads`` (see :func:`_kv_heads`).
     ``bias_key`` names the config flag for the attention biases (absent: the modeling
-    code hard-codes ``bias_default``); ``mlp_bias`` None means the MLP follows it.
+    code hard-codes ``bias_default``); ``mlp_bias`` None means the MLP follows it;
+    ``o_bias_key`` names a separate flag for the output projection's bias (``o_bias``: a
+    fixed one).
     """
     r.set("architecture", "decoder")
     d_model, n_heads = _core(r, ("num_hidden_layers",), ("hidden_size",), ("num_attention_heads",))
-    _kv_heads(r, "num_key_value_heads")
+    _kv_heads(r, "num_key_value_heads", kv_absent, kv_null)
     _head_dim(r, d_model, n_heads, head_dim)
+    _rope_head_dim(r)
     r.set("d_ff", r.size("intermediate_size"), "intermediate_size")
     r.set("positional", "rope")
     r.set("mlp", mlp)
@@ -88,19 +157,23 @@ def _llama_like(
         r.set("mlp_bias", mlp_b, "mlp_bias")
     if qkv_bias is not None and qkv_bias != bias:
         r.set("qkv_bias", qkv_bias, "qkv_bias")
+    if o_bias_key is not None:
+        o_bias = r.flag(o_bias_key, o_bias_default)
+    if o_bias is not None and o_bias != bias:
+        r.set("o_bias", o_bias, *(o_bias_key,) if o_bias_key else ())
     _tie(r, tie)
 
 
 def _llama(r: ConfigReader) -> None:
-    _llama_like(r, bias_key="attention_bias", mlp_bias=r.flag("mlp_bias", False))
+    _llama_like(r, bias_key="attention_bias", mlp_bias=r.flag("mlp_bias", False), kv_null=MHA)
 
 
 def _mistral(r: ConfigReader) -> None:
-    _llama_like(r)
+    _llama_like(r, kv_absent=8)
 
 
 def _mixtral(r: ConfigReader) -> None:
-    _llama_like(r)
+    _llama_like(r, kv_absent=8)
     experts = r.size("num_local_experts", default=8)
     r.set("moe.n_experts", experts, "num_local_experts")
     r.set("moe.top_k", r.size("num_experts_per_tok", default=2), "num_experts_per_tok")
@@ -108,16 +181,16 @@ def _mixtral(r: ConfigReader) -> None:
 
 def _qwen2(r: ConfigReader) -> None:
     # Qwen2Attention hard-codes bias=True on q, k, v and bias=False on o.
-    _llama_like(r, qkv_bias=True)
+    _llama_like(r, qkv_bias=True, kv_absent=32, kv_null=MHA)
 
 
 def _qwen3(r: ConfigReader) -> None:
-    _llama_like(r, bias_key="attention_bias", head_dim=128)
+    _llama_like(r, bias_key="attention_bias", head_dim=128, kv_absent=32, kv_null=MHA)
     r.set("qk_norm", True)
 
 
 def _qwen2_moe(r: ConfigReader) -> None:
-    _llama_like(r, qkv_bias=r.flag("qkv_bias", True))
+    _llama_like(r, qkv_bias=r.flag("qkv_bias", True), kv_absent=16, kv_null=MHA)
     if r.size("decoder_sparse_step", default=1) != 1:
         r.unsupported("decoder_sparse_step", "decoder_sparse_step other than 1")
     if r.data.get("mlp_only_layers"):
@@ -125,28 +198,29 @@ def _qwen2_moe(r: ConfigReader) -> None:
     r.set("moe.n_experts", r.size("num_experts", default=60), "num_experts")
     r.set("moe.top_k", r.size("num_experts_per_tok", default=4), "num_experts_per_tok")
     r.set("moe.d_ff_expert", r.size("moe_intermediate_size", default=1408), "moe_intermediate_size")
-    shared = r.size("shared_expert_intermediate_size", default=5632, minimum=0)
-    if shared:
-        r.set("moe.n_shared_experts", 1)
-        r.set("moe.d_ff_shared", shared, "shared_expert_intermediate_size")
-        r.set("moe.shared_expert_gate", True)
+    # Qwen2MoeSparseMoeBlock always builds the shared expert and its gate (0: an empty
+    # expert whose gate remains, which the spec cannot express: refused by minimum=1).
+    shared = r.size("shared_expert_intermediate_size", default=5632)
+    r.set("moe.n_shared_experts", 1)
+    r.set("moe.d_ff_shared", shared, "shared_expert_intermediate_size")
+    r.set("moe.shared_expert_gate", True)
 
 
 def _gemma(r: ConfigReader) -> None:
-    _llama_like(r, mlp="geglu", tie=True, bias_key="attention_bias", head_dim=256)
+    _llama_like(r, mlp="geglu", tie=True, bias_key="attention_bias", head_dim=256, kv_absent=16)
 
 
 def _gemma2(r: ConfigReader) -> None:
-    _llama_like(r, mlp="geglu", tie=True, bias_key="attention_bias", head_dim=256)
+    _llama_like(r, mlp="geglu", tie=True, bias_key="attention_bias", head_dim=256, kv_absent=4)
     r.set("post_norms", True)
 
 
 def _phi3(r: ConfigReader) -> None:
-    _llama_like(r)
+    _llama_like(r, kv_null=MHA)
 
 
 def _olmo(r: ConfigReader) -> None:
-    _llama_like(r, norm="nonparametric", bias_key="attention_bias")
+    _llama_like(r, norm="nonparametric", bias_key="attention_bias", kv_null=MHA)
 
 
 def _starcoder2(r: ConfigReader) -> None:
@@ -158,6 +232,7 @@ def _starcoder2(r: ConfigReader) -> None:
         bias_key="use_bias",
         bias_default=True,
         mlp_bias=None,
+        kv_absent=2,
     )
 
 
@@ -203,9 +278,10 @@ FOUR_D = "4 * d_model"
 
 def _gpt2(r: ConfigReader) -> None:
     r.set("architecture", "decoder")
+    r.only("add_cross_attention", False, why="add_cross_attention (cross-attention blocks)")
     _core(r, ("n_layer", "num_hidden_layers"), ("n_embd", "hidden_size"), ("n_head",))
     # n_inner: null means 4 × width; kept as an expression so formulas show 4·d_model.
-    r.set("d_ff", r.size("n_inner") if r.present("n_inner") else FOUR_D, "n_inner", "n_embd")
+    r.set("d_ff", r.size("n_inner", default=FOUR_D, nullable=True), "n_inner", "n_embd")
     r.set("max_seq_len", r.size("n_positions", default=1024), "n_positions")
     r.set("positional", "learned")
     r.set("mlp", "gelu")
@@ -232,7 +308,7 @@ def _gptj(r: ConfigReader) -> None:
     r.set("architecture", "decoder")
     _core(r, ("n_layer",), ("n_embd",), ("n_head",))
     # n_inner: null means 4 × width; kept as an expression so formulas show 4·d_model.
-    r.set("d_ff", r.size("n_inner") if r.present("n_inner") else FOUR_D, "n_inner", "n_embd")
+    r.set("d_ff", r.size("n_inner", default=FOUR_D, nullable=True), "n_inner", "n_embd")
     r.set("positional", "rope")
     r.set("mlp", "gelu")
     r.set("norm", "layernorm")
@@ -246,24 +322,23 @@ def _gptj(r: ConfigReader) -> None:
 
 def _falcon(r: ConfigReader) -> None:
     r.set("architecture", "decoder")
-    d_model, n_heads = _core(
-        r, ("num_hidden_layers", "n_layer"), ("hidden_size",), ("num_attention_heads", "n_head")
-    )
+    _core(r, ("num_hidden_layers", "n_layer"), ("hidden_size",), ("num_attention_heads", "n_head"))
     new_arch = r.flag("new_decoder_architecture", False)
     if new_arch:
         _kv_heads(r, "num_kv_heads")
     elif r.flag("multi_query", True):
         r.set("n_kv_heads", 1, "multi_query")
-    _head_dim(r, d_model, n_heads)
-    ffn = r.size("ffn_hidden_size") if r.present("ffn_hidden_size") else None
-    r.set("d_ff", ffn or FOUR_D, "ffn_hidden_size", "hidden_size")
+    ffn = r.size("ffn_hidden_size", default=FOUR_D, nullable=True)
+    r.set("d_ff", ffn, "ffn_hidden_size", "hidden_size")
     r.set("positional", "alibi" if r.flag("alibi", False) else "rope")
     r.set("mlp", "gelu")
     r.set("norm", "layernorm")
     r.set("bias", r.flag("bias", False), "bias")
     if r.flag("parallel_attn", True):
-        n_ln = r.size("num_ln_in_parallel_attn") if r.present("num_ln_in_parallel_attn") else None
-        if (n_ln or (2 if new_arch else 1)) == 1:
+        # FalconDecoderLayer: two norms when num_ln_in_parallel_attn is 2 (its default with
+        # the new decoder architecture), one for any other value.
+        n_ln = r.size("num_ln_in_parallel_attn", default=2 if new_arch else 1, nullable=True)
+        if n_ln != 2:
             r.set("parallel_block", True, "parallel_attn")
     _tie(r, True)
 
@@ -276,6 +351,8 @@ def _opt(r: ConfigReader) -> None:
         r.unsupported("word_embed_proj_dim", "word_embed_proj_dim different from hidden_size")
     if not r.flag("do_layer_norm_before", True):
         r.unsupported("do_layer_norm_before", "do_layer_norm_before: false (post-norm OPT-350m)")
+    if r.flag("_remove_final_layer_norm", False):
+        r.set("final_norm", False, "_remove_final_layer_norm")
     r.set("d_ff", r.size("ffn_dim"), "ffn_dim")
     r.set("max_seq_len", r.size("max_position_embeddings", default=2048), "max_position_embeddings")
     r.set("position_offset", 2)
@@ -302,8 +379,7 @@ def _encoder(r: ConfigReader, *, types: int) -> None:
 
 
 def _bert(r: ConfigReader) -> None:
-    if r.text("position_embedding_type", "absolute") != "absolute":
-        r.unsupported("position_embedding_type", "relative position embeddings")
+    r.only("add_cross_attention", False, why="add_cross_attention (cross-attention blocks)")
     _core(r, ("num_hidden_layers",), ("hidden_size",), ("num_attention_heads",))
     r.set("d_ff", r.size("intermediate_size"), "intermediate_size")
     _encoder(r, types=r.size("type_vocab_size", default=2, minimum=0) or 0)
@@ -367,6 +443,13 @@ def _t5(r: ConfigReader) -> None:
 
 def _bart(r: ConfigReader) -> None:
     r.set("architecture", "encoder-decoder")
+    # Transformers 5 unties the encoder's and decoder's token embeddings too (four tables),
+    # 4.x only the LM head (two): the releases disagree, so archcalc does not guess.
+    r.only(
+        "tie_word_embeddings",
+        True,
+        why="tie_word_embeddings: false (transformers 4 and 5 build different models from it)",
+    )
     _core(
         r,
         ("encoder_layers", "num_hidden_layers"),
@@ -387,6 +470,112 @@ def _bart(r: ConfigReader) -> None:
     r.set("final_norm", False)
     r.set("embedding_norm", True)
     _tie(r, True)
+
+
+# ------------------------------------------------------------------ Llama's close relatives
+
+
+def _llama_with(**options: Any) -> Translator:
+    """A translator for a Llama-layout type with its own config-class defaults.
+
+    The layer code of these types is Llama's (q/k/v/o, a gated MLP, two RMSNorms); what
+    differs is the defaults of their config classes (tied embeddings, a fixed head_dim,
+    a fixed number of key/value heads), which a config.json that leaves a key out relies
+    on. Every entry below was checked with ``reference/hf_coverage.py`` (default config
+    and every key changed).
+    """
+
+    def translate(r: ConfigReader) -> None:
+        _llama_like(r, **options)
+
+    return translate
+
+
+def _mlp_bias_flag(default: bool = False) -> Callable[[ConfigReader], bool]:
+    return lambda r: r.flag("mlp_bias", default)
+
+
+def _granite(r: ConfigReader) -> None:
+    """Granite: Llama plus scalar multipliers (embedding, residual, attention, logits),
+    which scale activations and have no parameters."""
+    _llama_like(r, bias_key="attention_bias", mlp_bias=r.flag("mlp_bias", False), kv_null=MHA)
+
+
+def _hyperclovax(r: ConfigReader) -> None:
+    """HyperCLOVA X: Llama with an optional norm after each sub-layer (use_post_norm)."""
+    _llama_like(r, bias_key="attention_bias", mlp_bias=r.flag("mlp_bias", False), kv_null=MHA)
+    if r.flag("use_post_norm", True):
+        r.set("post_norms", True, "use_post_norm")
+
+
+def _arcee(r: ConfigReader) -> None:
+    """Arcee (AFM): Llama with a two-matrix MLP (up, down; ReLU²)."""
+    _llama_like(
+        r, mlp="relu", bias_key="attention_bias", mlp_bias=r.flag("mlp_bias", False), kv_null=MHA
+    )
+
+
+def _seed_oss(r: ConfigReader) -> None:
+    """Seed-OSS: q/k/v biases (attention_bias, default true), o bias (attention_out_bias)."""
+    _llama_like(
+        r,
+        bias_key="attention_bias",
+        bias_default=True,
+        mlp_bias=r.flag("mlp_bias", False),
+        head_dim=128,
+        kv_absent=8,
+        kv_null=MHA,
+        o_bias_key="attention_out_bias",
+    )
+
+
+def _ernie4_5(r: ConfigReader) -> None:
+    """ERNIE 4.5 (dense): Llama with one use_bias flag for every linear layer."""
+    _llama_like(
+        r,
+        tie=True,
+        bias_key="use_bias",
+        mlp_bias=None,
+        head_dim=128,
+        kv_absent=2,
+        kv_null=MHA,
+    )
+
+
+def _cwm(r: ConfigReader) -> None:
+    """CWM: Llama with bias-free attention and an mlp_bias flag."""
+    _llama_like(r, mlp_bias=r.flag("mlp_bias", False), head_dim=128, kv_absent=8)
+
+
+def _helium(r: ConfigReader) -> None:
+    """Helium: q/k/v biases from attention_bias, but a bias-free o_proj of hidden × hidden
+    (so heads × head_dim must equal the width for the spec's o shape to be Helium's)."""
+    _llama_like(
+        r,
+        bias_key="attention_bias",
+        mlp_bias=r.flag("mlp_bias", False),
+        head_dim=128,
+        kv_absent=20,
+        o_bias=False,
+    )
+    heads, width = r.spec.get("n_heads"), r.spec.get("d_model")
+    head_dim = r.spec.get("d_head", 128)
+    known = all(isinstance(v, int) for v in (heads, width, head_dim))
+    if known and heads * head_dim != width:
+        r.unsupported(
+            "head_dim",
+            f"num_attention_heads × head_dim ({heads} × {head_dim}) different from "
+            f"hidden_size ({width}) (Helium's o_proj is hidden_size × hidden_size)",
+        )
+
+
+def _llama_attention_bias(**options: Any) -> Translator:
+    """Llama-layout types whose attention_bias covers q, k, v and o and mlp_bias the MLP."""
+
+    def translate(r: ConfigReader) -> None:
+        _llama_like(r, bias_key="attention_bias", mlp_bias=r.flag("mlp_bias", False), **options)
+
+    return translate
 
 
 #: model_type -> translator; every default inside was checked against the config class
@@ -415,6 +604,19 @@ TRANSLATORS: dict[str, Translator] = {
     "albert": _albert,
     "t5": _t5,
     "bart": _bart,
+    # Llama's relatives: the same layer code, their own config-class defaults.
+    "exaone": _llama_attention_bias(head_dim=0, kv_absent=8, kv_null=MHA),
+    "internlm3": _llama_attention_bias(head_dim=128, kv_absent=2, kv_null=MHA),
+    "iquestcoder": _llama_attention_bias(head_dim=128, kv_absent=8, kv_null=MHA),
+    "helium": _helium,
+    "smollm3": _llama_attention_bias(tie=True, kv_absent=4, kv_null=MHA),
+    "cwm": _cwm,
+    "ministral3": _llama_with(head_dim=128, kv_absent=8),
+    "granite": _granite,
+    "hyperclovax": _hyperclovax,
+    "arcee": _arcee,
+    "seed_oss": _seed_oss,
+    "ernie4_5": _ernie4_5,
 }
 
 #: Key order of an imported spec: the pinned keys first, as in the README.

@@ -7,8 +7,9 @@ script builds the model with Hugging Face ``transformers`` on PyTorch's ``meta``
 and records ``sum(p.numel() for p in model.parameters())`` (tied tensors once).
 
 The Auto class follows the model's kind, as ``archcalc count config.json`` does:
-``AutoModelForCausalLM`` for decoder-only types, ``AutoModel`` for encoders (the BERT
-family, pooler included), ``AutoModelForSeq2SeqLM`` for encoder-decoders (T5, BART).
+``AutoModelForSeq2SeqLM`` for types with a seq2seq class (T5, BART), ``AutoModel`` for
+encoders with a masked-LM class (the BERT family, pooler included),
+``AutoModelForCausalLM`` otherwise (see :func:`auto_class_name`).
 
 One deliberate deviation, recorded per case as ``adjustment``: transformers 5 ties T5's
 LM head to the shared embedding even when the config says ``tie_word_embeddings: false``
@@ -32,35 +33,85 @@ import argparse
 import copy
 import json
 import random
+import re
 import sys
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT / "reference"))
 
-from transformer_counts import moe_summary, versions  # noqa: E402
+from transformer_counts import versions  # noqa: E402
 
 CONFIGS = REPO_ROOT / "tests" / "data" / "hf"
 OUTPUT = REPO_ROOT / "tests" / "data" / "reference" / "hf.json"
 FORMAT_VERSION = 1
 
-ENCODERS = frozenset({"bert", "roberta", "distilbert", "albert"})
-SEQ2SEQ = frozenset({"t5", "bart"})
 SEED = 20261127
 VARIANTS_PER_BASE = 4
 
 
 def auto_class_name(model_type: str) -> str:
-    """The Auto class archcalc's count corresponds to for this model type."""
-    if model_type in ENCODERS:
-        return "AutoModel"
-    if model_type in SEQ2SEQ:
+    """The Auto class archcalc's count of a model type corresponds to.
+
+    ``AutoModelForSeq2SeqLM`` when transformers has a seq2seq class for the type,
+    ``AutoModel`` (the bare encoder, pooler included) when it has a masked-LM class,
+    ``AutoModelForCausalLM`` otherwise.
+    """
+    from transformers.models.auto import modeling_auto as ma
+
+    if model_type in ma.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES:
         return "AutoModelForSeq2SeqLM"
+    if model_type in ma.MODEL_FOR_MASKED_LM_MAPPING_NAMES:
+        return "AutoModel"
     return "AutoModelForCausalLM"
 
 
-def measure(config_dict: dict[str, Any]) -> dict[str, Any]:
+N_EXPERTS_FIELDS = (
+    "num_local_experts",
+    "num_experts",
+    "n_routed_experts",
+    "moe_num_experts",
+    "num_routed_experts",
+)
+TOP_K_FIELDS = ("num_experts_per_tok", "moe_k", "top_k", "moe_top_k", "num_selected_experts")
+LAYER_RE = re.compile(r"^(?P<prefix>.*?)\.(?:layers|h|block)\.(?P<idx>\d+)\.(?P<rest>.+)$")
+
+
+def active_params(config: Any, named: list[tuple[str, Any]], total: int) -> int | None:
+    """Active parameters per token (None: no routed experts).
+
+    The method of ``reference/transformer_counts.py`` (``moe_summary``), for any model type:
+    routed experts are the parameters under a path segment ``experts``; one of layer l's
+    ``n_experts`` holds E_l / n_experts of them, and a token skips n_experts - top_k.
+    """
+    per_layer: dict[int, int] = defaultdict(int)
+    for name, param in named:
+        match = LAYER_RE.match(name)
+        if match and "experts" in match["rest"].split("."):
+            per_layer[int(match["idx"])] += param.numel()
+    if not per_layer:
+        return None
+
+    def field(names: tuple[str, ...]) -> int:
+        for source in (config, getattr(config, "ffn_config", None)):
+            for name in names:
+                value = getattr(source, name, None)
+                if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                    return value
+        raise ValueError(f"no {names[0]} on {type(config).__name__}")
+
+    n_experts, top_k = field(N_EXPERTS_FIELDS), field(TOP_K_FIELDS)
+    inactive = 0
+    for layer, numel in per_layer.items():
+        if numel % n_experts:
+            raise ValueError(f"layer {layer}: {numel} expert params not divisible by {n_experts}")
+        inactive += (n_experts - top_k) * (numel // n_experts)
+    return total - inactive
+
+
+def measure(config_dict: dict[str, Any], auto_class: str | None = None) -> dict[str, Any]:
     """Build the config's model on the meta device; total, active and any adjustment."""
     import torch
     import transformers
@@ -68,13 +119,13 @@ def measure(config_dict: dict[str, Any]) -> dict[str, Any]:
 
     given = dict(config_dict)
     model_type = given.pop("model_type")
+    auto_class = auto_class or auto_class_name(model_type)
     config = AutoConfig.for_model(model_type, **given)
-    auto = getattr(transformers, auto_class_name(model_type))
     with torch.device("meta"):
-        model = auto.from_config(config)
+        model = getattr(transformers, auto_class).from_config(config)
     named = list(model.named_parameters())
     total = sum(p.numel() for p in model.parameters())
-    entry: dict[str, Any] = {"auto_class": auto_class_name(model_type), "total_params": total}
+    entry: dict[str, Any] = {"auto_class": auto_class, "total_params": total}
     head = getattr(model, "lm_head", None)
     shared = getattr(model, "shared", None)
     if (
@@ -92,8 +143,8 @@ def measure(config_dict: dict[str, Any]) -> dict[str, Any]:
         )
         total += extra
         entry["total_params"] = total
-    summary = moe_summary(config, named, total)
-    entry["active_params"] = summary["active_params"] if summary else total
+    active = active_params(config, named, total)
+    entry["active_params"] = total if active is None else active
     return entry
 
 
