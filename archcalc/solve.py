@@ -7,7 +7,7 @@ numerator: exact algebraic numbers, shown as decimals); with ``ceil``/``floor`` 
 reported instead, and the answer relies on the integer search alone.
 
 The integer search never trusts floats: the count is evaluated exactly (compiled
-integer code, :mod:`archcalc.sweep`) and bisected for the first integer whose count
+integer code, :mod:`archcalc.intcode`) and bisected for the first integer whose count
 reaches the target. The count must be monotone in KEY (every size in our families
 only adds parameters, or removes them, like ``n_heads`` at fixed ``d_model`` and
 ``n_kv_heads``); this is verified on the integers around the answer and an error
@@ -148,7 +148,8 @@ def solve(
     largest value at or under and the smallest at or over).
     """
     from archcalc import formulas
-    from archcalc.sweep import compile_expr, resolve_key
+    from archcalc.intcode import compile_expr
+    from archcalc.sweep import resolve_key
 
     name = resolve_key(spec, key, "--for")
     entry = spec.exact.namespace.entries[name]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import sys
 from collections.abc import Iterator
@@ -67,44 +68,77 @@ def _cell(value: int | Fraction) -> str:
 
 
 def _json_rows(result: Any, labels: dict[str, str]) -> Iterator[str]:
-    """JSON written row by row (a 10M-row grid never sits in memory as one string)."""
+    """JSON text a chunk at a time (a 10M-row grid never sits in memory as one string)."""
     names = [json.dumps(labels[k]) for k in result.keys]
-    chunk: list[str] = []
+    first = True
     yield "["
-    for i, (values, total, active, error) in enumerate(result.tuples()):
-        cells = ", ".join(f"{n}: {_cell(v)}" for n, v in zip(names, values, strict=True))
-        if error is None:
-            row = f'{cells}, "total_params": {total}, "active_params": {active}, "valid": true'
-        else:
-            row = (
-                f'{cells}, "total_params": null, "active_params": null, "valid": false, '
-                f'"error": {json.dumps(error)}'
-            )
-        chunk.append(("\n  {" if i == 0 else ",\n  {") + row + "}")
-        if len(chunk) >= 10_000:
-            yield "".join(chunk)
-            chunk.clear()
-    yield "".join(chunk) + "\n]\n"
+    for chunk in result.chunks():
+        yield _json_text(chunk, names, first)
+        first = False
+    yield "\n]\n"
+
+
+def _json_text(chunk: Any, names: list[str], first: bool) -> str:
+    columns, total, active, codes = _columns(chunk, quote=True)
+    head = "\n  {" + ", ".join(f"{n}: %s" for n in names)
+    valid = head + ', "total_params": %s, "active_params": %s, "valid": true}'
+    if not any(codes):
+        text = (("," + valid) * len(codes)) % tuple(_interleave(*columns, total, active))
+        return text[1:] if first else text
+    invalid = {
+        code: ', "total_params": null, "active_params": null, "valid": false, '
+        f'"error": {json.dumps(chunk.messages[code])}}}'
+        for code in set(codes)
+        if code
+    }
+    rows = [
+        (head % tuple(cells) + invalid[code]) if code else (valid % (*cells, t, a))
+        for *cells, t, a, code in zip(*columns, total, active, codes, strict=True)
+    ]
+    return ("" if first else ",") + ",".join(rows)
 
 
 def _csv_rows(result: Any, labels: dict[str, str]) -> Iterator[str]:
+    """CSV text a chunk at a time."""
+    yield _csv_line([*labels.values(), "total_params", "active_params", "valid", "error"])
+    for chunk in result.chunks():
+        yield _csv_text(chunk)
+
+
+def _csv_text(chunk: Any) -> str:
+    columns, total, active, codes = _columns(chunk, quote=False)
+    head = ",".join(["%s"] * len(columns))
+    valid = head + ",%s,%s,true,\n"
+    if not any(codes):
+        return (valid * len(codes)) % tuple(_interleave(*columns, total, active))
+    invalid = {code: ",,,false," + _csv_line([chunk.messages[code]]) for code in set(codes) if code}
+    return "".join(
+        (head % tuple(cells) + invalid[code]) if code else (valid % (*cells, t, a))
+        for *cells, t, a, code in zip(*columns, total, active, codes, strict=True)
+    )
+
+
+def _csv_line(cells: list[str]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*labels.values(), "total_params", "active_params", "valid", "error"])
-    chunk = [buffer.getvalue()]
-    for values, total, active, error in result.tuples():
-        cells = ",".join(_cell(v).strip('"') for v in values)
-        if error is None:
-            chunk.append(f"{cells},{total},{active},true,\n")
-        else:
-            buffer.seek(0)
-            buffer.truncate()
-            writer.writerow([error])
-            chunk.append(f"{cells},,,false,{buffer.getvalue()}")
-        if len(chunk) >= 10_000:
-            yield "".join(chunk)
-            chunk.clear()
-    yield "".join(chunk)
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
+    return buffer.getvalue()
+
+
+def _columns(chunk: Any, quote: bool) -> tuple[list[list[Any]], list[Any], list[Any], list[int]]:
+    """A chunk's columns as Python lists; exact fractions as ``3/2`` (``"3/2"`` in JSON)."""
+    from archcalc.sweep import _pylist
+
+    columns = []
+    for column in chunk.columns.values():
+        values = _pylist(column)
+        if any(isinstance(v, Fraction) for v in values):
+            values = [_cell(v) if quote else _cell(v).strip('"') for v in values]
+        columns.append(values)
+    return columns, _pylist(chunk.total), _pylist(chunk.active), _pylist(chunk.codes)
+
+
+def _interleave(*columns: list[Any]) -> Iterator[Any]:
+    return itertools.chain.from_iterable(zip(*columns, strict=True))
 
 
 def _table_rows(result: Any, labels: dict[str, str]) -> Iterator[str]:
@@ -129,7 +163,7 @@ def _table_rows(result: Any, labels: dict[str, str]) -> Iterator[str]:
     for cells in rows:
         body = "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=False))
         lines.append(body + "  " + cells[-1])
-    invalid = len(result.errors)
+    invalid = result.invalid or 0
     lines.append("")
     lines.append(f"{result.n_rows:,} rows, {invalid:,} invalid ({result.method})")
     yield "\n".join(lines) + "\n"

@@ -79,3 +79,23 @@ def test_plot_without_matplotlib_is_a_clear_usage_error(
     assert result.exit_code == 2
     assert "pip install 'archcalc[plot]'" in result.stderr
     assert not out.exists()
+
+
+def test_progress_is_reported_after_each_chunk_is_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bar covers the whole run: computing and writing, chunk by chunk."""
+    from archcalc import sweep as sweeper
+    from archcalc.cli import sweep as command
+
+    events: list[tuple[str, int]] = []
+    monkeypatch.setattr(sweeper, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(
+        command, "_progress", lambda: lambda done, total: events.append(("bar", done))
+    )
+    text = command._csv_text
+    monkeypatch.setattr(
+        command, "_csv_text", lambda chunk: events.append(("rows", len(chunk))) or text(chunk)
+    )
+    result = runner.invoke(app, ["sweep", GPT2, "--vary", "n_layers=1:10", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    assert events == [("rows", 4), ("bar", 4), ("rows", 4), ("bar", 8), ("rows", 2), ("bar", 10)]
+    assert len(result.stdout.splitlines()) == 11
