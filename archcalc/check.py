@@ -86,6 +86,8 @@ class CheckReport:
     """What a spec and a checkpoint agree and disagree on."""
 
     spec: str
+    #: The spec's file (a config.json for a model folder), as displayed.
+    spec_file: str
     source: str
     #: The model type whose names were compared (None: the family's own names).
     model_type: str | None
@@ -173,6 +175,7 @@ def _compare(
             unexpected.append(tensor)
     report = CheckReport(
         spec=spec.name,
+        spec_file=spec.file,
         source=checkpoint.source,
         model_type=model_type,
         naming_from=naming_from,

@@ -51,6 +51,8 @@ __all__ = [
 MAX_HEADER_BYTES = 16 << 20
 #: Largest index file read (DeepSeek-V3's 163-shard index is about 9 MB).
 MAX_INDEX_BYTES = 64 << 20
+#: Most header bytes read over all the shards of one index (DeepSeek-V3's: about 10 MB).
+MAX_TOTAL_HEADER_BYTES = 128 << 20
 #: Most dimensions of a tensor, and most shards of an index.
 MAX_RANK = 16
 MAX_SHARDS = 10_000
@@ -272,9 +274,6 @@ class _Text:
         except UnicodeDecodeError as exc:
             byte = self.raw[exc.start]
             raise self.error(exc.start, f"{what} is not UTF-8 (byte 0x{byte:02x})") from None
-        deep = _too_deep(self.raw)
-        if deep is not None:
-            raise self.error(deep, f"{what} nests deeper than {MAX_DEPTH} levels")
         try:
             return json.loads(
                 text,
@@ -286,7 +285,12 @@ class _Text:
         except json.JSONDecodeError as exc:
             index = len(text[: exc.pos].encode("utf-8"))
             raise self.error(index, f"{what} is not valid JSON: {exc.msg}") from None
-        except (_Reject, ValueError, RecursionError) as exc:
+        except RecursionError:
+            # json's C decoder stops at Python's recursion limit; say where it nests too deep
+            # (scanning every header for that up front would cost more than parsing it)
+            deep = _too_deep(self.raw) or 0
+            raise self.error(deep, f"{what} nests deeper than {MAX_DEPTH} levels") from None
+        except (_Reject, ValueError) as exc:
             raise self.error(0, f"{what} is not valid: {shorten(str(exc), 120)}") from None
 
 
@@ -324,6 +328,14 @@ def read_header(
     path: str | os.PathLike[str], display: str | None = None
 ) -> tuple[dict[str, StoredTensor], dict[str, str]]:
     """The tensors and ``__metadata__`` of one safetensors file, validated as described above."""
+    tensors, metadata, _ = _read_header(path, display, MAX_HEADER_BYTES)
+    return tensors, metadata
+
+
+def _read_header(
+    path: str | os.PathLike[str], display: str | None, budget: int
+) -> tuple[dict[str, StoredTensor], dict[str, str], int]:
+    """:func:`read_header`, refusing a header longer than ``budget``; also its length."""
     name = display if display is not None else os.fsdecode(path)
     with _File(path, name) as f:
         size = f.size
@@ -355,6 +367,14 @@ def read_header(
                 _START,
                 f"header length {length:,} exceeds archcalc's limit of {MAX_HEADER_BYTES:,} bytes",
             )
+        if length > budget:
+            raise _fail(
+                name,
+                _START,
+                f"the shards' headers exceed archcalc's limit of {MAX_TOTAL_HEADER_BYTES:,} "
+                "bytes in all",
+                "K805",
+            )
         raw = f.read(length)
     if len(raw) < length:
         raise _fail(name, _START, "file shrank while it was being read; run again")
@@ -362,7 +382,7 @@ def read_header(
     if not text.raw.startswith(b"{"):
         raise text.error(0, "safetensors header is not a JSON object (it must start with '{')")
     header = text.parse("safetensors header")
-    return _validate(header, text, data_size=size - 8 - length)
+    return (*_validate(header, text, data_size=size - 8 - length), length)
 
 
 def _validate(
@@ -383,7 +403,7 @@ def _validate(
     for key, info in header.items():
         if key == "__metadata__":
             continue
-        if len(problems.errors) >= MAX_PROBLEMS:
+        if len(problems.diagnostics) >= MAX_PROBLEMS:
             break
         shown = _show(key)
         if not isinstance(info, dict):
@@ -439,7 +459,7 @@ def _validate(
             continue
         tensors[key] = tensor
         ranges.append((begin, end, key))
-    if problems.errors:
+    if problems.diagnostics:
         raise SpecError(problems.diagnostics)
     _check_layout(ranges, data_size, text, problems)
     problems.raise_if_errors()
@@ -467,7 +487,7 @@ def _check_layout(
                 f"byte {position}" + (f" ('{_show(previous)}')" if previous else ""),
                 code="K804",
             )
-        if len(problems.errors) >= MAX_PROBLEMS:
+        if len(problems.diagnostics) >= MAX_PROBLEMS:
             return
         position, previous = max(position, end), key
     if position != data_size:
@@ -511,6 +531,8 @@ def _read_index(path: Path, name: str) -> Checkpoint:
     problems = DiagnosticSink(name)
     for tensor, shard in weight_map.items():
         if not _plain_shard_name(shard):
+            if len(problems.diagnostics) >= MAX_PROBLEMS:
+                break
             problems.error(
                 text.at_key(tensor),
                 f"weight_map: tensor '{_show(tensor)}' maps to '{_show(str(shard))}', not the "
@@ -538,14 +560,16 @@ def _read_index(path: Path, name: str) -> Checkpoint:
     tensors: dict[str, StoredTensor] = {}
     files = []
     first_meta: dict[str, str] = {}
+    budget = MAX_TOTAL_HEADER_BYTES
     for shard, names in sorted(shards.items()):
         shard_path = path.parent / shard
         shard_name = str(Path(name).parent / shard)
         files.append(shard_name)
-        found, meta = read_header(shard_path, shard_name)
+        found, meta, length = _read_header(shard_path, shard_name, budget)
+        budget -= length
         first_meta = first_meta or meta
         for tensor in names:
-            if tensor not in found:
+            if tensor not in found and len(problems.diagnostics) < MAX_PROBLEMS:
                 problems.error(
                     text.at_key(tensor),
                     f"weight_map: tensor '{_show(tensor)}' is not in {shard}",
@@ -553,11 +577,11 @@ def _read_index(path: Path, name: str) -> Checkpoint:
                 )
         for tensor, stored in found.items():
             mapped = weight_map.get(tensor)
-            if mapped != shard:
+            if mapped == shard:
+                tensors[tensor] = stored
+            elif len(problems.diagnostics) < MAX_PROBLEMS:
                 where = "is not in the weight_map" if mapped is None else f"is mapped to {mapped}"
                 problems.error(at_map, f"tensor '{_show(tensor)}' of {shard} {where}", code="K805")
-            elif tensor in names:
-                tensors[tensor] = stored
     problems.raise_if_errors()
     ordered = {k: tensors[k] for k in sorted(tensors)}
     return Checkpoint(

@@ -174,11 +174,15 @@ def state_dict(tensors: Iterable[Tensor], naming: Naming) -> list[Expected]:
     for tensor, canonical in listed:
         for pattern, rule in naming.compiled():
             match = pattern.fullmatch(tensor.name)
-            if match is None or (rule.unless is not None and match.expand(rule.unless) in present):
+            if match is None:
+                continue
+            if rule.unless is not None and pattern.sub(rule.unless, tensor.name, 1) in present:
                 continue
             shape = tuple(reversed(tensor.shape)) if rule.transpose else tensor.shape
-            alternatives = tuple(match.expand(a) for a in rule.alternatives)
-            out.append(Expected(Tensor(match.expand(rule.target), shape), canonical, alternatives))
+            # pattern.sub caches its compiled template; match.expand re-parses it every call
+            name = pattern.sub(rule.target, tensor.name, count=1)
+            alternatives = tuple(pattern.sub(a, tensor.name, count=1) for a in rule.alternatives)
+            out.append(Expected(Tensor(name, shape), canonical, alternatives))
             break
         else:
             raise UnnamedTensor(naming.model_type, tensor.name)

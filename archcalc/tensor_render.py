@@ -194,6 +194,7 @@ def check_json(report: CheckReport) -> dict[str, Any]:
     return {
         "agree": report.agree,
         "spec": safe(report.spec),
+        "spec_file": safe(report.spec_file),
         "checkpoint": safe(report.source),
         "model_type": report.model_type,
         "naming_from": safe(report.naming_from),
@@ -239,7 +240,7 @@ def check_text(report: CheckReport) -> str:
         if report.model_type
         else safe(report.naming_from)
     )
-    lines = [f"{safe(report.spec)} vs {safe(report.source)}  ({naming})", ""]
+    lines = [f"{safe(report.spec_file)} vs {safe(report.source)}  ({naming})", ""]
     lines += _limited(
         "missing",
         [

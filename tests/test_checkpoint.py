@@ -132,7 +132,7 @@ def test_shorter_than_the_length_field(tmp_path: Path, content: bytes) -> None:
             "40 digits",
         ),
         (b'{"a": 1, "a": 2}', "duplicate key 'a'"),
-        (b'{"a": ' + b"[" * 100 + b"]" * 100 + b"}", "nests deeper than 64 levels"),
+        (b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nests deeper than 64 levels"),
     ],
 )
 def test_a_header_that_is_not_json(tmp_path: Path, header: bytes, message: str) -> None:
@@ -302,6 +302,28 @@ def test_a_malformed_index(tmp_path: Path, body: object, message: str) -> None:
     path = tmp_path / "model.safetensors.index.json"
     path.write_text(json.dumps(body))
     assert message in _error(path)
+
+
+def test_index_problems_are_bounded(tmp_path: Path) -> None:
+    write_tensors(tmp_path / "a.safetensors", {"w": ("F32", [1])})
+    weight_map = {"w": "a.safetensors", **{f"gone{i}": "a.safetensors" for i in range(5000)}}
+    with pytest.raises(SpecError) as info:
+        open_checkpoint(_index(tmp_path, weight_map))
+    assert 0 < len(info.value.diagnostics) <= 20
+
+
+def test_the_headers_of_all_shards_are_bounded_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from archcalc import checkpoint
+
+    monkeypatch.setattr(checkpoint, "MAX_TOTAL_HEADER_BYTES", 200)
+    weight_map = {}
+    for i in range(4):
+        write_tensors(tmp_path / f"s{i}.safetensors", {f"t{i}.{'x' * 40}": ("F32", [1])})
+        weight_map[f"t{i}.{'x' * 40}"] = f"s{i}.safetensors"
+    message = _error(_index(tmp_path, weight_map))
+    assert "the shards' headers exceed archcalc's limit of 200 bytes in all" in message
 
 
 def test_a_folder_without_a_checkpoint(tmp_path: Path) -> None:
