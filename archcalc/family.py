@@ -8,7 +8,7 @@ and called twice: with exact integers to count, with sympy symbols to print the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal
@@ -245,6 +245,10 @@ Shape = tuple[Any, ...]
 LayerParamsFn = Callable[[Mapping[str, Any], Shape], Any]
 LayerShapeFn = Callable[[Mapping[str, Any], Shape], Shape]
 LayerCheckFn = Callable[[Mapping[str, Any], Shape, Callable[[str], None]], None]
+#: ``tensors(args, shape)``: the layer's parameter tensors as (name suffix, shape) pairs.
+LayerTensorsFn = Callable[[Mapping[str, Any], Shape], Iterable[tuple[str, Shape]]]
+#: ``macs(args, in_shape, out_shape)``: multiply-accumulates of one forward pass.
+LayerMacsFn = Callable[[Mapping[str, Any], Shape, Shape], Any]
 
 
 def _no_params(args: Mapping[str, Any], shape: Shape) -> Any:
@@ -273,6 +277,12 @@ class LayerType:
     warning=True, code=...)`` for a likely mistake that still builds); without a code,
     ``P911`` (errors) and ``P912`` (warnings). ``ranks`` lists the input
     ranks the layer accepts (empty: any).
+
+    ``tensors(args, shape)``, when given, lists the layer's parameter tensors as (name
+    suffix, shape) pairs in torch's state-dict order (``("weight", (64, 3, 7, 7))``); the
+    layer's parameter count is then the sum of their sizes, so tensors and counts always
+    agree, and ``params`` is not needed. ``macs(args, in_shape, out_shape)``, when given,
+    is the multiply-accumulates of one forward pass (batch 1) for ``archcalc size``.
     """
 
     name: str
@@ -282,3 +292,27 @@ class LayerType:
     shape: LayerShapeFn = _same_shape
     check: LayerCheckFn | None = None
     ranks: tuple[int, ...] = ()
+    tensors: LayerTensorsFn | None = None
+    macs: LayerMacsFn | None = None
+
+    def __post_init__(self) -> None:
+        if self.tensors is not None and self.params is _no_params:
+            object.__setattr__(self, "params", _params_from(self.tensors))
+
+
+def numel(shape: Shape) -> Any:
+    """Elements of a tensor of ``shape`` (ints or symbols)."""
+    size: Any = 1
+    for dim in shape:
+        size = size * dim
+    return size
+
+
+def _params_from(tensors: LayerTensorsFn) -> LayerParamsFn:
+    def params(args: Mapping[str, Any], shape: Shape) -> Any:
+        total: Any = 0
+        for _, dims in tensors(args, shape):
+            total = total + numel(dims)
+        return total
+
+    return params

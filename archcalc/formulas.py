@@ -263,11 +263,12 @@ def _text(formula: Formula) -> str:
         lines.append(f"active_params = {formula.active}")
     for key, expression in formula.extras.items():
         lines.append(f"{key} = {expression}")
-    lines.append("")
-    lines.append("by component:")
-    width = max(len(_label(s, n)) for s, n, _ in formula.parts)
-    for section, name, expression in formula.parts:
-        lines.append(f"  {_label(section, name):<{width}} = {expression}")
+    if formula.parts:  # a model without parameters (a pooling-only graph) has none
+        lines.append("")
+        lines.append("by component:")
+        width = max(len(_label(s, n)) for s, n, _ in formula.parts)
+        for section, name, expression in formula.parts:
+            lines.append(f"  {_label(section, name):<{width}} = {expression}")
     if formula.symbols:
         lines.append("")
         lines.append("where:")

@@ -375,9 +375,11 @@ _RULES = (
     Rule(
         "C604",
         "error",
-        "the branches of a residual block give different shapes",
-        "a residual whose layers change the channels with no shortcut",
-        "add a shortcut (a 1x1 conv) that gives the same shape",
+        "the branches of a residual, add, concat, mul or split give shapes that cannot be "
+        "combined",
+        "a residual whose layers change the channels with no shortcut; a concat of a "
+        "28x28 and a 14x14 map",
+        "make the shapes agree (a 1x1 conv shortcut, matching strides)",
     ),
     Rule(
         "C605",
@@ -395,11 +397,26 @@ _RULES = (
         "simplify the repeats",
     ),
     Rule(
+        "C607",
+        "error",
+        "a template or table used wrongly: a missing or unknown argument, a row of the wrong "
+        "length, a template that calls itself, a parameter used as the wrong kind",
+        "`- bottleneck: {planes: 64}` when the template also needs `stride`",
+        "pass every parameter without a default (the message lists them)",
+    ),
+    Rule(
         "C610",
         "warning",
         "a layer that builds but is probably a mistake",
         "`linear` applied to a (C, H, W) input",
         "add the missing layer (here a `flatten`)",
+    ),
+    Rule(
+        "C611",
+        "warning",
+        "a template that is never used",
+        "`templates: {old_block: ...}` with no `- old_block` in the layers",
+        "remove it, or call it",
     ),
     # --- vit
     Rule(

@@ -39,13 +39,21 @@ def _number(minimum: int | None) -> dict[str, Any]:
 _MINIMUM = {"size": 1, "count": 0, "padding": 0, "number": None, "int": None}
 
 
-def arg(kind: str, description: str, default: Any = None, exact: bool = False) -> dict[str, Any]:
+def arg(
+    kind: str,
+    description: str,
+    default: Any = None,
+    exact: bool = False,
+    minimum: Any = None,
+    maximum: Any = None,
+) -> dict[str, Any]:
     """The schema of one argument; ``x-kind`` tells the CNN walker how to evaluate it.
 
+    A kind ending in a digit n (``size2``, ``count3``) takes an int or a list of n of them.
     ``exact`` marks a structural argument (it decides which tensors exist): formulas use
-    its exact value rather than a symbol.
+    its exact value rather than a symbol. ``minimum``/``maximum`` bound the value, whether
+    written as a number or as an expression (``dropout: {p: 2}`` is refused).
     """
-    base = kind.rstrip("2")
     schema: dict[str, Any]
     if kind in ("bool", "choice", "any"):
         schema = {"type": "boolean"} if kind == "bool" else {}
@@ -56,11 +64,12 @@ def arg(kind: str, description: str, default: Any = None, exact: bool = False) -
             "then": {"type": "array", "items": item, "minItems": 1, "maxItems": 8},
             "else": item,
         }
-    elif kind.endswith("2"):
-        item = _number(_MINIMUM[base])
+    elif kind[-1].isdigit():
+        n = int(kind[-1])
+        item = _number(_MINIMUM[kind[:-1]])
         schema = {
             "if": {"type": "array"},
-            "then": {"type": "array", "items": item, "minItems": 2, "maxItems": 2},
+            "then": {"type": "array", "items": item, "minItems": n, "maxItems": n},
             "else": item,
         }
     else:
@@ -71,6 +80,10 @@ def arg(kind: str, description: str, default: Any = None, exact: bool = False) -
         schema["x-exact"] = True
     if default is not None:
         schema["default"] = default
+    if minimum is not None:
+        schema["minimum"] = minimum
+    if maximum is not None:
+        schema["maximum"] = maximum
     return schema
 
 
@@ -116,7 +129,7 @@ def prod(values: Any) -> Any:
 
 
 def ntuple(value: Any, n: int) -> tuple[Any, ...]:
-    """An int-or-pair argument as an n-tuple (``3`` -> ``(3, 3)``)."""
+    """An int-or-tuple argument as an n-tuple (``3`` -> ``(3, 3)``)."""
     return tuple(value) if isinstance(value, tuple) else (value,) * n
 
 
@@ -144,6 +157,10 @@ def pool_size(size: Any, kernel: Any, stride: Any, padding: Any, dilation: Any, 
         return sympy.Piecewise((out - 1, dropped), (out, True))
 
 
+def numel(shape: Shape) -> Any:
+    return prod(shape)
+
+
 def _given_matches(args: Args, name: str, inferred: Any, report: Report, what: str) -> None:
     given = args.get(name)
     if given is not None and given != inferred:
@@ -161,13 +178,33 @@ def _divides(args: Args, report: Report, groups_name: str, **sizes: Any) -> None
             report(f"{name} ({value}) is not divisible by {groups_name} ({groups})", code="C605")
 
 
+def _show(shape: Shape) -> str:
+    return "(" + ", ".join(str(x) for x in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _biased(name: str, weight: Shape, bias: Any, out: Any) -> list[tuple[str, Shape]]:
+    """``name.weight`` and, when ``bias``, ``name.bias`` of length ``out`` (name may be '')."""
+    prefix = f"{name}." if name else ""
+    tensors = [(f"{prefix}weight", weight)]
+    if bias:
+        tensors.append((f"{prefix}bias", (out,)))
+    return tensors
+
+
+def _linear_macs(in_features: Any, out: Shape) -> Any:
+    """A linear map to every position of ``out`` (its last dim is out_features)."""
+    return numel(out) * in_features
+
+
 # --------------------------------------------------------------------------- convolutions
+
+_DIMS = {1: "L", 2: "H, W", 3: "D, H, W"}
 
 
 def _conv(nd: int, transposed: bool) -> LayerType:
-    size = "size" if nd == 1 else "size2"
-    count = "count" if nd == 1 else "count2"
-    padding_kind = count if transposed else ("padding" if nd == 1 else "padding2")
+    size = "size" if nd == 1 else f"size{nd}"
+    count = "count" if nd == 1 else f"count{nd}"
+    padding_kind = count if transposed else ("padding" if nd == 1 else f"padding{nd}")
     name = f"conv_transpose{nd}d" if transposed else f"conv{nd}d"
     torch_name = f"ConvTranspose{nd}d" if transposed else f"Conv{nd}d"
     extra: dict[str, Any] = {}
@@ -181,11 +218,12 @@ def _conv(nd: int, transposed: bool) -> LayerType:
             ("zeros", "reflect", "replicate", "circular"),
             "zeros",
         )
+    what = "an int or a list of " + ("one" if nd == 1 else str(nd))
     schema = args_schema(
         ("out_channels", "kernel_size"),
         in_channels=arg("size", "Input channels; inferred from the input, must agree if given."),
         out_channels=arg("size", "Output channels (filters)."),
-        kernel_size=arg(size, "Kernel size: an int or [h, w]."),
+        kernel_size=arg(size, f"Kernel size: {what}."),
         stride=arg(size, "Stride.", 1),
         padding=arg(padding_kind, padding_help, 0),
         dilation=arg(size, "Spacing between kernel elements.", 1),
@@ -194,11 +232,13 @@ def _conv(nd: int, transposed: bool) -> LayerType:
         **extra,
     )
 
-    def params(a: Args, s: Shape) -> Any:
+    def tensors(a: Args, s: Shape) -> list[tuple[str, Shape]]:
         cin, cout, groups = s[0], a["out_channels"], a["groups"]
-        kernel = prod(ntuple(a["kernel_size"], nd))
-        fan = cin * div(cout, groups) if transposed else cout * div(cin, groups)
-        return fan * kernel + (cout if a["bias"] else 0)
+        kernel = ntuple(a["kernel_size"], nd)
+        weight = (
+            (cin, div(cout, groups), *kernel) if transposed else (cout, div(cin, groups), *kernel)
+        )
+        return _biased("", weight, a["bias"], cout)
 
     def shape(a: Args, s: Shape) -> Shape:
         sizes = s[1:]
@@ -222,6 +262,10 @@ def _conv(nd: int, transposed: bool) -> LayerType:
                 for x, k, st, p, d in zip(sizes, kernel, stride, padding, dilation, strict=True)
             )
         return (a["out_channels"], *out)
+
+    def macs(a: Args, s: Shape, out: Shape) -> Any:
+        weight = numel(tensors(a, s)[0][1])
+        return weight * numel(s[1:] if transposed else out[1:])
 
     def check(a: Args, s: Shape, report: Report) -> None:
         _given_matches(a, "in_channels", s[0], report, "number of channels")
@@ -248,20 +292,21 @@ def _conv(nd: int, transposed: bool) -> LayerType:
     return LayerType(
         name=name,
         description=f"torch.nn.{torch_name}: {nd}-D {'transposed ' if transposed else ''}"
-        "convolution over (C, " + ("L" if nd == 1 else "H, W") + ") inputs.",
+        f"convolution over (C, {_DIMS[nd]}) inputs.",
         args=schema,
-        params=params,
+        tensors=tensors,
         shape=shape,
         check=check,
         ranks=(nd + 1,),
+        macs=macs,
     )
 
 
 # --------------------------------------------------------------------------- dense layers
 
 
-def _linear_params(a: Args, s: Shape) -> Any:
-    return s[-1] * a["out_features"] + (a["out_features"] if a["bias"] else 0)
+def _linear_tensors(a: Args, s: Shape) -> list[tuple[str, Shape]]:
+    return _biased("", (a["out_features"], s[-1]), a["bias"], a["out_features"])
 
 
 def _linear_shape(a: Args, s: Shape) -> Shape:
@@ -270,18 +315,20 @@ def _linear_shape(a: Args, s: Shape) -> Shape:
 
 def _linear_check(a: Args, s: Shape, report: Report) -> None:
     _given_matches(a, "in_features", s[-1], report, "last dimension")
-    if len(s) >= 3:
+    # (C, H, W) maps are usually square; channels-last (H, W, C) tokens are not: only the
+    # first is a likely mistake.
+    if len(s) >= 3 and s[-1] == s[-2]:
         report(
             f"linear acts on the last dimension ({s[-1]}) of a {len(s)}-D input {_show(s)}; "
-            "a flatten is probably missing before it",
+            "a flatten is probably missing before it (or a permute to channels-last)",
             warning=True,
             code="C610",
         )
 
 
-def _bilinear_params(a: Args, s: Shape) -> Any:
+def _bilinear_tensors(a: Args, s: Shape) -> list[tuple[str, Shape]]:
     in2 = s[-1] if a["in2_features"] is None else a["in2_features"]
-    return a["out_features"] * s[-1] * in2 + (a["out_features"] if a["bias"] else 0)
+    return _biased("", (a["out_features"], s[-1], in2), a["bias"], a["out_features"])
 
 
 def _bilinear_check(a: Args, s: Shape, report: Report) -> None:
@@ -289,8 +336,8 @@ def _bilinear_check(a: Args, s: Shape, report: Report) -> None:
     _given_matches(a, "in2_features", s[-1], report, "last dimension (both inputs are x)")
 
 
-def _embedding_params(a: Args, s: Shape) -> Any:
-    return a["num_embeddings"] * a["embedding_dim"]
+def _embedding_tensors(a: Args, s: Shape) -> list[tuple[str, Shape]]:
+    return [("weight", (a["num_embeddings"], a["embedding_dim"]))]
 
 
 def _embedding_shape(a: Args, s: Shape) -> Shape:
@@ -300,16 +347,12 @@ def _embedding_shape(a: Args, s: Shape) -> Shape:
 # --------------------------------------------------------------------------- norms
 
 
-def _channel_norm(a: Args, s: Shape) -> Any:
-    return 2 * s[0] if a["affine"] else 0
+def _channel_tensors(a: Args, s: Shape) -> list[tuple[str, Shape]]:
+    return [("weight", (s[0],)), ("bias", (s[0],))] if a["affine"] else []
 
 
 def _channel_check(a: Args, s: Shape, report: Report) -> None:
     _given_matches(a, "num_features", s[0], report, "number of channels")
-
-
-def _groupnorm_params(a: Args, s: Shape) -> Any:
-    return 2 * s[0] if a["affine"] else 0
 
 
 def _groupnorm_check(a: Args, s: Shape, report: Report) -> None:
@@ -322,11 +365,11 @@ def _normalized(a: Args, s: Shape) -> tuple[Any, ...]:
     return (s[-1],) if given is None else ntuple(given, 1)
 
 
-def _layernorm_params(a: Args, s: Shape) -> Any:
+def _layernorm_tensors(a: Args, s: Shape) -> list[tuple[str, Shape]]:
     if not a["elementwise_affine"]:
-        return 0
-    size = prod(_normalized(a, s))
-    return size + (size if a["bias"] else 0)
+        return []
+    shape = _normalized(a, s)
+    return [("weight", shape), ("bias", shape)] if a["bias"] else [("weight", shape)]
 
 
 def _layernorm_check(a: Args, s: Shape, report: Report) -> None:
@@ -336,6 +379,16 @@ def _layernorm_check(a: Args, s: Shape, report: Report) -> None:
             f"normalized_shape {_show(shape)} is not the trailing part of the input {_show(s)}",
             code="C605",
         )
+
+
+def _layernorm2d_tensors(a: Args, s: Shape) -> list[tuple[str, Shape]]:
+    if not a["elementwise_affine"]:
+        return []
+    return [("weight", (s[0],)), ("bias", (s[0],))] if a["bias"] else [("weight", (s[0],))]
+
+
+def _layernorm2d_check(a: Args, s: Shape, report: Report) -> None:
+    _given_matches(a, "normalized_shape", s[0], report, "number of channels")
 
 
 # --------------------------------------------------------------------------- recurrent
@@ -352,10 +405,12 @@ def _rnn(gates: int, name: str, torch_name: str) -> LayerType:
         ("hidden_size",),
         input_size=arg("size", "Input features; inferred from the input, must agree if given."),
         hidden_size=arg("size", "Features of the hidden state h."),
-        num_layers=arg("size", "Stacked recurrent layers.", 1),
+        num_layers=arg("size", "Stacked recurrent layers.", 1, exact=True),
         bias=arg("bool", "Use the b_ih and b_hh biases.", True),
         batch_first=arg("bool", "Batch dimension first (no effect on parameters).", False),
-        dropout=arg("number", "Dropout between layers (no effect on parameters).", 0),
+        dropout=arg(
+            "number", "Dropout between layers (no effect on parameters).", 0, minimum=0, maximum=1
+        ),
         bidirectional=arg("bool", "Run a second, reversed direction.", False),
         **extra,
     )
@@ -364,21 +419,28 @@ def _rnn(gates: int, name: str, torch_name: str) -> LayerType:
         proj = a.get("proj_size", 0)
         return proj if proj else a["hidden_size"]
 
-    def params(a: Args, s: Shape) -> Any:
+    def tensors(a: Args, s: Shape) -> list[tuple[str, Shape]]:
         hidden, width = a["hidden_size"], out_width(a)
-        directions = 2 if a["bidirectional"] else 1
-        bias = 2 * gates * hidden if a["bias"] else 0
-        proj = hidden * width if a.get("proj_size", 0) else 0
-
-        def layer(n_in: Any) -> Any:
-            return gates * hidden * n_in + gates * hidden * width + bias + proj
-
-        first = layer(s[-1])
-        rest = layer(directions * width)
-        return directions * (first + (a["num_layers"] - 1) * rest)
+        directions = ("", "_reverse") if a["bidirectional"] else ("",)
+        listed: list[tuple[str, Shape]] = []
+        for k in range(int(a["num_layers"])):
+            n_in = s[-1] if k == 0 else len(directions) * width
+            for sfx in directions:
+                listed.append((f"weight_ih_l{k}{sfx}", (gates * hidden, n_in)))
+                listed.append((f"weight_hh_l{k}{sfx}", (gates * hidden, width)))
+                if a["bias"]:
+                    listed.append((f"bias_ih_l{k}{sfx}", (gates * hidden,)))
+                    listed.append((f"bias_hh_l{k}{sfx}", (gates * hidden,)))
+                if a.get("proj_size", 0):
+                    listed.append((f"weight_hr_l{k}{sfx}", (width, hidden)))
+        return listed
 
     def shape(a: Args, s: Shape) -> Shape:
         return (*s[:-1], (2 if a["bidirectional"] else 1) * out_width(a))
+
+    def macs(a: Args, s: Shape, out: Shape) -> Any:
+        weights = sum(numel(t) for n, t in tensors(a, s) if n.startswith("weight"))
+        return weights * prod(s[:-1])
 
     def check(a: Args, s: Shape, report: Report) -> None:
         _given_matches(a, "input_size", s[-1], report, "last dimension")
@@ -393,22 +455,41 @@ def _rnn(gates: int, name: str, torch_name: str) -> LayerType:
         name=name,
         description=f"torch.nn.{torch_name} over (L, F) sequences; outputs the sequence of h.",
         args=schema,
-        params=params,
+        tensors=tensors,
         shape=shape,
         check=check,
         ranks=(2,),
+        macs=macs,
     )
 
 
-def _mha_params(a: Args, s: Shape) -> Any:
+def _mha_tensors(a: Args, s: Shape) -> list[tuple[str, Shape]]:
     embed = s[-1]
     kdim = embed if a["kdim"] is None else a["kdim"]
     vdim = embed if a["vdim"] is None else a["vdim"]
-    bias = a["bias"]
-    in_proj = embed * embed + embed * kdim + embed * vdim + (3 * embed if bias else 0)
-    out_proj = embed * embed + (embed if bias else 0)
-    bias_kv = 2 * embed if a["add_bias_kv"] else 0
-    return in_proj + out_proj + bias_kv
+    listed: list[tuple[str, Shape]]
+    if a["kdim"] is None and a["vdim"] is None:
+        listed = [("in_proj_weight", (3 * embed, embed))]
+    else:
+        listed = [
+            ("q_proj_weight", (embed, embed)),
+            ("k_proj_weight", (embed, kdim)),
+            ("v_proj_weight", (embed, vdim)),
+        ]
+    if a["bias"]:
+        listed.append(("in_proj_bias", (3 * embed,)))
+    if a["add_bias_kv"]:
+        listed += [("bias_k", (1, 1, embed)), ("bias_v", (1, 1, embed))]
+    return listed + _biased("out_proj", (embed, embed), a["bias"], embed)
+
+
+def _mha_macs(a: Args, s: Shape, out: Shape) -> Any:
+    """Projections of every token, and the two attention products (L × L × E each)."""
+    length, embed = s[0], s[-1]
+    kdim = embed if a["kdim"] is None else a["kdim"]
+    vdim = embed if a["vdim"] is None else a["vdim"]
+    keys = length + 1 if a["add_bias_kv"] else length  # bias_k/bias_v add one key and value
+    return length * embed * (embed + kdim + vdim + embed) + 2 * length * keys * embed
 
 
 def _mha_check(a: Args, s: Shape, report: Report) -> None:
@@ -420,33 +501,39 @@ def _mha_check(a: Args, s: Shape, report: Report) -> None:
 # --------------------------------------------------------------------------- pooling
 
 
-def _pool(kind: str) -> LayerType:
+def _pool(kind: str, nd: int) -> LayerType:
     is_max = kind == "max"
+    pair = "size" if nd == 1 else f"size{nd}"
+    counts = "count" if nd == 1 else f"count{nd}"
     extra: dict[str, Any] = (
         {
-            "dilation": arg("size2", "Spacing between window elements.", 1),
+            "dilation": arg(pair, "Spacing between window elements.", 1),
             "return_indices": arg("bool", "Also return the argmax indices.", False),
         }
         if is_max
         else {
             "count_include_pad": arg("bool", "Average over padding too.", True),
-            "divisor_override": arg("size", "Divide by this instead of the window size."),
+            **(
+                {"divisor_override": arg("size", "Divide by this instead of the window size.")}
+                if nd > 1
+                else {}
+            ),
         }
     )
     schema = args_schema(
         ("kernel_size",),
-        kernel_size=arg("size2", "Window size: an int or [h, w]."),
-        stride=arg("size2", "Stride; defaults to kernel_size."),
-        padding=arg("count2", "Implicit padding on each side.", 0),
+        kernel_size=arg(pair, "Window size: an int or one size per dimension."),
+        stride=arg(pair, "Stride; defaults to kernel_size."),
+        padding=arg(counts, "Implicit padding on each side.", 0),
         ceil_mode=arg("bool", "Round the output size up instead of down.", False, exact=True),
         **extra,
     )
 
     def parts(a: Args) -> tuple[Any, ...]:
-        kernel = ntuple(a["kernel_size"], 2)
-        stride = kernel if a["stride"] is None else ntuple(a["stride"], 2)
-        dilation = ntuple(a.get("dilation", 1), 2)
-        return kernel, stride, ntuple(a["padding"], 2), dilation
+        kernel = ntuple(a["kernel_size"], nd)
+        stride = kernel if a["stride"] is None else ntuple(a["stride"], nd)
+        dilation = ntuple(a.get("dilation", 1), nd)
+        return kernel, stride, ntuple(a["padding"], nd), dilation
 
     def shape(a: Args, s: Shape) -> Shape:
         kernel, stride, padding, dilation = parts(a)
@@ -466,18 +553,18 @@ def _pool(kind: str) -> LayerType:
                 )
 
     return LayerType(
-        name=f"{kind}pool2d",
-        description=f"torch.nn.{kind.capitalize()}Pool2d over (C, H, W); no parameters.",
+        name=f"{kind}pool{nd}d",
+        description=f"torch.nn.{kind.capitalize()}Pool{nd}d over (C, {_DIMS[nd]}); no parameters.",
         args=schema,
         shape=shape,
         check=check,
-        ranks=(3,),
+        ranks=(nd + 1,),
     )
 
 
-def _adaptive(kind: str) -> LayerType:
+def _adaptive(kind: str, nd: int) -> LayerType:
     def shape(a: Args, s: Shape) -> Shape:
-        return (s[0], *ntuple(a["output_size"], 2))
+        return (s[0], *ntuple(a["output_size"], nd))
 
     extra = (
         {"return_indices": arg("bool", "Also return the argmax indices.", False)}
@@ -485,38 +572,39 @@ def _adaptive(kind: str) -> LayerType:
         else {}
     )
     return LayerType(
-        name=f"adaptive_{kind}pool2d",
-        description=f"torch.nn.Adaptive{kind.capitalize()}Pool2d: (C, H, W) to a fixed "
-        "(C, h, w); no parameters.",
+        name=f"adaptive_{kind}pool{nd}d",
+        description=f"torch.nn.Adaptive{kind.capitalize()}Pool{nd}d: (C, {_DIMS[nd]}) to a "
+        "fixed size; no parameters.",
         args=args_schema(
             ("output_size",),
-            output_size=arg("size2", "Output size: an int or [h, w]."),
+            output_size=arg(
+                "size" if nd == 1 else f"size{nd}", "Output size: an int or one per dimension."
+            ),
             **extra,
         ),
         shape=shape,
-        ranks=(3,),
+        ranks=(nd + 1,),
     )
 
 
 # --------------------------------------------------------------------------- reshaping
 
 
-def _flatten_dims(a: Args, s: Shape) -> tuple[int, int]:
+def _dims(a: Args, s: Shape, *names: str) -> list[int]:
     """torch's dims count the batch: index 0 is the batch, our shape starts at 1."""
     n = len(s) + 1
-    start, end = int(a["start_dim"]), int(a["end_dim"])
-    return (start + n if start < 0 else start), (end + n if end < 0 else end)
+    return [int(a[name]) + n if int(a[name]) < 0 else int(a[name]) for name in names]
 
 
 def _flatten_shape(a: Args, s: Shape) -> Shape:
-    start, end = _flatten_dims(a, s)
+    start, end = _dims(a, s, "start_dim", "end_dim")
     full = ("batch", *s)
     merged = prod(full[start : end + 1])
     return (*full[:start], merged, *full[end + 1 :])[1:]
 
 
 def _flatten_check(a: Args, s: Shape, report: Report) -> None:
-    start, end = _flatten_dims(a, s)
+    start, end = _dims(a, s, "start_dim", "end_dim")
     n = len(s) + 1
     if not (0 <= start < n and 0 <= end < n):
         report(f"start_dim/end_dim out of range for a {n}-D input (batch included)", code="C605")
@@ -527,6 +615,63 @@ def _flatten_check(a: Args, s: Shape, report: Report) -> None:
         )
     elif start > end:
         report(f"start_dim ({a['start_dim']}) comes after end_dim ({a['end_dim']})", code="C605")
+
+
+def _unflatten_shape(a: Args, s: Shape) -> Shape:
+    (dim,) = _dims(a, s, "dim")
+    sizes = ntuple(a["unflattened_size"], 1)
+    return (*s[: dim - 1], *sizes, *s[dim:])
+
+
+def _unflatten_check(a: Args, s: Shape, report: Report) -> None:
+    (dim,) = _dims(a, s, "dim")
+    if not 1 <= dim <= len(s):
+        report(
+            f"dim ({a['dim']}) is not a dimension of the {len(s) + 1}-D input (batch is 0)",
+            code="C605",
+        )
+        return
+    sizes = ntuple(a["unflattened_size"], 1)
+    if prod(sizes) != s[dim - 1]:
+        report(
+            f"unflattened_size {_show(sizes)} has {prod(sizes)} elements but dim {a['dim']} of "
+            f"the input {_show(s)} has {s[dim - 1]}",
+            code="C605",
+        )
+
+
+def _permute_order(a: Args, s: Shape) -> list[int]:
+    n = len(s) + 1
+    return [int(d) + n if int(d) < 0 else int(d) for d in a["dims"]]
+
+
+def _permute_shape(a: Args, s: Shape) -> Shape:
+    full = ("batch", *s)
+    return tuple(full[d] for d in _permute_order(a, s))[1:]
+
+
+def _permute_check(a: Args, s: Shape, report: Report) -> None:
+    dims = a["dims"]
+    n = len(s) + 1
+    if not isinstance(dims, (list, tuple)) or not all(
+        isinstance(d, int) and not isinstance(d, bool) for d in dims
+    ):
+        report(
+            "dims must be a list of dimension indices (batch is 0), e.g. [0, 2, 3, 1]", code="C605"
+        )
+        return
+    if sorted(_permute_order(a, s)) != list(range(n)) or len(dims) != n:
+        report(
+            f"dims {list(dims)} must order all {n} dimensions of the input (batch 0 included) "
+            "exactly once, e.g. " + str([0, *range(2, n), 1]),
+            code="C605",
+        )
+    elif _permute_order(a, s)[0] != 0:
+        report("dims must keep the batch dimension first (0)", code="C605")
+
+
+def _shuffle_check(a: Args, s: Shape, report: Report) -> None:
+    _divides(a, report, "groups", channels=s[0])
 
 
 def _upsample_shape(a: Args, s: Shape) -> Shape:
@@ -546,10 +691,6 @@ def _upsample_check(a: Args, s: Shape, report: Report) -> None:
         report("scale_factor must be positive", code="C605")
 
 
-def _show(shape: Shape) -> str:
-    return "(" + ", ".join(str(x) for x in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
 # --------------------------------------------------------------------------- registration
 
 
@@ -563,11 +704,12 @@ def _free(name: str, torch_name: str, **properties: dict[str, Any]) -> LayerType
 
 
 def layer_types() -> list[LayerType]:
-    """Every built-in layer type."""
+    """Every built-in torch.nn layer type."""
     affine = arg("bool", "Learnable per-channel weight and bias.", True)
     stats = arg("bool", "Keep running mean and variance (buffers, not parameters).", True)
-    eps = arg("number", "Added to the variance for stability.")
-    momentum = arg("number", "Running-statistics momentum.")
+    eps = arg("number", "Added to the variance for stability.", minimum=0)
+    momentum = arg("number", "Running-statistics momentum.", minimum=0, maximum=1)
+    probability = arg("number", "Drop probability.", 0.5, minimum=0, maximum=1)
 
     def batchnorm(nd: int, ranks: tuple[int, ...]) -> LayerType:
         return LayerType(
@@ -581,15 +723,34 @@ def layer_types() -> list[LayerType]:
                 affine=affine,
                 track_running_stats=stats,
             ),
-            params=_channel_norm,
+            tensors=_channel_tensors,
             check=_channel_check,
             ranks=ranks,
         )
 
+    def instancenorm(nd: int) -> LayerType:
+        return LayerType(
+            name=f"instancenorm{nd}d",
+            description=f"torch.nn.InstanceNorm{nd}d: no parameters unless affine.",
+            args=args_schema(
+                num_features=arg("size", "Channels; inferred, must agree if given."),
+                eps=eps,
+                momentum=momentum,
+                affine=arg("bool", "Learnable per-channel weight and bias.", False),
+                track_running_stats=arg("bool", "Keep running statistics (buffers).", False),
+            ),
+            tensors=_channel_tensors,
+            check=_channel_check,
+            ranks=(nd + 1,),
+        )
+
+    layernorm_args = {
+        "eps": eps,
+        "elementwise_affine": arg("bool", "Learnable weight (and bias).", True),
+        "bias": arg("bool", "Learnable bias (with elementwise_affine).", True),
+    }
     return [
-        _conv(1, False),
-        _conv(2, False),
-        _conv(2, True),
+        *(_conv(nd, transposed) for transposed in (False, True) for nd in (1, 2, 3)),
         LayerType(
             name="linear",
             description="torch.nn.Linear on the last dimension: in_features × out_features "
@@ -600,9 +761,10 @@ def layer_types() -> list[LayerType]:
                 out_features=arg("size", "Output features."),
                 bias=arg("bool", "Add a learnable bias.", True),
             ),
-            params=_linear_params,
+            tensors=_linear_tensors,
             shape=_linear_shape,
             check=_linear_check,
+            macs=lambda a, s, out: _linear_macs(s[-1], out),
         ),
         LayerType(
             name="bilinear",
@@ -614,7 +776,7 @@ def layer_types() -> list[LayerType]:
                 out_features=arg("size", "Output features."),
                 bias=arg("bool", "Add a learnable bias.", True),
             ),
-            params=_bilinear_params,
+            tensors=_bilinear_tensors,
             shape=_linear_shape,
             check=_bilinear_check,
         ),
@@ -627,13 +789,14 @@ def layer_types() -> list[LayerType]:
                 num_embeddings=arg("size", "Rows of the table (vocabulary size)."),
                 embedding_dim=arg("size", "Width of each embedding."),
                 padding_idx=arg("int", "Row kept at zero (still a parameter)."),
-                max_norm=arg("number", "Renormalise rows above this norm."),
+                max_norm=arg("number", "Renormalise rows above this norm.", minimum=0),
             ),
-            params=_embedding_params,
+            tensors=_embedding_tensors,
             shape=_embedding_shape,
         ),
         batchnorm(1, (1, 2)),
         batchnorm(2, (3,)),
+        batchnorm(3, (4,)),
         LayerType(
             name="groupnorm",
             description="torch.nn.GroupNorm: a weight and a bias per channel.",
@@ -644,7 +807,7 @@ def layer_types() -> list[LayerType]:
                 eps=eps,
                 affine=affine,
             ),
-            params=_groupnorm_params,
+            tensors=_channel_tensors,
             check=_groupnorm_check,
         ),
         LayerType(
@@ -655,27 +818,26 @@ def layer_types() -> list[LayerType]:
                 normalized_shape=arg(
                     "sizes", "Trailing shape to normalise; defaults to the last dimension."
                 ),
-                eps=eps,
-                elementwise_affine=arg("bool", "Learnable weight (and bias).", True),
-                bias=arg("bool", "Learnable bias (with elementwise_affine).", True),
+                **layernorm_args,
             ),
-            params=_layernorm_params,
+            tensors=_layernorm_tensors,
             check=_layernorm_check,
         ),
         LayerType(
-            name="instancenorm2d",
-            description="torch.nn.InstanceNorm2d: no parameters unless affine.",
+            name="layernorm2d",
+            description="LayerNorm over the channels of a (C, H, W) map (torchvision's "
+            "convnext.LayerNorm2d; timm's LayerNorm2d): a weight and a bias per channel.",
             args=args_schema(
-                num_features=arg("size", "Channels; inferred, must agree if given."),
-                eps=eps,
-                momentum=momentum,
-                affine=arg("bool", "Learnable per-channel weight and bias.", False),
-                track_running_stats=arg("bool", "Keep running statistics (buffers).", False),
+                normalized_shape=arg("size", "Channels; inferred, must agree if given."),
+                **layernorm_args,
             ),
-            params=_channel_norm,
-            check=_channel_check,
+            tensors=_layernorm2d_tensors,
+            check=_layernorm2d_check,
             ranks=(3,),
         ),
+        instancenorm(1),
+        instancenorm(2),
+        instancenorm(3),
         _rnn(4, "lstm", "LSTM"),
         _rnn(3, "gru", "GRU"),
         LayerType(
@@ -690,17 +852,18 @@ def layer_types() -> list[LayerType]:
                 add_bias_kv=arg("bool", "Learned bias rows appended to k and v.", False),
                 kdim=arg("size", "Key features; defaults to embed_dim."),
                 vdim=arg("size", "Value features; defaults to embed_dim."),
-                dropout=arg("number", "Attention dropout (no parameters).", 0),
+                dropout=arg(
+                    "number", "Attention dropout (no parameters).", 0, minimum=0, maximum=1
+                ),
                 batch_first=arg("bool", "Batch dimension first (no effect).", False),
             ),
-            params=_mha_params,
+            tensors=_mha_tensors,
             check=_mha_check,
             ranks=(2,),
+            macs=_mha_macs,
         ),
-        _pool("max"),
-        _pool("avg"),
-        _adaptive("avg"),
-        _adaptive("max"),
+        *(_pool(kind, nd) for kind in ("max", "avg") for nd in (1, 2, 3)),
+        *(_adaptive(kind, nd) for kind in ("avg", "max") for nd in (1, 2, 3)),
         LayerType(
             name="flatten",
             description="torch.nn.Flatten: merges start_dim..end_dim (torch's dims, batch = 0).",
@@ -710,6 +873,41 @@ def layer_types() -> list[LayerType]:
             ),
             shape=_flatten_shape,
             check=_flatten_check,
+        ),
+        LayerType(
+            name="unflatten",
+            description="torch.nn.Unflatten: dim (torch's index, batch = 0) becomes "
+            "unflattened_size, e.g. tokens (H·W, C) back to a map.",
+            args=args_schema(
+                ("dim", "unflattened_size"),
+                dim=arg("int", "The dimension to expand (batch is 0).", exact=True),
+                unflattened_size=arg("sizes", "The sizes it becomes; their product is its size."),
+            ),
+            shape=_unflatten_shape,
+            check=_unflatten_check,
+        ),
+        LayerType(
+            name="permute",
+            description="torch.permute / torchvision.ops.Permute: reorders the dimensions "
+            "(torch's indices, batch = 0), e.g. [0, 2, 3, 1] makes (C, H, W) channels-last.",
+            args=args_schema(
+                ("dims",),
+                dims={
+                    "type": "array",
+                    "items": {"type": "integer"},
+                    "description": "The new order of the dimensions, batch (0) first.",
+                    "x-kind": "any",
+                },
+            ),
+            shape=_permute_shape,
+            check=_permute_check,
+        ),
+        LayerType(
+            name="channel_shuffle",
+            description="torch.nn.ChannelShuffle (ShuffleNet): interleaves the channels of "
+            "groups; no parameters.",
+            args=args_schema(("groups",), groups=arg("size", "Groups; must divide the channels.")),
+            check=_shuffle_check,
         ),
         LayerType(
             name="upsample",
@@ -728,7 +926,8 @@ def layer_types() -> list[LayerType]:
             check=_upsample_check,
             ranks=(2, 3),
         ),
-        _free("dropout", "Dropout", p=arg("number", "Drop probability.", 0.5), inplace=INPLACE),
+        _free("dropout", "Dropout", p=probability, inplace=INPLACE),
+        _free("dropout2d", "Dropout2d", p=probability, inplace=INPLACE),
         _free("identity", "Identity"),
         _free("relu", "ReLU", inplace=INPLACE),
         _free("relu6", "ReLU6", inplace=INPLACE),
@@ -738,6 +937,7 @@ def layer_types() -> list[LayerType]:
             approximate=choice("'none' or the 'tanh' approximation.", ("none", "tanh"), "none"),
         ),
         _free("silu", "SiLU", inplace=INPLACE),
+        _free("mish", "Mish", inplace=INPLACE),
         _free("sigmoid", "Sigmoid"),
         _free("tanh", "Tanh"),
         _free("hardswish", "Hardswish", inplace=INPLACE),
@@ -748,10 +948,13 @@ def layer_types() -> list[LayerType]:
             negative_slope=arg("number", "Slope for x < 0.", 0.01),
             inplace=INPLACE,
         ),
+        _free("elu", "ELU", alpha=arg("number", "Scale for x < 0.", 1), inplace=INPLACE),
         _free("softmax", "Softmax", dim=arg("int", "Dimension to normalise (torch's index).")),
     ]
 
 
 @hookimpl
 def archcalc_layer_types() -> list[LayerType]:
-    return layer_types()
+    from archcalc.plugins import cnn_blocks
+
+    return [*layer_types(), *cnn_blocks.layer_types()]

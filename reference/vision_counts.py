@@ -40,7 +40,9 @@ FORMAT_VERSION = 1
 CONVENTION = (
     "total_params = sum(p.numel() for p in model.parameters()) of the model built under "
     "torch.device('meta') (torchvision with weights=None; timm VisionTransformer(**kwargs)); "
-    "layer outputs from a forward pass on a meta tensor with batch 2, batch removed."
+    "layer outputs from a forward pass on a meta tensor with batch 1, batch removed; flops: "
+    "torch.utils.flop_counter.FlopCounterMode's total for that forward pass (2 per "
+    "multiply-accumulate of convolutions, matmuls and attention)."
 )
 
 TORCHVISION = {
@@ -60,6 +62,22 @@ TORCHVISION = {
     "alexnet": {},
     "mobilenet_v2": {},
     "mobilenet_v2-width-0.5": {"builder": "mobilenet_v2", "width_mult": 0.5},
+    # issue 11: the examples under examples/torchvision/ (builder defaults unless named)
+    "densenet121": {},
+    "efficientnet_b0": {},
+    "efficientnet_v2_s": {},
+    "mobilenet_v3_small": {},
+    "mobilenet_v3_large": {},
+    "convnext_tiny": {},
+    "regnet_y_400mf": {},
+    "shufflenet_v2_x1_0": {},
+    "squeezenet1_1": {},
+    "googlenet": {"aux_logits": False, "init_weights": False},
+    "inception_v3": {"aux_logits": False, "init_weights": False, "input": [3, 299, 299]},
+    "mnasnet1_0": {},
+    "swin_t": {},
+    "maxvit_t": {},
+    "vit_b_16": {},
 }
 
 
@@ -264,6 +282,84 @@ LAYERS: list[tuple[str, str, dict[str, Any], list[int]]] = [
     ("hardsigmoid-basic", "hardsigmoid", {}, [16, 4, 4]),
     ("leaky_relu-basic", "leaky_relu", {"negative_slope": 0.2}, [16]),
     ("softmax-basic", "softmax", {"dim": -1}, [10, 5]),
+    # 1-D and 3-D variants
+    (
+        "conv3d-basic",
+        "conv3d",
+        {"out_channels": 8, "kernel_size": [3, 5, 5], "stride": [1, 2, 2], "padding": [1, 2, 2]},
+        [3, 8, 32, 32],
+    ),
+    ("conv3d-grouped", "conv3d", {"out_channels": 6, "kernel_size": 3, "groups": 3}, [6, 5, 7, 9]),
+    (
+        "conv_transpose1d-basic",
+        "conv_transpose1d",
+        {"out_channels": 4, "kernel_size": 4, "stride": 2, "padding": 1},
+        [8, 15],
+    ),
+    (
+        "conv_transpose3d-basic",
+        "conv_transpose3d",
+        {"out_channels": 4, "kernel_size": 2, "stride": 2, "bias": False},
+        [6, 3, 4, 5],
+    ),
+    ("batchnorm3d-basic", "batchnorm3d", {}, [16, 4, 8, 8]),
+    ("instancenorm1d-affine", "instancenorm1d", {"affine": True}, [8, 20]),
+    ("instancenorm3d-basic", "instancenorm3d", {}, [4, 3, 5, 5]),
+    ("maxpool1d-basic", "maxpool1d", {"kernel_size": 3, "stride": 2, "padding": 1}, [8, 33]),
+    ("maxpool3d-ceil", "maxpool3d", {"kernel_size": 2, "ceil_mode": True}, [4, 5, 7, 9]),
+    ("avgpool1d-basic", "avgpool1d", {"kernel_size": 4}, [8, 30]),
+    ("avgpool3d-basic", "avgpool3d", {"kernel_size": [1, 2, 2]}, [4, 3, 8, 8]),
+    ("adaptive_avgpool1d-basic", "adaptive_avgpool1d", {"output_size": 1}, [16, 50]),
+    ("adaptive_maxpool1d-basic", "adaptive_maxpool1d", {"output_size": 5}, [16, 50]),
+    ("adaptive_avgpool3d-basic", "adaptive_avgpool3d", {"output_size": [1, 2, 2]}, [8, 4, 9, 9]),
+    ("adaptive_maxpool3d-basic", "adaptive_maxpool3d", {"output_size": 1}, [8, 4, 9, 9]),
+    # reshapes, channel ops, more activations
+    ("unflatten-tokens", "unflatten", {"dim": 1, "unflattened_size": [7, 7]}, [49, 32]),
+    ("permute-channels-last", "permute", {"dims": [0, 2, 3, 1]}, [8, 5, 6]),
+    ("permute-tokens", "permute", {"dims": [0, 2, 1]}, [32, 49]),
+    ("channel_shuffle-basic", "channel_shuffle", {"groups": 2}, [116, 28, 28]),
+    ("dropout2d-basic", "dropout2d", {"p": 0.1}, [8, 4, 4]),
+    ("mish-basic", "mish", {}, [16]),
+    ("elu-basic", "elu", {"alpha": 0.5}, [16]),
+    # torchvision / timm building blocks
+    ("layernorm2d-basic", "layernorm2d", {}, [96, 56, 56]),
+    ("squeeze_excitation-basic", "squeeze_excitation", {"squeeze_channels": 8}, [32, 14, 14]),
+    (
+        "squeeze_excitation-silu",
+        "squeeze_excitation",
+        {"squeeze_channels": 64, "activation": "silu"},
+        [256, 7, 7],
+    ),
+    ("layer_scale-tokens", "layer_scale", {"dim": -1}, [49, 192]),
+    ("layer_scale-map", "layer_scale", {"dim": 1, "init_values": 1e-6}, [96, 14, 14]),
+    ("stochastic_depth-basic", "stochastic_depth", {"p": 0.1, "mode": "row"}, [64, 8, 8]),
+    ("patch_merging-basic", "patch_merging", {}, [56, 56, 96]),
+    ("patch_merging-odd", "patch_merging", {}, [7, 9, 32]),
+    (
+        "shifted_window_attention-basic",
+        "shifted_window_attention",
+        {"window_size": 7, "shift_size": 3, "num_heads": 3},
+        [14, 14, 96],
+    ),
+    (
+        "shifted_window_attention-padded",
+        "shifted_window_attention",
+        {"window_size": [4, 4], "num_heads": 2, "qkv_bias": False},
+        [9, 10, 32],
+    ),
+    (
+        "relative_positional_attention-basic",
+        "relative_positional_attention",
+        {"head_dim": 32, "max_seq_len": 49},
+        [64, 49, 128],
+    ),
+    ("window_partition-basic", "window_partition", {"p": 7}, [64, 56, 56]),
+    (
+        "window_departition-basic",
+        "window_departition",
+        {"p": 7, "h_partitions": 8, "w_partitions": 8},
+        [64, 49, 64],
+    ),
 ]
 
 TORCH_NAMES = {
@@ -299,7 +395,93 @@ TORCH_NAMES = {
     "hardsigmoid": "Hardsigmoid",
     "leaky_relu": "LeakyReLU",
     "softmax": "Softmax",
+    "conv3d": "Conv3d",
+    "conv_transpose1d": "ConvTranspose1d",
+    "conv_transpose3d": "ConvTranspose3d",
+    "batchnorm3d": "BatchNorm3d",
+    "instancenorm1d": "InstanceNorm1d",
+    "instancenorm3d": "InstanceNorm3d",
+    "maxpool1d": "MaxPool1d",
+    "maxpool3d": "MaxPool3d",
+    "avgpool1d": "AvgPool1d",
+    "avgpool3d": "AvgPool3d",
+    "adaptive_avgpool1d": "AdaptiveAvgPool1d",
+    "adaptive_maxpool1d": "AdaptiveMaxPool1d",
+    "adaptive_avgpool3d": "AdaptiveAvgPool3d",
+    "adaptive_maxpool3d": "AdaptiveMaxPool3d",
+    "unflatten": "Unflatten",
+    "channel_shuffle": "ChannelShuffle",
+    "dropout2d": "Dropout2d",
+    "mish": "Mish",
+    "elu": "ELU",
 }
+
+#: Layer types that are not torch.nn modules: the module that is their reference, built from
+#: archcalc's arguments and the input shape, and how it is called.
+BLOCKS: dict[str, str] = {
+    "permute": "torchvision.ops.misc.Permute(dims)",
+    "layernorm2d": "torchvision.models.convnext.LayerNorm2d(C, **args)",
+    "squeeze_excitation": "torchvision.ops.SqueezeExcitation(C, squeeze_channels, activation)",
+    "layer_scale": "timm.layers.LayerScale(C) for dim -1, LayerScale2d(C) for dim 1",
+    "stochastic_depth": "torchvision.ops.StochasticDepth(p, mode)",
+    "patch_merging": "torchvision.models.swin_transformer.PatchMerging(C)",
+    "shifted_window_attention": "torchvision.models.swin_transformer.ShiftedWindowAttention",
+    "relative_positional_attention": (
+        "torchvision.models.maxvit.RelativePositionalMultiHeadAttention(C, head_dim, max_seq_len)"
+    ),
+    "window_partition": "torchvision.models.maxvit.WindowPartition()(x, p)",
+    "window_departition": "torchvision.models.maxvit.WindowDepartition()(x, p, hp, wp)",
+}
+
+_ACTIVATIONS = {"relu": "ReLU", "silu": "SiLU", "sigmoid": "Sigmoid", "hardsigmoid": "Hardsigmoid"}
+
+
+def build_block(layer: str, args: dict[str, Any], shape: list[int]) -> tuple[Any, Any]:
+    """The reference module of a non-torch.nn layer type and a function running it on x."""
+    import timm.layers
+    import torch
+    import torchvision
+    from torchvision.models import convnext, maxvit, swin_transformer
+
+    channels = shape[0]
+    last = shape[-1]
+    if layer == "permute":
+        module = torchvision.ops.misc.Permute(args["dims"])
+    elif layer == "layernorm2d":
+        module = convnext.LayerNorm2d(channels, **args)
+    elif layer == "squeeze_excitation":
+        activation = getattr(torch.nn, _ACTIVATIONS[args.get("activation", "relu")])
+        module = torchvision.ops.SqueezeExcitation(
+            channels, args["squeeze_channels"], activation=activation
+        )
+    elif layer == "layer_scale":
+        kind = timm.layers.LayerScale if args["dim"] == -1 else timm.layers.LayerScale2d
+        size = last if args["dim"] == -1 else channels
+        module = kind(size, **{k: v for k, v in args.items() if k != "dim"})
+    elif layer == "stochastic_depth":
+        module = torchvision.ops.StochasticDepth(args["p"], args["mode"])
+    elif layer == "patch_merging":
+        module = swin_transformer.PatchMerging(last)
+    elif layer == "shifted_window_attention":
+        window = args["window_size"]
+        window = window if isinstance(window, list) else [window, window]
+        shift = args.get("shift_size", 0)
+        shift = shift if isinstance(shift, list) else [shift, shift]
+        extra = {k: v for k, v in args.items() if k not in ("window_size", "shift_size")}
+        module = swin_transformer.ShiftedWindowAttention(last, window, shift, **extra)
+    elif layer == "relative_positional_attention":
+        module = maxvit.RelativePositionalMultiHeadAttention(
+            last, args["head_dim"], args["max_seq_len"]
+        )
+    elif layer == "window_partition":
+        module = maxvit.WindowPartition()
+        return module, lambda x: module(x, args["p"])
+    elif layer == "window_departition":
+        module = maxvit.WindowDepartition()
+        return module, lambda x: module(x, args["p"], args["h_partitions"], args["w_partitions"])
+    else:
+        raise ValueError(f"no reference module for {layer}")
+    return module, module
 
 #: The argument torch needs for the size archcalc infers from the input.
 INFERRED = {
@@ -315,6 +497,12 @@ INFERRED = {
     "lstm": ("input_size", -1),
     "gru": ("input_size", -1),
     "multihead_attention": ("embed_dim", -1),
+    "conv3d": ("in_channels", 0),
+    "conv_transpose1d": ("in_channels", 0),
+    "conv_transpose3d": ("in_channels", 0),
+    "batchnorm3d": ("num_features", 0),
+    "instancenorm1d": ("num_features", 0),
+    "instancenorm3d": ("num_features", 0),
 }
 
 
@@ -337,48 +525,69 @@ def torch_args(layer: str, args: dict[str, Any], shape: list[int]) -> dict[str, 
 
 def measure_layer(layer: str, args: dict[str, Any], shape: list[int]) -> dict[str, Any]:
     import torch
+    from torch.utils.flop_counter import FlopCounterMode
 
-    kwargs = torch_args(layer, args, shape)
     with torch.device("meta"):
-        module = getattr(torch.nn, TORCH_NAMES[layer])(**kwargs)
+        if layer in BLOCKS:
+            kwargs = dict(args)
+            module, run = build_block(layer, args, shape)
+            source = BLOCKS[layer]
+        else:
+            kwargs = torch_args(layer, args, shape)
+            module = getattr(torch.nn, TORCH_NAMES[layer])(**kwargs)
+            run = module
+            source = f"torch.nn.{TORCH_NAMES[layer]}"
+        module.eval()  # batch-norm statistics of a single sample need eval mode
         if layer == "embedding":
-            x = torch.zeros([2, *shape], dtype=torch.long)
+            x = torch.zeros([1, *shape], dtype=torch.long)
         else:
-            x = torch.empty([2, *shape])
-        if layer == "multihead_attention":
-            out = module(x, x, x)[0]
-        elif layer == "bilinear":
-            out = module(x, x)
-        elif layer in ("lstm", "gru"):
-            out = module(x)[0]
-        else:
-            out = module(x)
+            x = torch.empty([1, *shape])
+        with FlopCounterMode(display=False) as counter:
+            if layer == "multihead_attention":
+                out = module(x, x, x)[0]
+            elif layer == "bilinear":
+                out = module(x, x)
+            elif layer in ("lstm", "gru"):
+                out = module(x)[0]
+            else:
+                out = run(x)
     return {
         "layer": layer,
         "args": args,
         "input": shape,
-        "torch": f"torch.nn.{TORCH_NAMES[layer]}",
+        "torch": source,
         "torch_args": kwargs,
         "params": sum(p.numel() for p in module.parameters()),
+        "tensors": [[name, list(p.shape)] for name, p in module.named_parameters()],
+        "flops": counter.get_total_flops(),
         "output": list(out.shape)[1:],
     }
 
 
 def measure_torchvision(case_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """A torchvision model's count, output shape and forward FLOPs for one image."""
     import torch
     import torchvision
+    from torch.utils.flop_counter import FlopCounterMode
 
-    kwargs = {k: v for k, v in spec.items() if k != "builder"}
+    kwargs = {k: v for k, v in spec.items() if k not in ("builder", "input")}
     builder = spec.get("builder", case_id)
-    with torch.device("meta"):
-        model = getattr(torchvision.models, builder)(weights=None, **kwargs)
-        out = model(torch.empty(2, 3, 224, 224))
+    shape = spec.get("input", [3, 224, 224])
+    # RegNet builders compute their stage widths with tensor arithmetic, which the meta
+    # device cannot do: those few models are built on the CPU (same parameters).
+    device = "cpu" if builder.startswith("regnet") else "meta"
+    with torch.device(device), torch.no_grad():
+        model = getattr(torchvision.models, builder)(weights=None, **kwargs).eval()
+        with FlopCounterMode(display=False) as counter:
+            out = model(torch.zeros(1, *shape))
     return {
         "source": f"torchvision.models.{builder}(weights=None, **kwargs)",
+        "device": device,
         "kwargs": kwargs,
-        "input": [3, 224, 224],
+        "input": shape,
         "output": list(out.shape)[1:],
         "total_params": sum(p.numel() for p in model.parameters()),
+        "flops": counter.get_total_flops(),
     }
 
 
@@ -402,16 +611,16 @@ def measure_vit(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_document() -> dict[str, Any]:
-    cases: dict[str, Any] = {}
-    for case_id, spec in TORCHVISION.items():
-        cases[case_id] = measure_torchvision(case_id, spec)
-    for case_id, kwargs in VITS.items():
-        cases[case_id] = measure_vit(kwargs)
     layers = {}
     for layer_id, layer, args, shape in LAYERS:
         if layer_id in layers:
             raise ValueError(f"duplicate layer id {layer_id}")
         layers[layer_id] = measure_layer(layer, args, shape)
+    cases: dict[str, Any] = {}
+    for case_id, spec in TORCHVISION.items():
+        cases[case_id] = measure_torchvision(case_id, spec)
+    for case_id, kwargs in VITS.items():
+        cases[case_id] = measure_vit(kwargs)
     versions = {name: metadata.version(name) for name in ("torch", "torchvision", "timm")}
     return {
         "format_version": FORMAT_VERSION,

@@ -47,7 +47,9 @@ def test_layer_params_and_shape_equal_torch(tmp_path: Path, case_id: str) -> Non
 
 def test_every_builtin_layer_type_is_checked_against_torch() -> None:
     covered = {case["layer"] for case in layer_table().values()}
-    assert {layer.name for layer in cnn_layers.layer_types()} == covered
+    cnn_blocks = importlib.import_module("archcalc.plugins.cnn_blocks")
+    builtins = [*cnn_layers.layer_types(), *cnn_blocks.layer_types()]
+    assert {layer.name for layer in builtins} == covered
 
 
 def test_layer_types_are_registered_with_their_owner() -> None:
@@ -175,6 +177,12 @@ def test_semantic_errors_are_located_at_the_layer(
 ) -> None:
     path = one_layer(tmp_path, layer, args, shape)
     diagnostics = errors_of(path)
+    if "-D input" in expected:  # a rank straight from the input: said at `input` too
+        lines = path.read_text(encoding="utf-8").splitlines()
+        input_line = next(i for i, line in enumerate(lines, 1) if line.startswith("input:"))
+        at_input = [d for d in diagnostics if d.message.startswith("input ")]
+        assert [d.line for d in at_input] == [input_line]
+        diagnostics = [d for d in diagnostics if d not in at_input]
     assert len(diagnostics) == 1
     problem = diagnostics[0]
     item_line = path.read_text(encoding="utf-8").splitlines().index("layers:") + 2
