@@ -27,8 +27,16 @@ NUMERIC_KINDS = frozenset({"size", "count", "number"})
 
 _SCALAR_ARG_KINDS = ("size", "count", "number", "int", "padding")
 #: The ``x-kind`` values a layer type's argument schema may carry (see :class:`LayerType`).
+#: A scalar kind with a digit n (``size2``, ``count3``) takes one value or a list of n.
 LAYER_ARG_KINDS = frozenset(
-    {*_SCALAR_ARG_KINDS, *(k + "2" for k in _SCALAR_ARG_KINDS), "sizes", "bool", "choice", "any"}
+    {
+        *_SCALAR_ARG_KINDS,
+        *(k + n for k in _SCALAR_ARG_KINDS for n in "23"),
+        "sizes",
+        "bool",
+        "choice",
+        "any",
+    }
 )
 
 

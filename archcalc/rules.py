@@ -375,8 +375,7 @@ _RULES = (
     Rule(
         "C604",
         "error",
-        "the branches of a residual, add, concat, mul or split give shapes that cannot be "
-        "combined",
+        "the branches of a residual, add, concat, mul or split give shapes that cannot be combined",
         "a residual whose layers change the channels with no shortcut; a concat of a "
         "28x28 and a 14x14 map",
         "make the shapes agree (a 1x1 conv shortcut, matching strides)",

@@ -42,8 +42,9 @@ def walker(
     rows: list[ShapeRow] | None = None,
     checks: bool = False,
     tensors: list[Any] | None = None,
+    macs: bool = False,
 ) -> Walker:
-    return Walker(spec, spec.registry.layer_types, rows, checks, tensors)
+    return Walker(spec, spec.registry.layer_types, rows, checks, tensors, macs)
 
 
 def count(spec: Resolved) -> Breakdown:
@@ -105,7 +106,7 @@ def tensors(spec: Resolved) -> list[Any]:
 def macs(spec: Resolved) -> int | None:
     """Multiply-accumulates of one forward pass over one input (None: a layer cannot say)."""
     total = 0
-    for _, _, result in walker(spec).run():
+    for _, _, result in walker(spec, macs=True).run():
         if result.macs is None:
             return None
         total += result.macs
@@ -267,12 +268,7 @@ def layers_schema(types: Mapping[str, LayerType]) -> dict[str, Any]:
         "examples": [*names, *COMPOSITIONS],
         "if": {"type": "string"},
         "then": {},
-        "else": {
-            "properties": properties,
-            "maxProperties": 1,
-            "minProperties": 1,
-            "propertyNames": {"pattern": IDENTIFIER_PATTERN},
-        },
+        "else": {"properties": properties},
     }
     return {
         "$anchor": "cnn-layers",
@@ -286,7 +282,6 @@ TEMPLATES_SCHEMA = {
     "type": "object",
     "description": "Blocks defined once with parameters, used in layers like a layer: "
     "- NAME: {PARAM: value, ...}.",
-    "propertyNames": {"pattern": IDENTIFIER_PATTERN},
     "additionalProperties": {
         "type": "object",
         "properties": {

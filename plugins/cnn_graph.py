@@ -223,9 +223,12 @@ class Walker:
         rows: list[ShapeRow] | None = None,
         checks: bool = False,
         tensors: list[tuple[tuple[str, ...], str, tuple[int, ...]]] | None = None,
+        macs: bool = False,
     ) -> None:
         self.spec = spec
         self.tensors = tensors
+        #: Whether to ask each layer its multiply-accumulates (``archcalc size`` only).
+        self.count_macs = macs
         self.types = types
         self.rows = rows
         self.checks = checks and not spec.symbolic
@@ -655,21 +658,23 @@ class Walker:
                 raise Reported from None
             self._check_shape(site, where, flow.exact, out, quiet=True)
             return Result(Flow(out, out, flow.source), macs=None)
-        out = self.invoke(site, layer, "shape", exact_args, flow.exact)
-        self._check_shape(site, where, flow.exact, out)
-        exact_params = self.invoke(site, layer, "params", exact_args, flow.exact)
-        macs = None
-        if layer.macs is None:
-            macs = 0
-        else:
-            macs = exprs.exact_int(self.invoke(site, layer, "macs", exact_args, flow.exact, out))
         if self.symbolic:
-            # The exact pass decided every structural question; the layer's rules run on the
-            # current algebra too, through the contract (no fallback: they must be symbolic).
+            # The exact pass decided every structural question (its results are repeated
+            # here plainly); the layer's rules run on the current algebra through the
+            # contract, which records them for the formula probe (no fallback: they must
+            # be symbolic).
+            out = tuple(layer.shape(exact_args, flow.exact))
+            exact_params = layer.params(exact_args, flow.exact)
             out_current = self.invoke(site, layer, "shape", current_args, flow.current)
             params = self.invoke(site, layer, "params", current_args, flow.current)
         else:
+            out = self.invoke(site, layer, "shape", exact_args, flow.exact)
+            self._check_shape(site, where, flow.exact, out)
+            exact_params = self.invoke(site, layer, "params", exact_args, flow.exact)
             out_current, params = out, exact_params
+        macs: int | None = 0
+        if self.count_macs and layer.macs is not None:
+            macs = exprs.exact_int(self.invoke(site, layer, "macs", exact_args, flow.exact, out))
         source = flow.source if len(out) == len(flow.exact) else f"{site.label} ({layer.name})"
         if self.rows is not None:
             self.rows.append(ShapeRow(site.label, layer.name, out, int(exact_params)))

@@ -483,6 +483,7 @@ def build_block(layer: str, args: dict[str, Any], shape: list[int]) -> tuple[Any
         raise ValueError(f"no reference module for {layer}")
     return module, module
 
+
 #: The argument torch needs for the size archcalc infers from the input.
 INFERRED = {
     "conv1d": ("in_channels", 0),
