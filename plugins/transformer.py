@@ -98,9 +98,19 @@ FIELDS = (
     Field(
         "mlp",
         "choice",
-        "MLP kind: gelu, relu, silu use two matrices; swiglu, geglu use three.",
+        "MLP kind: gelu, relu, silu use two matrices; swiglu, geglu use three; none: the "
+        "block has no MLP (Nemotron-H's attention and Mamba layers).",
         default="swiglu",
-        choices=("gelu", "relu", "silu", "swiglu", "geglu"),
+        choices=("gelu", "relu", "silu", "swiglu", "geglu", "none"),
+    ),
+    Field(
+        "mixer",
+        "choice",
+        "What mixes tokens in a block: attention; a Mamba (selective scan, as in Jamba) or "
+        "Mamba-2 mixer (Bamba, Nemotron-H), shaped by the mamba group; or none (a block of "
+        "only its MLP or experts).",
+        default="attention",
+        choices=("attention", "mamba", "mamba2", "none"),
     ),
     Field(
         "norm",
@@ -316,11 +326,74 @@ FIELDS = (
             Field("mla.v_head_dim", "size", "Per-head value width."),
         ),
     ),
+    Group(
+        "mamba",
+        "State-space mixer of the blocks whose mixer is mamba or mamba2.",
+        (
+            Field("mamba.d_state", "size", "State size per channel (mamba_d_state)."),
+            Field("mamba.d_conv", "size", "Taps of the depthwise convolution.", default=4),
+            Field(
+                "mamba.expansion",
+                "size",
+                "Inner width as a multiple of d_model (mamba_expand; named so that formulas "
+                "never hold sympy's 'expand').",
+                default=2,
+            ),
+            Field(
+                "mamba.d_inner",
+                "size",
+                "Inner width of the mixer; give it to override expansion.",
+                default="expansion * d_model",
+            ),
+            Field(
+                "mamba.dt_rank",
+                "size",
+                "Rank of the time-step projection (Mamba).",
+                default="ceil(d_model / 16)",
+            ),
+            Field("mamba.head_dim", "size", "Width of one SSM head (Mamba-2).", default=64),
+            Field(
+                "mamba.ssm_heads",
+                "size",
+                "SSM heads (Mamba-2 mamba_n_heads).",
+                default="d_inner / head_dim",
+            ),
+            Field("mamba.n_groups", "size", "Groups sharing B and C (Mamba-2).", default=1),
+            Field("mamba.conv_bias", "bool", "The convolution has a bias.", default=True),
+            Field(
+                "mamba.proj_bias",
+                "bool",
+                "The in and out projections have biases.",
+                default=False,
+            ),
+            Field(
+                "mamba.inner_norms",
+                "bool",
+                "RMSNorms on the time step, B and C (Jamba's dt/b/c layernorms; Mamba).",
+                default=False,
+            ),
+            Field(
+                "mamba.gated_norm",
+                "bool",
+                "A gated RMSNorm of width d_inner before out_proj (Mamba-2).",
+                default=True,
+            ),
+        ),
+    ),
 )
 
 
 #: Components of a block, in the order a breakdown lists them.
-COMPONENTS = ("attention", "cross-attention", "mlp", "router", "experts", "shared experts", "norms")
+COMPONENTS = (
+    "attention",
+    "mamba",
+    "cross-attention",
+    "mlp",
+    "router",
+    "experts",
+    "shared experts",
+    "norms",
+)
 
 
 def _part(piece: parts.Piece, section: str = "") -> Part:
@@ -546,6 +619,23 @@ class _Once:
 def _check_block(spec: Resolved, report: _Once, decoder: bool) -> None:
     """Checks of one kind of block (the top-level one or a variant from ``blocks``)."""
     v = spec.values
+    mixer = v.mixer if spec.given("mixer") else "attention"
+    if mixer in ("mamba", "mamba2") and v.mamba is None:
+        report(
+            spec,
+            "mixer",
+            f"mixer: {mixer} needs the mamba group (at least d_state) to shape the mixer",
+            code="T523",
+        )
+    if v.mlp == "none" and v.moe is not None:
+        report(
+            spec,
+            "mlp",
+            "mlp: none with moe: experts are MLPs of the spec's mlp kind; give their kind",
+            code="T524",
+        )
+    elif v.mlp == "none" and mixer == "none":
+        report(spec, "mixer", "a block with neither a mixer nor an MLP has nothing", code="T524")
     if v.mla is None and v.n_heads % v.n_kv_heads:
         report(
             spec,

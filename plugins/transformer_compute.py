@@ -25,6 +25,11 @@ uses them:
 * **MLA** (DeepSeek): the low-rank query path, the shared latent and its expansion to
   per-head keys and values, scores over ``qk_nope + qk_rope`` wide heads. Blocks shared
   by weight (``n_unique_layers``) all run: FLOPs use ``n_layers``.
+* **State-space mixers** (``mixer: mamba | mamba2``): their projections (in, x, dt, out),
+  as matmuls; the selective scan itself is not a weight matmul and is not counted, and
+  its fixed-size state is not a KV cache (such blocks add none).
+* **Heterogeneous stacks** (``blocks``/``stack``): each kind of block's figures times the
+  blocks of that kind, never unrolled.
 * **Encoder-decoder**: S source and S target tokens; the decoder's cross-attention
   projects k and v from every source token once per decoder block.
 * **KV cache**: per token, ``2·n_kv_heads·d_head`` elements per self-attention block

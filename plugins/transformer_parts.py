@@ -195,6 +195,78 @@ def _latent_attention(spec: Resolved, prefix: str, o_bias: bool) -> Piece:
     )
 
 
+# --------------------------------------------------------------------------- other mixers
+
+
+def mixer(spec: Resolved) -> list[Piece]:
+    """What mixes tokens in the block: attention, a state-space mixer, or nothing."""
+    kind = _opt(spec, "mixer", "attention")
+    if kind == "attention":
+        return [attention(spec)]
+    if kind == "none":
+        return []
+    return [_mamba(spec) if kind == "mamba" else _mamba2(spec)]
+
+
+def _mamba(spec: Resolved) -> Piece:
+    """A Mamba (selective scan) mixer as Jamba builds it (``JambaMambaMixer``).
+
+    in_proj d → 2·d_inner, a depthwise conv over d_inner channels, x_proj d_inner →
+    dt_rank + 2·d_state, dt_proj dt_rank → d_inner (with bias), A_log (d_inner × d_state),
+    D, out_proj d_inner → d; with ``inner_norms``, RMSNorms on dt, B and C.
+    """
+    v = spec.values
+    m = v.mamba
+    proj_bias = _group_opt(m, spec, "proj_bias", False)
+    weights = [
+        *linear("mamba.in_proj", v.d_model, 2 * m.d_inner, proj_bias),
+        *_conv(spec, m.d_inner),
+        *linear("mamba.x_proj", m.d_inner, m.dt_rank + 2 * m.d_state, False),
+        *linear("mamba.dt_proj", m.dt_rank, m.d_inner, True),
+        Weight("mamba.A_log", (m.d_inner, m.d_state)),
+        Weight("mamba.D", (m.d_inner,)),
+        *linear("mamba.out_proj", m.d_inner, v.d_model, proj_bias),
+    ]
+    if _group_opt(m, spec, "inner_norms", False):
+        weights += norm("mamba.dt_layernorm", m.dt_rank, "rmsnorm")
+        weights += norm("mamba.b_layernorm", m.d_state, "rmsnorm")
+        weights += norm("mamba.c_layernorm", m.d_state, "rmsnorm")
+    return Piece("mamba", tuple(weights))
+
+
+def _mamba2(spec: Resolved) -> Piece:
+    """A Mamba-2 mixer as Bamba and Nemotron-H build it.
+
+    in_proj d → 2·d_inner + 2·n_groups·d_state + ssm_heads (gate, x, B, C, dt), a
+    depthwise conv over d_inner + 2·n_groups·d_state channels, per-head dt_bias, A_log
+    and D, a gated RMSNorm over d_inner and out_proj d_inner → d.
+    """
+    v = spec.values
+    m = v.mamba
+    proj_bias = _group_opt(m, spec, "proj_bias", False)
+    bc = 2 * m.n_groups * m.d_state
+    weights = [
+        *linear("mamba.in_proj", v.d_model, 2 * m.d_inner + bc + m.ssm_heads, proj_bias),
+        *_conv(spec, m.d_inner + bc),
+        Weight("mamba.dt_bias", (m.ssm_heads,)),
+        Weight("mamba.A_log", (m.ssm_heads,)),
+        Weight("mamba.D", (m.ssm_heads,)),
+    ]
+    if _group_opt(m, spec, "gated_norm", True):
+        weights += norm("mamba.norm", m.d_inner, "rmsnorm")
+    weights += linear("mamba.out_proj", m.d_inner, v.d_model, proj_bias)
+    return Piece("mamba", tuple(weights))
+
+
+def _conv(spec: Resolved, channels: Any) -> list[Weight]:
+    """The depthwise causal convolution of a state-space mixer: (channels, 1, d_conv)."""
+    m = spec.values.mamba
+    weights = [Weight("mamba.conv1d.weight", (channels, 1, m.d_conv))]
+    if _group_opt(m, spec, "conv_bias", True):
+        weights.append(Weight("mamba.conv1d.bias", (channels,)))
+    return weights
+
+
 # --------------------------------------------------------------------------- feed-forward
 
 
@@ -232,7 +304,7 @@ def feed_forward(spec: Resolved) -> list[Piece]:
     v = spec.values
     moe = v.moe
     if moe is None:
-        return [Piece("mlp", tuple(mlp_weights(spec, "mlp", v.d_ff)))]
+        return [] if v.mlp == "none" else [Piece("mlp", tuple(mlp_weights(spec, "mlp", v.d_ff)))]
     router = linear(
         "mlp.gate", v.d_model, moe.n_experts, _group_opt(moe, spec, "router_bias", False)
     )
@@ -256,35 +328,41 @@ def feed_forward(spec: Resolved) -> list[Piece]:
 # --------------------------------------------------------------------------- blocks
 
 
-def norm_names(spec: Resolved, cross: bool) -> list[str]:
+def norm_names(spec: Resolved, cross: bool, mixes: bool = True, feeds: bool = True) -> list[str]:
     """The block's norms, named by where they sit (Llama; Gemma's for sandwich norms).
 
-    One before attention and one before the MLP; one for both with a parallel block
-    (GPT-J); one more before cross-attention; ``post_norms`` adds one after each
-    sub-layer (Gemma 2/3 sandwich norms).
+    One before the mixer and one before the MLP, for the sub-layers the block has
+    (``mixes``, ``feeds``); one for both with a parallel block (GPT-J); one before
+    cross-attention; ``post_norms`` adds one after each sub-layer (Gemma 2/3).
     """
-    parallel = _opt(spec, "parallel_block", False)
+    parallel = _opt(spec, "parallel_block", False) and mixes and feeds
     if not _opt(spec, "post_norms", False):
-        names = ["input_layernorm"] if parallel else ["input_layernorm", "post_attention_layernorm"]
-        return [*names[:1], *(["cross_attn_layernorm"] if cross else []), *names[1:]]
+        names = ["input_layernorm"] if mixes or feeds else []
+        names += ["cross_attn_layernorm"] if cross else []
+        return names + (["post_attention_layernorm"] if mixes and feeds and not parallel else [])
+    names = []
     if parallel:
         names = ["input_layernorm", "post_layernorm"]
-    else:
+    elif mixes:
         names = ["input_layernorm", "post_attention_layernorm"]
+    names += ["pre_cross_attn_layernorm", "post_cross_attn_layernorm"] if cross else []
+    if feeds and not parallel:
         names += ["pre_feedforward_layernorm", "post_feedforward_layernorm"]
-    cross_names = ["pre_cross_attn_layernorm", "post_cross_attn_layernorm"] if cross else []
-    return [*names[:2], *cross_names, *names[2:]]
+    return names
 
 
 def block(spec: Resolved, cross: bool = False) -> list[Piece]:
-    """Every part of one block: attention, cross-attention, MLP or experts, norms."""
+    """Every part of one block: its mixer, cross-attention, MLP or experts, norms."""
     v = spec.values
-    pieces = [attention(spec)]
+    pieces = mixer(spec)
+    mixes = bool(pieces)
     if cross or _opt(spec, "cross_attention", False):
         pieces.append(attention(spec, cross=True))
         cross = True
-    pieces += feed_forward(spec)
-    norms = [w for name in norm_names(spec, cross) for w in norm(name, v.d_model, v.norm)]
+    ffn = feed_forward(spec)
+    pieces += ffn
+    names = norm_names(spec, cross, mixes=mixes, feeds=bool(ffn))
+    norms = [w for name in names for w in norm(name, v.d_model, v.norm)]
     if norms:
         pieces.append(Piece("norms", tuple(norms)))
     return pieces

@@ -45,6 +45,7 @@ BLOCK_KEYS = (
     "d_head",
     "d_ff",
     "mlp",
+    "mixer",
     "norm",
     "bias",
     "qkv_bias",
@@ -58,7 +59,7 @@ BLOCK_KEYS = (
     "attention_gate",
     "cross_attention",
 )
-BLOCK_GROUPS = ("moe", "mla")
+BLOCK_GROUPS = ("moe", "mla", "mamba")
 #: Group keys that describe the stack rather than one block.
 STACK_ONLY = frozenset({"moe.first_dense_layers"})
 
@@ -383,7 +384,10 @@ def schema(fields: tuple[Field | Group, ...]) -> dict[str, Any]:
         "additionalProperties": False,
         "x-misplaced": misplaced,
     }
-    name = {"type": "string", "description": f"A kind of block from 'blocks', or '{DEFAULT}'."}
+    kind_name = {
+        "type": "string",
+        "description": f"A kind of block from 'blocks', or '{DEFAULT}'.",
+    }
     layers = {
         "description": "Blocks in this segment; without it, the segment takes the rest.",
         "anyOf": [
@@ -395,12 +399,12 @@ def schema(fields: tuple[Field | Group, ...]) -> dict[str, Any]:
         "type": "object",
         "description": "Consecutive blocks: one kind (block) or kinds repeated in order (pattern).",
         "properties": {
-            "block": {"description": "The kind of every block.", "anyOf": [name, overrides]},
+            "block": {"description": "The kind of every block.", "anyOf": [kind_name, overrides]},
             "pattern": {
                 "description": "Kinds of block repeated in this order (the last pass may stop "
                 "part-way).",
                 "type": "array",
-                "items": name,
+                "items": kind_name,
                 "minItems": 1,
             },
             "layers": layers,

@@ -94,6 +94,9 @@ EXTRA_LAYER_SHAPES: dict[str, int] = {
     "qwen2-moe-sparse-step": 1,
     "deepseek-v2-lite-like": 2,
     "laguna-per-layer-heads": 2,
+    "jamba-small": 2,
+    "bamba-small": 2,
+    "nemotron-h-small": 1,
 }
 
 # Published figures, used only to sanity-check the method; the JSON never copies them.
@@ -590,6 +593,85 @@ CASES: list[Case] = [
         "description": (
             "Small Marian: sinusoidal position tables stored as parameters (one per stack), "
             "post-norm blocks without a final norm, GELU MLPs, tied head."
+        ),
+    },
+    {
+        "id": "jamba-small",
+        "model_type": "jamba",
+        "config": {
+            "hidden_size": 128,
+            "intermediate_size": 256,
+            "num_hidden_layers": 8,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "vocab_size": 1000,
+            "attn_layer_period": 4,
+            "attn_layer_offset": 2,
+            "expert_layer_period": 2,
+            "expert_layer_offset": 1,
+            "num_experts": 4,
+            "num_experts_per_tok": 2,
+            "mamba_d_state": 8,
+            "mamba_dt_rank": 16,
+            "use_mamba_kernels": False,
+            "tie_word_embeddings": False,
+        },
+        "description": (
+            "Small Jamba: Mamba mixers (with dt/B/C norms) and attention in layers 2 and 6, "
+            "MoE in every odd layer."
+        ),
+    },
+    {
+        "id": "bamba-small",
+        "model_type": "bamba",
+        "config": {
+            "hidden_size": 128,
+            "intermediate_size": 256,
+            "num_hidden_layers": 4,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "vocab_size": 1000,
+            "attn_layer_indices": [2],
+            "mamba_n_heads": 8,
+            "mamba_d_head": 32,
+            "mamba_n_groups": 1,
+            "mamba_d_state": 16,
+            "tie_word_embeddings": False,
+        },
+        "description": "Small Bamba: Mamba-2 mixers, attention in layer 2, dense MLPs.",
+    },
+    {
+        "id": "nemotron-h-small",
+        "model_type": "nemotron_h",
+        "config": {
+            "hidden_size": 128,
+            "intermediate_size": 256,
+            "num_hidden_layers": 5,
+            "layers_block_type": [
+                "linear_attention",
+                "moe",
+                "full_attention",
+                "mlp",
+                "linear_attention",
+            ],
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "head_dim": 32,
+            "vocab_size": 1000,
+            "ssm_state_size": 16,
+            "mamba_num_heads": 8,
+            "mamba_head_dim": 32,
+            "n_groups": 2,
+            "n_routed_experts": 4,
+            "n_shared_experts": 1,
+            "moe_intermediate_size": 64,
+            "moe_shared_expert_intermediate_size": 96,
+            "num_experts_per_tok": 2,
+            "tie_word_embeddings": False,
+        },
+        "description": (
+            "Small Nemotron-H: every layer one sub-layer with one norm: Mamba-2, MoE, "
+            "attention or MLP."
         ),
     },
     {

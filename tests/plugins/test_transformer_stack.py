@@ -143,6 +143,8 @@ def _stacks(draw: Any) -> dict[str, Any]:
     }
     if draw(st.booleans()):
         spec["moe"] = {"n_experts": draw(st.integers(2, 6)), "top_k": 1, "d_ff_expert": 8}
+    if draw(st.booleans()):
+        spec["mamba"] = {"d_state": draw(st.integers(1, 8)), "head_dim": 8}
     overrides = st.fixed_dictionaries(
         {},
         optional={
@@ -170,6 +172,10 @@ def _stacks(draw: Any) -> dict[str, Any]:
     )
     names = [f"k{i}" for i in range(draw(st.integers(1, 3)))]
     spec["blocks"] = {name: draw(overrides) for name in names}
+    mixers = ["attention", "none", *(["mamba", "mamba2"] if "mamba" in spec else [])]
+    for kind in spec["blocks"].values():
+        if draw(st.booleans()):
+            kind["mixer"] = draw(st.sampled_from(mixers))
     kinds = st.sampled_from(["default", *names])
     segments = []
     for _ in range(draw(st.integers(1, 4))):
@@ -390,3 +396,12 @@ def test_a_sinusoidal_table_needs_sinusoidal_positions_and_a_length(tmp_path: Pa
     assert (
         _total(tmp_path, table) - _total(tmp_path, {**BASE, "positional": "sinusoidal"}) == 8 * 64
     )
+
+
+def test_state_space_mixers_need_their_group_and_a_block_needs_something(tmp_path: Path) -> None:
+    (mamba,) = _errors(tmp_path, {**BASE, "mixer": "mamba"})
+    assert "mixer: mamba needs the mamba group" in mamba and "[T523]" in mamba
+    (empty,) = _errors(tmp_path, {**BASE, "mixer": "none", "mlp": "none"})
+    assert "neither a mixer nor an MLP" in empty
+    (experts,) = _errors(tmp_path, {**BASE, "mlp": "none", "moe": MOE})
+    assert "mlp: none with moe" in experts
