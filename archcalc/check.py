@@ -112,6 +112,8 @@ class CheckReport:
     problems: list[str] = field(default_factory=list)
     #: A likely reason for an unexpected tensor, by its name.
     hints: dict[str, str] = field(default_factory=dict)
+    #: What else the reader should know (the checkpoint was saved from another class...).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def agree(self) -> bool:
@@ -246,21 +248,58 @@ def _check_totals(report: CheckReport) -> None:
         )
 
 
-def _config_model_type(checkpoint: Checkpoint) -> str | None:
-    """The model_type of the config.json beside the checkpoint, if it is readable."""
+def _config_value(checkpoint: Checkpoint, key: str) -> object:
+    """A value of the config.json beside the checkpoint, if there is a readable one."""
     if checkpoint.config is None:
         return None
     from archcalc.hf import load_config
 
     try:
-        value = load_config(checkpoint.config).data.get("model_type")
+        return load_config(checkpoint.config).data.get(key)
     except SpecError:
         return None
+
+
+def _config_model_type(checkpoint: Checkpoint) -> str | None:
+    value = _config_value(checkpoint, "model_type")
     return value if isinstance(value, str) and value in NAMINGS else None
 
 
-def check(spec: Spec, checkpoint: Checkpoint, model_type: str | None = None) -> CheckReport:
-    """Compare ``spec`` with ``checkpoint``; see the module docstring for the naming order."""
+#: The class-name endings each Auto class archcalc counts by builds (LlamaForCausalLM...).
+_AUTO_SUFFIXES = {
+    "AutoModelForCausalLM": ("ForCausalLM", "LMHeadModel"),
+    "AutoModelForSeq2SeqLM": ("ForConditionalGeneration",),
+}
+
+
+def _built_by(class_name: str, auto_class: str) -> bool:
+    suffixes = _AUTO_SUFFIXES.get(auto_class)
+    if suffixes is None:  # AutoModel: the base model, BertModel
+        return class_name.endswith("Model") and "For" not in class_name
+    return class_name.endswith(suffixes)
+
+
+def _head_class_note(spec: Spec, report: CheckReport, checkpoint: Checkpoint) -> None:
+    """Unexpected or missing tensors from a checkpoint saved by another head class."""
+    if not (report.unexpected or report.missing) or report.model_type is None:
+        return
+    classes = _config_value(checkpoint, "architectures")
+    hf_type = spec.registry.hf_model_types.get(report.model_type)
+    if not isinstance(classes, list) or not classes or hf_type is None:
+        return
+    if any(_built_by(str(c), hf_type.auto_class) for c in classes):
+        return
+    from archcalc.errors import safe
+
+    shown = ", ".join(safe(str(c), 60) for c in classes[:3])
+    report.notes.append(
+        f"the checkpoint was saved from {shown} (its config.json's architectures); archcalc "
+        f"counts {report.model_type} as transformers' {hf_type.auto_class} builds it, so a "
+        "task head of another class shows as unexpected and a part that class lacks as missing"
+    )
+
+
+def _check(spec: Spec, checkpoint: Checkpoint, model_type: str | None) -> CheckReport:
     if model_type is not None:
         expected, used = spec_tensors(spec, model_type)
         return _compare(spec, expected, checkpoint, NAMINGS.get(used or ""), used, "--model-type")
@@ -277,6 +316,13 @@ def check(spec: Spec, checkpoint: Checkpoint, model_type: str | None = None) -> 
         where = str(checkpoint.config)
         return _compare(spec, expected, checkpoint, NAMINGS[beside], beside, where)
     return _detect(spec, checkpoint)
+
+
+def check(spec: Spec, checkpoint: Checkpoint, model_type: str | None = None) -> CheckReport:
+    """Compare ``spec`` with ``checkpoint``; see the module docstring for the naming order."""
+    report = _check(spec, checkpoint, model_type)
+    _head_class_note(spec, report, checkpoint)
+    return report
 
 
 def _detect(spec: Spec, checkpoint: Checkpoint) -> CheckReport:

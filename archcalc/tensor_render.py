@@ -187,7 +187,7 @@ def _notes(report: CheckReport) -> list[str]:
         notes.append(
             f"{safe(tensor.name)} stores a second copy of the tied embedding (counted once)"
         )
-    return notes
+    return notes + report.notes
 
 
 def check_json(report: CheckReport) -> dict[str, Any]:

@@ -209,15 +209,41 @@ def test_tensors_lists_what_the_checkpoint_stores(tmp_path: Path, name: str) -> 
 
 
 HF_CONFIGS = sorted((DATA / "hf").glob("*.json"))
-TRANSFORMER_EXAMPLES = [
-    p for p in sorted(EXAMPLES.glob("*.yaml")) if "family: transformer" in p.read_text()
+#: Families whose tensors are listed so far (vit: not yet, see the notes of issue 15).
+LISTED = ("family: transformer", "family: cnn")
+EXAMPLES_WITH_TENSORS = [
+    p
+    for p in sorted(EXAMPLES.rglob("*.yaml"))
+    if "lint" not in p.parts and any(f in p.read_text() for f in LISTED)
 ]
 
 
-@pytest.mark.parametrize("path", HF_CONFIGS + TRANSFORMER_EXAMPLES, ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", HF_CONFIGS + EXAMPLES_WITH_TENSORS, ids=lambda p: str(p.relative_to(p.parents[1]))
+)
 def test_tensors_sum_to_the_count(path: Path) -> None:
     spec = api.load_spec(path)
     expected, model_type = spec_tensors(spec)
     assert total_numel(e.tensor for e in expected) == api.count(spec).total_params
     if path.suffix == ".json":  # named as transformers saves that model type
         assert model_type == json.loads(path.read_text())["model_type"]
+
+
+def test_a_checkpoint_of_another_head_class_is_explained(tmp_path: Path) -> None:
+    """BertForMaskedLM's checkpoint has a cls.* head that AutoModel (archcalc's bert) lacks."""
+    folder = write_case(tmp_path / "mlm", "bert")
+    config = {**case("bert")["config"], "architectures": ["BertForMaskedLM"]}
+    (folder / "config.json").write_text(json.dumps(config))
+    header = case("bert")["files"]["model.safetensors"]
+    tensors = {
+        f"bert.{k}": (v["dtype"], v["shape"]) for k, v in header.items() if k != "__metadata__"
+    }
+    write_tensors(folder / "model.safetensors", {**tensors, "cls.predictions.bias": ("F32", [64])})
+    code, report = _check(str(folder / "config.json"), "--against", str(folder))
+    assert code == 1
+    assert [t["name"] for t in report["unexpected"]] == ["cls.predictions.bias"]
+    assert any("saved from BertForMaskedLM" in n and "AutoModel" in n for n in report["notes"])
+    # a checkpoint of the class archcalc counts needs no such note
+    plain = write_case(tmp_path / "plain", "llama")
+    _, report = _check(str(plain / "config.json"), "--against", str(plain), "--set", "n_layers=3")
+    assert not any("saved from" in n for n in report["notes"])
