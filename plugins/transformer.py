@@ -107,10 +107,11 @@ FIELDS = (
         "mixer",
         "choice",
         "What mixes tokens in a block: attention; a Mamba (selective scan, as in Jamba) or "
-        "Mamba-2 mixer (Bamba, Nemotron-H), shaped by the mamba group; or none (a block of "
-        "only its MLP or experts).",
+        "Mamba-2 mixer (Bamba, Nemotron-H), shaped by the mamba group; a gated DeltaNet "
+        "linear attention (Qwen3-Next, Qwen3.5), shaped by the deltanet group; or none (a "
+        "block of only its MLP or experts).",
         default="attention",
-        choices=("attention", "mamba", "mamba2", "none"),
+        choices=("attention", "mamba", "mamba2", "gated_deltanet", "none"),
     ),
     Field(
         "norm",
@@ -324,6 +325,45 @@ FIELDS = (
             Field("mla.qk_rope_head_dim", "size", "Per-head query/key width that gets RoPE."),
             Field("mla.qk_nope_head_dim", "size", "Per-head query/key width without RoPE."),
             Field("mla.v_head_dim", "size", "Per-head value width."),
+            Field(
+                "mla.index_n_heads",
+                "count",
+                "Heads of a lightning indexer choosing the tokens each query attends to "
+                "(DeepSeek-V3.2 sparse attention); 0 for none.",
+                default=0,
+            ),
+            Field(
+                "mla.index_head_dim",
+                "size",
+                "Width of one indexer head (and of its cached key).",
+                default=128,
+            ),
+        ),
+    ),
+    Group(
+        "deltanet",
+        "Gated DeltaNet linear attention of the blocks whose mixer is gated_deltanet.",
+        (
+            Field("deltanet.key_heads", "size", "Key (and query) heads (linear_num_key_heads)."),
+            Field(
+                "deltanet.value_heads",
+                "size",
+                "Value heads (linear_num_value_heads).",
+                default="key_heads",
+            ),
+            Field("deltanet.key_head_dim", "size", "Width of a key head (linear_key_head_dim)."),
+            Field(
+                "deltanet.value_head_dim",
+                "size",
+                "Width of a value head (linear_value_head_dim).",
+                default="key_head_dim",
+            ),
+            Field(
+                "deltanet.conv_size",
+                "size",
+                "Taps of the depthwise convolution (linear_conv_kernel_dim).",
+                default=4,
+            ),
         ),
     ),
     Group(
@@ -387,6 +427,7 @@ FIELDS = (
 COMPONENTS = (
     "attention",
     "mamba",
+    "linear attention",
     "cross-attention",
     "mlp",
     "router",
@@ -627,6 +668,13 @@ def _check_block(spec: Resolved, report: _Once, decoder: bool) -> None:
             f"mixer: {mixer} needs the mamba group (at least d_state) to shape the mixer",
             code="T523",
         )
+    if mixer == "gated_deltanet" and v.deltanet is None:
+        report(
+            spec,
+            "mixer",
+            "mixer: gated_deltanet needs the deltanet group (key_heads, key_head_dim)",
+            code="T523",
+        )
     if v.mlp == "none" and v.moe is not None:
         report(
             spec,
@@ -671,6 +719,13 @@ def _check_block(spec: Resolved, report: _Once, decoder: bool) -> None:
                     code="T510",
                     warning=True,
                 )
+        if spec.exact("index_n_heads") and not spec.exact("q_lora_rank"):
+            report(
+                spec,
+                "index_n_heads",
+                "an indexer reads the low-rank query: index_n_heads needs q_lora_rank",
+                code="T502",
+            )
         if _opt_on(spec, "attention_sinks") or _opt_on(spec, "attention_gate"):
             name = "attention_sinks" if _opt_on(spec, "attention_sinks") else "attention_gate"
             report(

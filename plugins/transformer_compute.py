@@ -25,9 +25,14 @@ uses them:
 * **MLA** (DeepSeek): the low-rank query path, the shared latent and its expansion to
   per-head keys and values, scores over ``qk_nope + qk_rope`` wide heads. Blocks shared
   by weight (``n_unique_layers``) all run: FLOPs use ``n_layers``.
-* **State-space mixers** (``mixer: mamba | mamba2``): their projections (in, x, dt, out),
-  as matmuls; the selective scan itself is not a weight matmul and is not counted, and
-  its fixed-size state is not a KV cache (such blocks add none).
+* **DeepSeek-V3.2's indexer** (``mla.index_n_heads``): its projections, its scores over
+  every token (``index_n_heads·(index_head_dim + 1)`` per attended position) and its
+  cached key (``index_head_dim`` per token per block), read from transformers' modeling
+  code (a FlopCounterMode run of a small model fails on CPU in transformers 5.24).
+* **State-space and linear-attention mixers** (``mixer: mamba | mamba2 |
+  gated_deltanet``): their projections as matmuls; the scan or the delta rule itself is
+  not a weight matmul and is not counted, and their fixed-size state is not a KV cache
+  (such blocks add none).
 * **Heterogeneous stacks** (``blocks``/``stack``): each kind of block's figures times the
   blocks of that kind, never unrolled.
 * **Encoder-decoder**: S source and S target tokens; the decoder's cross-attention

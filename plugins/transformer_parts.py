@@ -186,11 +186,27 @@ def _latent_attention(spec: Resolved, prefix: str, o_bias: bool) -> Piece:
         *linear(f"{prefix}.o_proj", v.n_heads * m.v_head_dim, v.d_model, o_bias),
     ]
     width = v.n_heads * (qk_head + m.v_head_dim)  # Q·Kᵀ over qk_head, A·V over v_head_dim
+    scores, cached = width, m.kv_lora_rank + m.qk_rope_head_dim
+    if spec.exact("index_n_heads"):
+        # The lightning indexer (DeepSeek-V3.2): its own q from the query latent, one
+        # shared key per token (LayerNorm'd, and cached), per-head weights; it scores
+        # every token (q·kᵀ per head, then the heads weighted and summed):
+        # index_n_heads · (index_head_dim + 1) more per attended position.
+        weights += [
+            *linear(
+                f"{prefix}.indexer.wq_b", m.q_lora_rank, m.index_n_heads * m.index_head_dim, False
+            ),
+            *linear(f"{prefix}.indexer.wk", v.d_model, m.index_head_dim, False),
+            *norm(f"{prefix}.indexer.k_norm", m.index_head_dim, "layernorm"),
+            *linear(f"{prefix}.indexer.weights_proj", v.d_model, m.index_n_heads, False),
+        ]
+        scores = scores + m.index_n_heads * (m.index_head_dim + 1)
+        cached = cached + m.index_head_dim
     return Piece(
         "attention",
         tuple(weights),
-        scores=width,
-        kv=m.kv_lora_rank + m.qk_rope_head_dim,
+        scores=scores,
+        kv=cached,
         kv_expanded=width,
     )
 
@@ -205,7 +221,34 @@ def mixer(spec: Resolved) -> list[Piece]:
         return [attention(spec)]
     if kind == "none":
         return []
+    if kind == "gated_deltanet":
+        return [_gated_deltanet(spec)]
     return [_mamba(spec) if kind == "mamba" else _mamba2(spec)]
+
+
+def _gated_deltanet(spec: Resolved) -> Piece:
+    """Gated DeltaNet linear attention as Qwen3-Next and Qwen3.5 build it.
+
+    Projections d → q, k (key_heads·key_head_dim each), v and the output gate z
+    (value_heads·value_head_dim each), and b, a (one per value head); a bias-free
+    depthwise conv over q, k and v; per-head dt_bias and A_log; a gated RMSNorm of one
+    value head's width; out_proj back to d. (Qwen3-Next fuses q, k, v, z and b, a.)
+    """
+    v = spec.values
+    g = v.deltanet
+    keys, values = g.key_heads * g.key_head_dim, g.value_heads * g.value_head_dim
+    weights = [
+        *linear("linear_attn.in_proj_qkv", v.d_model, 2 * keys + values, False),
+        *linear("linear_attn.in_proj_z", v.d_model, values, False),
+        *linear("linear_attn.in_proj_b", v.d_model, g.value_heads, False),
+        *linear("linear_attn.in_proj_a", v.d_model, g.value_heads, False),
+        Weight("linear_attn.conv1d.weight", (2 * keys + values, 1, g.conv_size)),
+        Weight("linear_attn.dt_bias", (g.value_heads,)),
+        Weight("linear_attn.A_log", (g.value_heads,)),
+        *norm("linear_attn.norm", g.value_head_dim, "rmsnorm"),
+        *linear("linear_attn.out_proj", values, v.d_model, False),
+    ]
+    return Piece("linear attention", tuple(weights))
 
 
 def _mamba(spec: Resolved) -> Piece:

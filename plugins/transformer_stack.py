@@ -59,7 +59,7 @@ BLOCK_KEYS = (
     "attention_gate",
     "cross_attention",
 )
-BLOCK_GROUPS = ("moe", "mla", "mamba")
+BLOCK_GROUPS = ("moe", "mla", "mamba", "deltanet")
 #: Group keys that describe the stack rather than one block.
 STACK_ONLY = frozenset({"moe.first_dense_layers"})
 

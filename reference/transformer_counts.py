@@ -675,6 +675,70 @@ CASES: list[Case] = [
         ),
     },
     {
+        "id": "deepseek-v32-small",
+        "model_type": "deepseek_v32",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "moe_intermediate_size": 64,
+            "n_routed_experts": 4,
+            "num_experts_per_tok": 2,
+            "n_shared_experts": 1,
+            "first_k_dense_replace": 1,
+            "num_hidden_layers": 3,
+            "num_attention_heads": 8,
+            "q_lora_rank": 96,
+            "kv_lora_rank": 64,
+            "qk_nope_head_dim": 32,
+            "qk_rope_head_dim": 16,
+            "v_head_dim": 32,
+            "index_n_heads": 4,
+            "index_head_dim": 32,
+            "vocab_size": 1000,
+            "n_group": 1,
+            "topk_group": 1,
+            "tie_word_embeddings": False,
+        },
+        "description": (
+            "Small DeepSeek-V3.2: MLA with a lightning indexer (wq_b, wk, k_norm, "
+            "weights_proj) in every layer; layer 0 dense."
+        ),
+    },
+    {
+        "id": "qwen3-next-small",
+        "model_type": "qwen3_next",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "num_hidden_layers": 6,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 2,
+            "head_dim": 32,
+            "vocab_size": 1000,
+            "linear_num_key_heads": 4,
+            "linear_num_value_heads": 8,
+            "linear_key_head_dim": 32,
+            "linear_value_head_dim": 24,
+            "num_experts": 4,
+            "num_experts_per_tok": 2,
+            "moe_intermediate_size": 64,
+            "shared_expert_intermediate_size": 96,
+            "layer_types": [
+                "linear_attention",
+                "linear_attention",
+                "linear_attention",
+                "full_attention",
+                "linear_attention",
+                "linear_attention",
+            ],
+            "tie_word_embeddings": False,
+        },
+        "description": (
+            "Small Qwen3-Next: gated DeltaNet linear attention with full attention every "
+            "fourth layer (a gated q projection, q/k norms), MoE with a gated shared expert."
+        ),
+    },
+    {
         "id": "laguna-per-layer-heads",
         "model_type": "laguna",
         "config": {

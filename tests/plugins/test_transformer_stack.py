@@ -145,6 +145,8 @@ def _stacks(draw: Any) -> dict[str, Any]:
         spec["moe"] = {"n_experts": draw(st.integers(2, 6)), "top_k": 1, "d_ff_expert": 8}
     if draw(st.booleans()):
         spec["mamba"] = {"d_state": draw(st.integers(1, 8)), "head_dim": 8}
+    if draw(st.booleans()):
+        spec["deltanet"] = {"key_heads": draw(st.integers(1, 4)), "key_head_dim": 4}
     overrides = st.fixed_dictionaries(
         {},
         optional={
@@ -173,6 +175,7 @@ def _stacks(draw: Any) -> dict[str, Any]:
     names = [f"k{i}" for i in range(draw(st.integers(1, 3)))]
     spec["blocks"] = {name: draw(overrides) for name in names}
     mixers = ["attention", "none", *(["mamba", "mamba2"] if "mamba" in spec else [])]
+    mixers += ["gated_deltanet"] if "deltanet" in spec else []
     for kind in spec["blocks"].values():
         if draw(st.booleans()):
             kind["mixer"] = draw(st.sampled_from(mixers))
