@@ -485,6 +485,20 @@ _RULES = (
         "`--model-type gpt2` for a spec with qk_norm",
         "name the tensors with another --model-type, or drop --model-type",
     ),
+    Rule(
+        "V703",
+        "error",
+        "`distilled` (DeiT) without token pooling and a class token",
+        "`distilled: true`, `pool: avg`",
+        "use `pool: token` with `class_token: true`",
+    ),
+    Rule(
+        "V704",
+        "error",
+        "too many blocks to list every tensor (count and formula still work)",
+        "`archcalc tensors` on `n_layers: 10000000`",
+        "list the tensors of a smaller model",
+    ),
     # --- defaults for plugins
     Rule(
         "P901", "error", "an error a plugin's family reported without a code", "", "see the message"

@@ -111,6 +111,39 @@ VITS = {
     "vit-b-16-no-qkv-bias": vit(768, 12, 12, qkv_bias=False),
     "vit-b-32-384": vit(768, 12, 12, img_size=384, patch_size=32),
     "vit-tiny-odd": vit(192, 3, 3, ratio=2.5, img_size=96, patch_size=8, num_classes=7),
+    # issue 11: the variants timm builds (register tokens, CLIP-style pre-norm, pooling...)
+    "vit-s-16-reg4": vit(384, 12, 6, reg_tokens=4),
+    "vit-b-16-clip-style": vit(768, 12, 12, pre_norm=True, class_token=True),
+    "vit-b-16-fc-norm": vit(768, 12, 12, fc_norm=True),
+    "vit-b-16-max": vit(768, 12, 12, global_pool="max"),
+    "vit-b-16-avgmax-no-fc-norm": vit(768, 12, 12, global_pool="avgmax", fc_norm=False),
+    "vit-b-16-map": vit(768, 12, 12, global_pool="map", class_token=False),
+    "vit-b-16-no-pool": vit(768, 12, 12, global_pool="", class_token=False),
+    "vit-b-16-no-final-norm": vit(768, 12, 12, final_norm=False),
+    "vit-b-16-no-embed-class-reg": vit(768, 12, 12, no_embed_class=True, reg_tokens=2),
+    "vit-b-16-no-pos-embed": vit(768, 12, 12, pos_embed="none"),
+    "vit-b-16-qk-norm-layer-scale": vit(768, 12, 12, qk_norm=True, init_values=1e-5),
+    "vit-s-16-no-proj-bias": vit(384, 12, 6, proj_bias=False, qkv_bias=False),
+    "vit-tiny-everything": vit(
+        96,
+        2,
+        3,
+        ratio=3.0,
+        img_size=64,
+        patch_size=16,
+        num_classes=5,
+        reg_tokens=3,
+        pre_norm=True,
+        qk_norm=True,
+        init_values=0.1,
+        global_pool="avg",
+    ),
+}
+
+#: DeiT with its distillation token and head (timm.models.deit.VisionTransformerDistilled).
+DISTILLED = {
+    "deit_base_distilled_patch16_224": vit(768, 12, 12),
+    "deit-tiny-distilled-odd": vit(96, 2, 3, img_size=64, patch_size=16, num_classes=5),
 }
 
 # (id, archcalc layer, archcalc args, input shape without batch)
@@ -592,22 +625,43 @@ def measure_torchvision(case_id: str, spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def measure_vit(kwargs: dict[str, Any]) -> dict[str, Any]:
+def measure_vit(
+    kwargs: dict[str, Any], distilled: bool = False, builder: str | None = None
+) -> dict[str, Any]:
+    """A timm ViT built from keyword arguments, or by its registered name (``builder``,
+    checked to be the class and arguments the keyword arguments describe)."""
+    import timm
     import torch
+    from timm.models.deit import VisionTransformerDistilled
     from timm.models.vision_transformer import VisionTransformer
+    from torch.utils.flop_counter import FlopCounterMode
 
+    kind = VisionTransformerDistilled if distilled else VisionTransformer
     with torch.device("meta"):
-        model = VisionTransformer(**kwargs)
+        model = kind(**kwargs).eval()
+        if builder is not None:
+            named = timm.create_model(builder, pretrained=False)
+            shapes = [list(p.shape) for p in model.parameters()]
+            if type(named) is not kind or shapes != [list(p.shape) for p in named.parameters()]:
+                raise ValueError(f"timm's {builder} is not {kind.__name__}(**{kwargs})")
+        with FlopCounterMode(display=False) as counter:
+            model(torch.empty(1, kwargs["in_chans"], kwargs["img_size"], kwargs["img_size"]))
     names = dict(model.named_parameters())
+    small = sum(p.numel() for p in model.parameters()) < 5_000_000
+    source = f"timm.models.{kind.__module__.split('.')[-1]}.{kind.__name__}(**kwargs)"
     return {
-        "source": "timm.models.vision_transformer.VisionTransformer(**kwargs)",
+        "source": source if builder is None else f"timm.create_model('{builder}') = {source}",
         "kwargs": kwargs,
+        "distilled": distilled,
         "total_params": sum(p.numel() for p in model.parameters()),
-        "pos_embed_shape": list(model.pos_embed.shape),
+        "flops": counter.get_total_flops(),
+        "pos_embed_shape": list(model.pos_embed.shape) if model.pos_embed is not None else None,
         "has_cls_token": "cls_token" in names,
         "norm_is_layernorm": isinstance(model.norm, torch.nn.LayerNorm),
         "fc_norm_is_layernorm": isinstance(model.fc_norm, torch.nn.LayerNorm),
         "mlp_hidden": model.blocks[0].mlp.fc1.out_features,
+        # every tensor's state-dict name and shape, for the smaller models
+        **({"tensors": [[n, list(p.shape)] for n, p in names.items()]} if small else {}),
     }
 
 
@@ -622,6 +676,9 @@ def build_document() -> dict[str, Any]:
         cases[case_id] = measure_torchvision(case_id, spec)
     for case_id, kwargs in VITS.items():
         cases[case_id] = measure_vit(kwargs)
+    for case_id, kwargs in DISTILLED.items():
+        builder = case_id if "_" in case_id else None  # a timm model name
+        cases[case_id] = measure_vit(kwargs, distilled=True, builder=builder)
     versions = {name: metadata.version(name) for name in ("torch", "torchvision", "timm")}
     return {
         "format_version": FORMAT_VERSION,
@@ -661,7 +718,7 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
     print(
-        f"wrote {args.output} ({len(TORCHVISION) + len(VITS)} models, {len(LAYERS)} layers, "
+        f"wrote {args.output} ({len(TORCHVISION) + len(VITS) + len(DISTILLED)} models, {len(LAYERS)} layers, "
         f"{elapsed:.1f}s)"
     )
     return 0
