@@ -718,8 +718,8 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
     print(
-        f"wrote {args.output} ({len(TORCHVISION) + len(VITS) + len(DISTILLED)} models, {len(LAYERS)} layers, "
-        f"{elapsed:.1f}s)"
+        f"wrote {args.output} ({len(TORCHVISION) + len(VITS) + len(DISTILLED)} models, "
+        f"{len(LAYERS)} layers, {elapsed:.1f}s)"
     )
     return 0
 
