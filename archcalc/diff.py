@@ -97,18 +97,18 @@ def _formula(a: api.Spec, b: api.Spec, expected: int) -> tuple[Any, dict[str, in
     fa, fb = formulas.build(a), formulas.build(b)
     shared = {
         name: value
-        for name, value in fa.symbols.items()
-        if name in fb.symbols and fb.symbols[name] == value
+        for name, value in fa.values.items()
+        if name in fb.values and fb.values[name] == value
     }
 
     def own(formula: formulas.Formula) -> Any:
         mapping = {
             s: sympy.Rational(
-                Fraction(formula.symbols[s.name]).numerator,
-                Fraction(formula.symbols[s.name]).denominator,
+                Fraction(formula.values[s.name]).numerator,
+                Fraction(formula.values[s.name]).denominator,
             )
             for s in formula.total.free_symbols
-            if s.name not in shared and s.name in formula.symbols
+            if s.name not in shared and s.name in formula.values
         }
         return formula.total.xreplace(mapping)
 

@@ -27,27 +27,42 @@ MAX_EXPANDED_POWER = 8
 
 @dataclass(frozen=True)
 class Formula:
-    """A spec's parameter count as sympy expressions, with the symbols' values."""
+    """A spec's parameter count as sympy expressions, with the symbols' values.
+
+    Every field and var left symbolic is a plain ``sympy.Symbol(name)``, without
+    assumptions, so the user's own ``sympy.Symbol("n_layers")`` is the very same symbol:
+    ``formula.total.diff(sympy.Symbol("n_layers"))`` is the cost of one more layer.
+    ``symbols`` maps each name to it, ``values`` to the spec's exact value.
+    (Sizes are positive integers and counts non-negative ones; tell sympy when a
+    computation needs it: ``sympy.refine(expr, sympy.Q.positive(d))`` with
+    ``d = formula.symbols["d_model"]``.)
+    """
 
     name: str
     family: str
     total: Any
     active: Any
     parts: tuple[tuple[str, str, Any], ...]  # (section, name, expression)
-    symbols: Mapping[str, int | Fraction]
+    values: Mapping[str, int | Fraction]
     total_params: int
     active_params: int
     #: Extra figures of the family (``Breakdown.extras``, e.g. ``trainable_params``).
     extras: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def symbols(self) -> dict[str, Any]:
+        """Name -> the ``sympy.Symbol`` the formula uses, for every symbol in it."""
+        expressions = [self.total, self.active, *(e for _, _, e in self.parts)]
+        expressions += list(self.extras.values())
+        found = {s.name: s for e in expressions for s in getattr(e, "free_symbols", ())}
+        return dict(sorted(found.items()))
+
     def substitute(self, expression: Any) -> Any:
         """``expression`` with every symbol replaced by its value (no strings involved)."""
         mapping = {
-            sym: sympy.Rational(
-                self.symbols[sym.name].numerator, self.symbols[sym.name].denominator
-            )
+            sym: sympy.Rational(self.values[sym.name].numerator, self.values[sym.name].denominator)
             for sym in expression.free_symbols
-            if sym.name in self.symbols
+            if sym.name in self.values
         }
         return expression.xreplace(mapping)
 
@@ -74,14 +89,14 @@ def build(spec: api.Spec, keep: Iterable[str] | None = None) -> Formula:
     free = {s.name for s in total.free_symbols | active.free_symbols}
     for expression in [*(e for _, _, e in parts), *extras.values()]:
         free |= {s.name for s in expression.free_symbols}
-    symbols = {name: values[name] for name in sorted(free) if name in values}
+    used = {name: values[name] for name in sorted(free) if name in values}
     formula = Formula(
         name=spec.name,
         family=spec.family.name,
         total=total,
         active=active,
         parts=parts,
-        symbols=symbols,
+        values=used,
         total_params=exact.total_params,
         active_params=exact.active_params,
         extras=extras,
@@ -249,7 +264,7 @@ def to_json(formula: Formula) -> dict[str, Any]:
         "family": formula.family,
         "formula": str(formula.total),
         "active_formula": str(formula.active),
-        "symbols": {k: _json_value(v) for k, v in formula.symbols.items()},
+        "symbols": {k: _json_value(v) for k, v in formula.values.items()},
         "total_params": formula.total_params,
         "active_params": formula.active_params,
         "parts": [{"section": s, "name": n, "formula": str(e)} for s, n, e in formula.parts],
@@ -269,10 +284,10 @@ def _text(formula: Formula) -> str:
         width = max(len(_label(s, n)) for s, n, _ in formula.parts)
         for section, name, expression in formula.parts:
             lines.append(f"  {_label(section, name):<{width}} = {expression}")
-    if formula.symbols:
+    if formula.values:
         lines.append("")
         lines.append("where:")
-        for key, value in formula.symbols.items():
+        for key, value in formula.values.items():
             lines.append(f"  {key} = {_value_text(value)}")
     lines.append("")
     lines.append(f"total_params = {formula.total_params:,}")
@@ -301,9 +316,9 @@ def _latex(formula: Formula) -> str:
     lines = [f"N_{{\\mathrm{{total}}}} = {tex(formula.total)}"]
     if formula.active != formula.total:
         lines.append(f"N_{{\\mathrm{{active}}}} = {tex(formula.active)}")
-    if formula.symbols:
+    if formula.values:
         values = ", ".join(
-            f"{_latex_name(k)} = {_value_text(v)}" for k, v in formula.symbols.items()
+            f"{_latex_name(k)} = {_value_text(v)}" for k, v in formula.values.items()
         )
         lines.append(f"\\quad\\text{{where }} {values}")
     return "\n".join(lines)
@@ -311,7 +326,7 @@ def _latex(formula: Formula) -> str:
 
 def _python(formula: Formula) -> str:
     """A module with exact functions: arguments become Fractions, so ``/`` never rounds."""
-    args = ", ".join(formula.symbols)
+    args = ", ".join(formula.values)
     signature = f"*, {args}" if args else ""
     convert = f"    {args}, = (Fraction(v) for v in ({args},))" if args else ""
     body = [
@@ -328,8 +343,8 @@ def _python(formula: Formula) -> str:
         if convert:
             body.append(convert)
         body.append(f"    return int({_exact_printer().doprint(expression)})")
-    if formula.symbols:
-        call = ", ".join(f"{k}={_python_value(v)}" for k, v in formula.symbols.items())
+    if formula.values:
+        call = ", ".join(f"{k}={_python_value(v)}" for k, v in formula.values.items())
         body += ["", "", f"# total_params({call}) == {formula.total_params}"]
     return "\n".join(body)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from fractions import Fraction
 from typing import Any
 
 from archcalc.api import Count, Spec
@@ -38,7 +39,7 @@ def count_text(spec: Spec, result: Count) -> str:
         )
     rows.append(("total", "", "", f"{total:,}", "100.0%"))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = [f"{result.name}  ({result.family}, {spec.file})", ""]
+    lines = [f"{result.name}  ({result.family}, {spec.file}{overrides_text(spec.overrides)})", ""]
     for i, row in enumerate(rows):
         if i == len(rows) - 1:
             lines.append("-" * (sum(widths) + 8))
@@ -60,11 +61,34 @@ def count_text(spec: Spec, result: Count) -> str:
         lines.append(f"{key.replace('_', ' ')}: {figure:,}  ({human(figure)}{share})")
     assumed = defaults_used(spec)
     if assumed:
-        lines.append("defaults used: " + ", ".join(f"{k}={v}" for k, v in assumed))
+        lines.append("defaults used: " + ", ".join(f"{k}={text_value(v)}" for k, v in assumed))
     return "\n".join(lines)
 
 
-def defaults_used(spec: Spec) -> list[tuple[str, str]]:
+def overrides_text(overrides: Sequence[Any]) -> str:
+    """``, --set n_layers=48 --set bias=true`` for a header, so a what-if never looks
+    like the original model; '' without overrides."""
+    return (", " + " ".join(f"--set {o.key}={o.text}" for o in overrides)) if overrides else ""
+
+
+def json_value(value: Any) -> Any:
+    """A value as JSON types it: bools and ints as themselves, an exact fraction "13/10"."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, Fraction):
+        return int(value) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    if isinstance(value, int):
+        return int(value)
+    return str(value)
+
+
+def text_value(value: Any) -> str:
+    """A value as the text outputs show it: ``true``, ``128``, ``13/10``."""
+    shown = json_value(value)
+    return str(shown).lower() if isinstance(shown, bool) else str(shown)
+
+
+def defaults_used(spec: Spec) -> list[tuple[str, Any]]:
     """Fields the spec left to their defaults, so a reader sees every assumption.
 
     For a Hugging Face config these are the config keys it left out and the model type's
@@ -74,23 +98,24 @@ def defaults_used(spec: Spec) -> list[tuple[str, str]]:
 
     hf_defaults = defaults_of(spec.doc)
     if hf_defaults is not None:
-        return [
-            (k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in hf_defaults.items()
-        ]
+        return [(k, json_value(v)) for k, v in hf_defaults.items()]
     shown = []
     memo = spec.exact.namespace.memo
     for entry in spec.exact.namespace.entries.values():
         if entry.given or entry.path[0] == "vars" or entry.name not in spec.exact.reads:
             continue
-        value = memo.get(entry.name, entry.raw)
-        if isinstance(value, bool):
-            value = str(value).lower()
-        shown.append((entry.name, str(value)))
+        shown.append((entry.name, json_value(memo.get(entry.name, entry.raw))))
     return shown
 
 
 def count_json(spec: Spec, result: Count) -> dict[str, Any]:
+    """One spec's count; ``valid``, ``overrides`` and ``diagnostics`` (its warnings) as in
+    :func:`count_failure_json`, so an array mixes both kinds of entry."""
+    from archcalc import __version__
+
     return {
+        "archcalc_version": __version__,
+        "valid": True,
         "name": result.name,
         "family": result.family,
         "file": spec.file,
@@ -111,6 +136,27 @@ def count_json(spec: Spec, result: Count) -> dict[str, Any]:
             for p in result.breakdown
         ],
         "defaults_used": dict(defaults_used(spec)),
+        "overrides": overrides_json(spec.overrides),
+        "diagnostics": [diagnostic_json(d) for d in spec.warnings],
+    }
+
+
+def count_failure_json(
+    file: str, diagnostics: Sequence[Diagnostic], overrides: Sequence[Any]
+) -> dict[str, Any]:
+    """The entry of a spec that could not be counted: its file and every problem."""
+    from archcalc import __version__
+
+    return {
+        "archcalc_version": __version__,
+        "valid": False,
+        "name": None,
+        "family": None,
+        "file": file,
+        "total_params": None,
+        "active_params": None,
+        "overrides": overrides_json(overrides),
+        "diagnostics": [diagnostic_json(d) for d in diagnostics],
     }
 
 

@@ -822,10 +822,9 @@ def _symbol_factory(
             if value is None or not _is_literal_entry(entry):
                 return None
             return sympy.Rational(value.numerator, value.denominator)
-        assumptions = {"size": {"integer": True, "positive": True}}.get(
-            entry.kind, {"integer": True, "nonnegative": True} if entry.kind == "count" else {}
-        )
-        return sympy.Symbol(entry.name, **assumptions)
+        # Plain symbols, fields and vars alike: the user's own sympy.Symbol(name) is this
+        # one (assumptions would make it a different symbol, and diff() by it 0).
+        return sympy.Symbol(entry.name)
 
     return symbol
 

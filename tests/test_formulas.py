@@ -26,7 +26,7 @@ def test_literals_become_symbols_and_derived_fields_expand(llama: archcalc.Spec)
     names = {s.name for s in formula.total.free_symbols}
     # d_model is 'width' (a var) and d_ff an expression over it: both expand into 'width'.
     assert names == {"n_layers", "width", "n_heads", "n_kv_heads", "vocab_size"}
-    assert formula.symbols["width"] == 4096
+    assert formula.values["width"] == 4096
 
 
 def test_keep_substitutes_everything_else(llama: archcalc.Spec) -> None:
@@ -41,7 +41,7 @@ def test_keep_substitutes_everything_else(llama: archcalc.Spec) -> None:
 def test_keeping_a_derived_field_keeps_it_whole(llama: archcalc.Spec) -> None:
     formula = archcalc.formula(llama, keep=["d_ff"])
     assert {s.name for s in formula.total.free_symbols} == {"d_ff"}
-    assert formula.symbols == {"d_ff": 14336}
+    assert formula.values == {"d_ff": 14336}
 
 
 def test_keep_rejects_unknown_names(llama: archcalc.Spec) -> None:
@@ -67,7 +67,7 @@ def test_exact_fractions_are_strings_in_json(tmp_path: Path) -> None:
         "vocab_size": 10,
     }
     formula = archcalc.formula(archcalc.load_spec(write_spec(tmp_path, spec)))
-    assert formula.symbols["mult"] == Fraction(3, 2)
+    assert formula.values["mult"] == Fraction(3, 2)
     assert formulas.to_json(formula)["symbols"]["mult"] == "3/2"
 
 
@@ -76,7 +76,7 @@ def test_python_form_is_exact_code(llama: archcalc.Spec) -> None:
     source = formulas.render(formula, "python")
     namespace: dict[str, Any] = {}
     exec(compile(source, "<generated>", "exec"), namespace)  # our own generated code
-    assert namespace["total_params"](**formula.symbols) == 8_030_261_248
+    assert namespace["total_params"](**formula.values) == 8_030_261_248
 
 
 def test_latex_and_text_forms_name_every_symbol(llama: archcalc.Spec) -> None:
@@ -100,3 +100,28 @@ def test_expansion_is_skipped_for_large_powers_of_sums() -> None:
     big = (x + y) ** 40
     assert formulas._tidy(big) == big  # left factored: expanding could take forever
     assert formulas._tidy((x + y) ** 2) == x**2 + 2 * x * y + y**2
+
+
+def test_symbols_are_plain_so_the_users_own_symbols_work() -> None:
+    """sympy.Symbol("n_layers") is the formula's symbol: no assumptions to match."""
+    formula = formulas.build(archcalc.load_spec(EXAMPLES / "llama-3-8b.yaml"))
+    n_layers = sympy.Symbol("n_layers")
+    assert formula.symbols["n_layers"] == n_layers
+    per_layer = formula.total.diff(n_layers)
+    assert per_layer != 0
+    assert formula.substitute(per_layer) == 218_112_000  # one Llama 3 8B block
+    assert set(formula.symbols) == set(formula.values)
+    assert all(s.assumptions0 == sympy.Symbol("x").assumptions0 for s in formula.symbols.values())
+
+
+def test_vars_and_fields_are_the_same_kind_of_symbol(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "family: transformer\nvars: {width: 512}\nn_layers: 2\nd_model: width\nn_heads: 8\n"
+        "d_ff: 2048\nvocab_size: 1000\n",
+        encoding="utf-8",
+    )
+    formula = formulas.build(archcalc.load_spec(spec))
+    width, n_layers = formula.symbols["width"], formula.symbols["n_layers"]
+    assert width == sympy.Symbol("width") and n_layers == sympy.Symbol("n_layers")
+    assert width.assumptions0 == n_layers.assumptions0

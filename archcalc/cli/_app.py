@@ -76,14 +76,25 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="The same as --format json
 
 
 def _format(fmt: str, as_json: bool, choices: tuple[str, ...] = ("text", "json")) -> str:
-    """The output format asked for: ``--format``, or ``json`` for the ``--json`` alias."""
+    """The output format asked for: ``--format``, or ``json`` for the ``--json`` alias.
+
+    ``choices[0]`` is the command's default format, which ``--json`` replaces.
+    """
     if as_json:
-        if fmt not in ("text", "json"):
+        if fmt not in (choices[0], "json"):
             raise UsageError(f"--json and --format {fmt} contradict each other; give one")
         return "json"
     if fmt not in choices:
         raise UsageError(f"--format must be one of {', '.join(choices)}, got '{fmt[:40]}'")
     return fmt
+
+
+def _json_meta(overrides: list[Override]) -> dict[str, object]:
+    """What every JSON object of a command records: archcalc's version and the --set used."""
+    from archcalc import __version__
+    from archcalc.render import overrides_json
+
+    return {"archcalc_version": __version__, "overrides": overrides_json(overrides)}
 
 
 def _err(text: str) -> None:

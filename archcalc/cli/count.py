@@ -11,11 +11,13 @@ import typer
 
 from archcalc import api, render
 from archcalc.cli._app import (
+    JsonOpt,
     PluginOpt,
     SetOpt,
     SpecsArg,
     _err,
     _exit,
+    _format,
     _guard,
     _load,
     _out,
@@ -32,9 +34,16 @@ from archcalc.spec import Override
 def count(
     specs: SpecsArg,
     set_: SetOpt = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="One JSON object per spec (an array for several).")
-    ] = False,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="text, or json: one object per spec (an array for several), failures included.",
+        ),
+    ] = "text",
+    as_json: JsonOpt = False,
     plugin: PluginOpt = None,
     show_shapes: Annotated[
         bool,
@@ -64,29 +73,30 @@ def count(
     checkpoint's tensor headers (no weights are read).
     """
     with _guard():
+        as_json = _format(fmt, as_json) == "json"
         overrides = _overrides(set_)
         _registry(plugin)
         invalid = False
         outputs: list[tuple[api.Spec | None, Any]] = []
+        objects: list[dict[str, Any]] = []  # in the order of the arguments, failures too
         for path in specs:
             try:
                 if _is_checkpoint(path):
                     outputs.append((None, _checkpoint(path, overrides)))
+                    objects.append(_json(*outputs[-1]))
                     continue
                 spec = _load(path, overrides)
                 result = api.count(spec)
             except SpecError as exc:
                 invalid = True
                 _err(render.diagnostics_text(exc.diagnostics))
+                objects.append(render.count_failure_json(str(path), exc.diagnostics, overrides))
                 continue
             _warn(spec.warnings)
             outputs.append((spec, result))
+            objects.append(_json(spec, result))
         if as_json:
-            objects = [_json(s, r) for s, r in outputs]
-            if len(specs) == 1 and objects:
-                _out(json.dumps(objects[0], indent=2))
-            elif len(specs) > 1:
-                _out(json.dumps(objects, indent=2))
+            _out(json.dumps(objects[0] if len(specs) == 1 else objects, indent=2))
         else:
             texts = [_text(s, r, show_shapes) for s, r in outputs]
             _out("\n\n".join(texts))

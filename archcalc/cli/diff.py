@@ -9,9 +9,13 @@ from typing import Annotated
 import typer
 
 from archcalc.cli._app import (
+    FormatOpt,
+    JsonOpt,
     PluginOpt,
     SetOpt,
+    _format,
     _guard,
+    _json_meta,
     _load,
     _out,
     _overrides,
@@ -25,7 +29,8 @@ from archcalc.cli._app import (
 def diff(
     a: Annotated[Path, typer.Argument(help="First spec (A).", show_default=False)],
     b: Annotated[Path, typer.Argument(help="Second spec (B).", show_default=False)],
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    fmt: FormatOpt = "text",
+    as_json: JsonOpt = False,
     set_: SetOpt = None,
     plugin: PluginOpt = None,
 ) -> None:
@@ -43,10 +48,14 @@ def diff(
     with _guard():
         from archcalc import diff as differ
 
+        as_json = _format(fmt, as_json) == "json"
         overrides = _overrides(set_)
         _registry(plugin)
         spec_a, spec_b = _load(a, overrides), _load(b, overrides)
         _warn(spec_a.warnings)
         _warn(spec_b.warnings)
         result = differ.diff(spec_a, spec_b)
-        _out(json.dumps(differ.to_json(result), indent=2) if as_json else differ.to_text(result))
+        if as_json:
+            _out(json.dumps({**_json_meta(overrides), **differ.to_json(result)}, indent=2))
+        else:
+            _out(differ.to_text(result))

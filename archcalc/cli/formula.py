@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from archcalc.cli._app import (
+    JsonOpt,
     PluginOpt,
     SetOpt,
+    _format,
     _guard,
+    _json_meta,
     _load,
     _out,
     _overrides,
@@ -18,7 +22,6 @@ from archcalc.cli._app import (
     _warn,
     app,
 )
-from archcalc.errors import UsageError
 
 
 @app.command()
@@ -35,8 +38,9 @@ def formula(
     ] = None,
     fmt: Annotated[
         str,
-        typer.Option("--format", "-f", help="text, latex, python or json."),
+        typer.Option("--format", "-f", metavar="FORMAT", help="text, latex, python or json."),
     ] = "text",
+    as_json: JsonOpt = False,
     set_: SetOpt = None,
     plugin: PluginOpt = None,
 ) -> None:
@@ -57,11 +61,14 @@ def formula(
     with _guard():
         from archcalc import formulas
 
-        if fmt not in formulas.FORMATS:
-            raise UsageError(f"--format must be one of {', '.join(formulas.FORMATS)}, got '{fmt}'")
+        fmt = _format(fmt, as_json, formulas.FORMATS)
         overrides = _overrides(set_)
         _registry(plugin)
         loaded = _load(spec, overrides)
         _warn(loaded.warnings)
         keep_list = None if keep is None else [k for k in keep.split(",") if k.strip()]
-        _out(formulas.render(formulas.build(loaded, keep_list), fmt))
+        built = formulas.build(loaded, keep_list)
+        if fmt == "json":
+            _out(json.dumps({**_json_meta(overrides), **formulas.to_json(built)}, indent=2))
+        else:
+            _out(formulas.render(built, fmt))

@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from archcalc import api, hf, yamlsafe
-from archcalc.cli._app import PluginOpt, _err, _guard, _out, _registry, app
+from archcalc.cli._app import JsonOpt, PluginOpt, _err, _format, _guard, _out, _registry, app
 from archcalc.errors import UsageError
-from archcalc.schema import SCHEMA_ID
+
+#: Schema files looked for, in each folder from the spec's up to the repository's root.
+SCHEMA_FILES = ("schemas/archcalc.schema.json", ".archcalc.schema.json", "archcalc.schema.json")
+
+
+def schema_reference(folder: Path) -> tuple[str, bool]:
+    """What the modeline of a spec written in ``folder`` points at, and whether it is local.
+
+    A schema file in the folder or one above it (up to the repository's root), as a
+    relative path an offline editor resolves; else this release's schema URL, pinned to
+    its tag (a URL to ``main`` would change under the spec).
+    """
+    from archcalc import __version__
+
+    start = folder.resolve()
+    for directory in (start, *start.parents):
+        for name in SCHEMA_FILES:
+            if (directory / name).is_file():
+                return Path(os.path.relpath(directory / name, start)).as_posix(), True
+        if (directory / ".git").exists():
+            break
+    url = "https://raw.githubusercontent.com/archcalc/archcalc"
+    return f"{url}/v{__version__}/schemas/archcalc.schema.json", False
 
 
 @app.command("import-hf")
@@ -26,13 +50,25 @@ def import_hf(
         ),
     ] = None,
     schema: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--schema",
             metavar="REF",
-            help="What the yaml-language-server modeline points at (a path or URL).",
+            help="What the yaml-language-server modeline points at (a path or URL). Default: "
+            "a schema file near the spec (schemas/archcalc.schema.json or .archcalc.schema.json "
+            "here or in a parent folder), as a relative path; else this release's schema URL.",
         ),
-    ] = SCHEMA_ID,
+    ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="yaml (the spec), or json: the spec's data, its YAML text and where it came from.",
+        ),
+    ] = "yaml",
+    as_json: JsonOpt = False,
     plugin: PluginOpt = None,
 ) -> None:
     """Write the archcalc spec equivalent to a Hugging Face config.json.
@@ -46,22 +82,49 @@ def import_hf(
       archcalc import-hf config.json -o llama.yaml
 
       archcalc import-hf config.json -o spec.yaml && archcalc formula spec.yaml
+
+      archcalc schema -o .archcalc.schema.json   (then modelines point at it, offline)
     """
     with _guard():
+        fmt = "json" if as_json else fmt
+        if fmt not in ("yaml", "json"):
+            _format(fmt, False, ("yaml", "json"))
         _registry(plugin)
         parsed = hf.load_config(config, str(config))
         translation = hf.translate(parsed)
+        local = True
+        if schema is None:
+            schema, local = schema_reference(output.parent if output is not None else Path("."))
         text = hf.spec_yaml(parsed, translation, schema)
         # The spec must load and validate as written: check it before handing it out.
         target = str(output) if output is not None else "<stdout>"
-        api.check_document(yamlsafe.load_text(text, target))
-        if output is None:
+        doc = yamlsafe.load_text(text, target)
+        api.check_document(doc)
+        if not local:
+            _err(
+                f"archcalc: the modeline points at {schema}, which an offline editor cannot "
+                "load; `archcalc schema -o .archcalc.schema.json` writes one beside your specs"
+            )
+        if output is not None:
+            if output.exists() and not output.is_file():
+                raise UsageError(f"--output {output}: not a regular file")
+            try:
+                output.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"--output {output}: {exc.strerror or exc}") from None
+            _err(f"archcalc: wrote {output} ({translation.model_type}, from {config})")
+        if fmt == "json":  # on stdout, with or without -o
+            from archcalc import __version__
+
+            data = {
+                "archcalc_version": __version__,
+                "config": str(config),
+                "output": None if output is None else str(output),
+                "model_type": translation.model_type,
+                "schema": schema,
+                "spec": doc.data,
+                "yaml": text,
+            }
+            _out(json.dumps(data, indent=2, default=str))
+        elif output is None:
             _out(text)
-            return
-        if output.exists() and not output.is_file():
-            raise UsageError(f"--output {output}: not a regular file")
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"--output {output}: {exc.strerror or exc}") from None
-        _err(f"archcalc: wrote {output} ({translation.model_type}, from {config})")

@@ -7,14 +7,27 @@ from typing import Annotated
 
 import typer
 
-from archcalc.cli._app import PluginOpt, _err, _exit, _guard, _out, app
+from archcalc.cli._app import (
+    JsonOpt,
+    PluginOpt,
+    _err,
+    _exit,
+    _format,
+    _guard,
+    _out,
+    app,
+)
 from archcalc.errors import ExitCode, safe
 from archcalc.registry import load_registry
 
 
 @app.command()
 def plugins(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable list.")] = False,
+    fmt: Annotated[
+        str,
+        typer.Option("--format", "-f", metavar="FORMAT", help="text, or json (a list of plugins)."),
+    ] = "text",
+    as_json: JsonOpt = False,
     plugin: PluginOpt = None,
 ) -> None:
     """List loaded plugins: name, version, where they come from, what they provide
@@ -27,6 +40,7 @@ def plugins(
       archcalc plugins --plugin ./my_layer.py --json
     """
     with _guard():
+        as_json = _format(fmt, as_json) == "json"
         # Every plugin is listed, broken ones too (with why): exit 3 when any is broken.
         registry = load_registry(plugin or (), keep_broken=True)
         rows = [

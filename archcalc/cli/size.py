@@ -9,9 +9,13 @@ from typing import Annotated
 import typer
 
 from archcalc.cli._app import (
+    FormatOpt,
+    JsonOpt,
     PluginOpt,
     SetOpt,
+    _format,
     _guard,
+    _json_meta,
     _load,
     _out,
     _overrides,
@@ -43,7 +47,8 @@ def size(
             help="Training tokens (7B, 1.5T...); default: Chinchilla's 20 per parameter.",
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    fmt: FormatOpt = "text",
+    as_json: JsonOpt = False,
     set_: SetOpt = None,
     plugin: PluginOpt = None,
 ) -> None:
@@ -64,6 +69,7 @@ def size(
         from archcalc import sizes
         from archcalc.solve import parse_size
 
+        as_json = _format(fmt, as_json) == "json"
         n_tokens = None if tokens is None else parse_size(tokens, "--tokens")
         overrides = _overrides(set_)
         _registry(plugin)
@@ -78,4 +84,7 @@ def size(
             batch=batch,
             tokens=n_tokens,
         )
-        _out(json.dumps(sizes.to_json(result), indent=2) if as_json else sizes.to_text(result))
+        if as_json:
+            _out(json.dumps({**_json_meta(overrides), **sizes.to_json(result)}, indent=2))
+        else:
+            _out(sizes.to_text(result))

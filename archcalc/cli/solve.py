@@ -9,9 +9,13 @@ from typing import Annotated
 import typer
 
 from archcalc.cli._app import (
+    FormatOpt,
+    JsonOpt,
     PluginOpt,
     SetOpt,
+    _format,
     _guard,
+    _json_meta,
     _load,
     _out,
     _overrides,
@@ -65,7 +69,8 @@ def solve(
     active: Annotated[
         bool, typer.Option("--active", help="Solve for active (per-token) parameters.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    fmt: FormatOpt = "text",
+    as_json: JsonOpt = False,
     set_: SetOpt = None,
     plugin: PluginOpt = None,
 ) -> None:
@@ -86,6 +91,7 @@ def solve(
     with _guard():
         from archcalc import solve as solver
 
+        as_json = _format(fmt, as_json) == "json"
         size = solver.parse_size(target)
         overrides = _overrides(set_)
         _registry(plugin)
@@ -93,6 +99,6 @@ def solve(
         _warn(loaded.warnings)
         solution = solver.solve(loaded, key, size, active=active)
         if as_json:
-            _out(json.dumps(solution.to_json(), indent=2))
+            _out(json.dumps({**_json_meta(overrides), **solution.to_json()}, indent=2))
         else:
             _out(solution_text(solution))

@@ -15,8 +15,10 @@ from typing import Annotated, Any
 import typer
 
 from archcalc.cli._app import (
+    JsonOpt,
     PluginOpt,
     SetOpt,
+    _format,
     _guard,
     _load,
     _overrides,
@@ -26,7 +28,12 @@ from archcalc.cli._app import (
 )
 from archcalc.errors import UsageError
 
-FORMATS = ("table", "csv", "json")
+FORMATS = ("table", "text", "csv", "json")  # text is the table
+#: More rows than this are not written to a terminal: the table shows the first and last
+#: ones, csv and json are refused (with how to write them to a file instead).
+TERMINAL_ROWS = 1_000
+#: Rows of a table shown on a terminal beyond TERMINAL_ROWS: the first ones, then the last.
+HEAD_ROWS, TAIL_ROWS = 40, 10
 #: Grids at least this large show a progress bar (when stderr is a terminal).
 PROGRESS_MIN_ROWS = 200_000
 #: Most curves drawn by --plot (one per combination of the keys after the first).
@@ -141,12 +148,18 @@ def _interleave(*columns: list[Any]) -> Iterator[Any]:
     return itertools.chain.from_iterable(zip(*columns, strict=True))
 
 
-def _table_rows(result: Any, labels: dict[str, str]) -> Iterator[str]:
+def _table_rows(result: Any, labels: dict[str, str], limit: int | None = None) -> Iterator[str]:
+    """The table; with ``limit``, only the first and last rows (a terminal's view)."""
     from archcalc.render import human
 
-    header = [*labels.values(), "total_params", "", "active_params"]
-    rows = []
-    for row in result.rows():
+    header = [*labels.values(), "total_params", "≈ total", "active_params"]
+    rows: list[list[str] | None] = []
+    cut = limit is not None and result.n_rows > limit
+    for i, row in enumerate(result.rows()):
+        if cut and i == HEAD_ROWS:
+            rows.append(None)  # the rows not shown
+        if cut and HEAD_ROWS <= i < result.n_rows - TAIL_ROWS:
+            continue
         cells = [
             f"{_value(v):,}" if isinstance(_value(v), int) else str(_value(v))
             for v in row.values.values()
@@ -156,21 +169,33 @@ def _table_rows(result: Any, labels: dict[str, str]) -> Iterator[str]:
         else:
             cells += ["invalid", "", row.error or ""]
         rows.append(cells)
-    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) for i in range(len(header) - 1)]
+    present = [r for r in rows if r is not None]
+    widths = [max(len(header[i]), *(len(r[i]) for r in present)) for i in range(len(header) - 1)]
     lines = [
         "  ".join(h.rjust(w) for h, w in zip(header, widths, strict=False)) + "  " + header[-1]
     ]
     for cells in rows:
+        if cells is None:
+            hidden = result.n_rows - HEAD_ROWS - TAIL_ROWS
+            lines.append(f"... {hidden:,} rows not shown on a terminal ...")
+            continue
         body = "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=False))
         lines.append(body + "  " + cells[-1])
     invalid = result.invalid or 0
     lines.append("")
     lines.append(f"{result.n_rows:,} rows, {invalid:,} invalid ({result.method})")
+    if cut:
+        lines.append("all rows: -o FILE, or --format csv > FILE")
     yield "\n".join(lines) + "\n"
 
 
-def _plot(result: Any, labels: dict[str, str], path: Path) -> None:
-    """Total parameters against the first varied key, one curve per other combination."""
+def _plot(result: Any, labels: dict[str, str], path: Path, title: str, log: bool) -> None:
+    """Parameters against the first varied key, one curve per combination of the others.
+
+    Invalid rows are gaps in their curve (never bridged by a line); an MoE sweep, whose
+    active parameters differ from the total, draws both (active dashed). The unit (M, B
+    or T parameters) follows the largest count.
+    """
     try:
         import matplotlib
 
@@ -178,24 +203,46 @@ def _plot(result: Any, labels: dict[str, str], path: Path) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         raise UsageError("--plot needs matplotlib: pip install 'archcalc[plot]'") from None
+    from archcalc.render import UNITS
+
     keys = list(result.keys)
-    curves: dict[tuple[Any, ...], tuple[list[float], list[float]]] = {}
+    curves: dict[tuple[Any, ...], tuple[list[float], list[float], list[float]]] = {}
+    largest, moe = 0, False
     for row in result.rows():
-        if not row.valid:
-            continue
         rest = tuple(row.values[k] for k in keys[1:])
         if rest not in curves and len(curves) >= MAX_CURVES:
             continue
-        xs, ys = curves.setdefault(rest, ([], []))
+        xs, totals, actives = curves.setdefault(rest, ([], [], []))
         xs.append(float(row.values[keys[0]]))
-        ys.append(float(row.total_params))
+        nan = float("nan")  # matplotlib leaves a gap at NaN
+        totals.append(float(row.total_params) if row.valid else nan)
+        actives.append(float(row.active_params) if row.valid else nan)
+        if row.valid:
+            largest = max(largest, row.total_params)
+            moe = moe or row.active_params != row.total_params
+    scale, unit = next(((s, u) for s, u in UNITS if largest >= s), (1, ""))
     figure, axes = plt.subplots(figsize=(7, 4.5))
-    for rest, (xs, ys) in curves.items():
+    for rest, (xs, totals, actives) in curves.items():
         label = ", ".join(f"{labels[k]}={_value(v)}" for k, v in zip(keys[1:], rest, strict=True))
-        axes.plot(xs, ys, marker=".", label=label or None)
+        line = axes.plot(
+            xs, [t / scale for t in totals], marker=".", label=(label + " total" if moe else label)
+        )
+        if moe:
+            axes.plot(
+                xs,
+                [a / scale for a in actives],
+                marker=".",
+                linestyle="--",
+                color=line[0].get_color(),
+                label=(label + " active").strip(),
+            )
+    axes.set_title(title)
     axes.set_xlabel(labels[keys[0]])
-    axes.set_ylabel("total parameters")
-    if len(keys) > 1:
+    what = "parameters (total, and active per token dashed)" if moe else "total parameters"
+    axes.set_ylabel(f"{what}" + (f" ({unit})" if unit else ""))
+    if log:
+        axes.set_yscale("log")
+    if len(keys) > 1 or moe:
         axes.legend(fontsize="small")
     axes.grid(True, alpha=0.3)
     figure.tight_layout()
@@ -220,11 +267,22 @@ def sweep(
             "the cartesian product.",
         ),
     ],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    fmt: Annotated[
+        str,
+        typer.Option("--format", "-f", metavar="FORMAT", help="table (or text), csv or json."),
+    ] = "table",
+    as_json: JsonOpt = False,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write the rows to FILE."),
+    ] = None,
     plot: Annotated[
         Path | None,
         typer.Option("--plot", metavar="FILE", help="Draw the size curves (needs matplotlib)."),
     ] = None,
+    log: Annotated[
+        bool, typer.Option("--log", help="With --plot: a logarithmic parameter axis.")
+    ] = False,
     set_: SetOpt = None,
     plugin: PluginOpt = None,
 ) -> None:
@@ -240,12 +298,16 @@ def sweep(
       archcalc sweep examples/llama-3-8b.yaml --vary width=2048,4096,8192 --vary n_layers=32,64
 
       archcalc sweep examples/gpt2-small.yaml --vary n_heads=8:16 --format json
+
+      archcalc sweep examples/llama-3-8b.yaml --vary n_layers=1:4096 --format csv -o grid.csv
+
+    To a terminal, a table past 1,000 rows shows its first and last rows, and csv or json
+    past 1,000 rows is refused: write them with -o FILE (or redirect).
     """
     with _guard():
         from archcalc import sweep as sweeper
 
-        if fmt not in FORMATS:
-            raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got '{fmt}'")
+        fmt = _format(fmt, as_json, FORMATS)
         parsed = [sweeper.parse_vary(item) for item in vary]
         overrides = _overrides(set_)
         _registry(plugin)
@@ -254,8 +316,38 @@ def sweep(
         result = sweeper.sweep(loaded, parsed, progress=_progress())
         labels = {v.name: v.key for v in result.varies}
         if plot is not None:
-            _plot(result, labels, plot)
-        chunks = {"json": _json_rows, "csv": _csv_rows, "table": _table_rows}[fmt]
-        for chunk in chunks(result, labels):
+            title = f"{loaded.name}: parameters against {labels[result.keys[0]]}"
+            _plot(result, labels, plot, title, log)
+        _write(result, labels, fmt, output)
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _write(result: Any, labels: dict[str, str], fmt: str, output: Path | None) -> None:
+    """Stream the rows to ``output`` or stdout; a terminal gets at most a screenful."""
+    terminal = output is None and _stdout_is_terminal()
+    limit = TERMINAL_ROWS if terminal else None
+    if fmt in ("csv", "json") and terminal and result.n_rows > TERMINAL_ROWS:
+        raise UsageError(
+            f"{result.n_rows:,} rows of {fmt} would scroll past on the terminal; "
+            f"write them to a file: -o rows.{fmt} (or redirect: > rows.{fmt})"
+        )
+    if fmt in ("table", "text"):
+        chunks = _table_rows(result, labels, limit)
+    else:
+        chunks = {"json": _json_rows, "csv": _csv_rows}[fmt](result, labels)
+    if output is None:
+        for chunk in chunks:
             sys.stdout.write(chunk)
         sys.stdout.flush()
+        return
+    if output.exists() and not output.is_file():
+        raise UsageError(f"--output {output}: not a regular file")
+    try:
+        with output.open("w", encoding="utf-8", newline="") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+    except OSError as exc:
+        raise UsageError(f"--output {output}: {exc.strerror or exc}") from None

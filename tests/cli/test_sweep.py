@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -99,3 +100,96 @@ def test_progress_is_reported_after_each_chunk_is_written(monkeypatch: pytest.Mo
     assert result.exit_code == 0, result.output
     assert events == [("rows", 4), ("bar", 4), ("rows", 4), ("bar", 8), ("rows", 2), ("bar", 10)]
     assert len(result.stdout.splitlines()) == 11
+
+
+class _Axes:
+    """Records what the plot draws (a stand-in for matplotlib's Axes)."""
+
+    def __init__(self) -> None:
+        self.lines: list[dict[str, object]] = []
+        self.calls: dict[str, object] = {}
+
+    def plot(self, xs: list[float], ys: list[float], **style: object) -> list[object]:
+        self.lines.append({"xs": list(xs), "ys": list(ys), **style})
+
+        class Line:
+            def get_color(self) -> str:
+                return "C0"
+
+        return [Line()]
+
+    def __getattr__(self, name: str) -> object:
+        def record(*args: object, **kwargs: object) -> None:
+            self.calls[name] = args[0] if args else kwargs
+
+        return record
+
+
+@pytest.fixture
+def plotted(monkeypatch: pytest.MonkeyPatch) -> _Axes:
+    """A fake matplotlib: the test sees the lines, labels and scale the plot asked for."""
+    import types
+
+    axes = _Axes()
+    figure = types.SimpleNamespace(tight_layout=lambda: None, savefig=lambda path: None)
+    pyplot = types.ModuleType("matplotlib.pyplot")
+    pyplot.subplots = lambda **_: (figure, axes)  # type: ignore[attr-defined]
+    pyplot.close = lambda fig: None  # type: ignore[attr-defined]
+    matplotlib = types.ModuleType("matplotlib")
+    matplotlib.use = lambda backend: None  # type: ignore[attr-defined]
+    matplotlib.pyplot = pyplot  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "matplotlib", matplotlib)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", pyplot)
+    return axes
+
+
+def test_plot_has_a_title_units_and_gaps_for_invalid_rows(plotted: _Axes, tmp_path: Path) -> None:
+    """n_heads=11 does not divide d_model=768: a gap in the curve, not a bridged line."""
+    args = ["sweep", GPT2, "--vary", "n_heads=8,11,12", "--plot", str(tmp_path / "p.png")]
+    assert runner.invoke(app, args).exit_code == 0
+    (line,) = plotted.lines
+    assert line["xs"] == [8.0, 11.0, 12.0]
+    ys = line["ys"]
+    assert ys[1] != ys[1] and ys[0] == ys[0]  # NaN at the invalid row only
+    assert ys[2] == _count("n_heads=12")["total_params"] / 1e6  # in millions
+    assert plotted.calls["set_title"] == "gpt2-small: parameters against n_heads"
+    assert plotted.calls["set_ylabel"] == "total parameters (M)"
+    assert "set_yscale" not in plotted.calls
+
+
+def test_plot_log_scale_and_active_parameters_of_an_moe(plotted: _Axes, tmp_path: Path) -> None:
+    mixtral = str(EXAMPLES / "mixtral-8x7b.yaml")
+    args = ["sweep", mixtral, "--vary", "top_k=1:2", "--plot", str(tmp_path / "p.png"), "--log"]
+    assert runner.invoke(app, args).exit_code == 0
+    total, active = plotted.lines
+    assert total["ys"][0] == total["ys"][1]  # routing more experts adds no parameters
+    assert active["ys"][0] < active["ys"][1] and active["linestyle"] == "--"
+    assert plotted.calls["set_yscale"] == "log"
+    assert "(B)" in str(plotted.calls["set_ylabel"])
+
+
+def test_the_table_labels_every_column() -> None:
+    result = runner.invoke(app, ["sweep", GPT2, "--vary", "n_layers=1:2"])
+    header = result.stdout.splitlines()[0].split("  ")
+    assert all(cell.strip() for cell in header if cell)
+    assert "≈ total" in result.stdout.splitlines()[0]
+
+
+def test_a_terminal_gets_a_screenful_or_a_hint(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from archcalc.cli import sweep as sweep_cli
+
+    monkeypatch.setattr(sweep_cli, "_stdout_is_terminal", lambda: True)
+    big = ["sweep", GPT2, "--vary", "n_layers=1:3000"]
+    result = runner.invoke(app, big)
+    assert result.exit_code == 0
+    assert "... 2,950 rows not shown on a terminal ..." in result.stdout
+    assert len(result.stdout.splitlines()) < 60
+    assert "all rows: -o FILE" in result.stdout
+    refused = runner.invoke(app, [*big, "--format", "csv"])
+    assert refused.exit_code == 2 and "-o rows.csv" in refused.stderr
+    out = tmp_path / "rows.csv"
+    written = runner.invoke(app, [*big, "--format", "csv", "-o", str(out)])
+    assert written.exit_code == 0 and written.stdout == ""
+    assert len(out.read_text().splitlines()) == 3001

@@ -94,7 +94,7 @@ def test_formula_with_symbols_substituted_equals_the_count(path: Path, keep: Any
         fixed = all("layers" in s for s in spec.doc.data.get("stack", [{}]))
         assert ("n_layers" in names) != fixed
     parsed = sympy.parse_expr(str(formula.total))  # the JSON string is sympy-parsable
-    values = {sympy.Symbol(k): sympy.Rational(str(v)) for k, v in formula.symbols.items()}
+    values = {sympy.Symbol(k): sympy.Rational(str(v)) for k, v in formula.values.items()}
     assert parsed.subs(values) == count.total_params
 
 

@@ -263,7 +263,7 @@ def test_count_and_formula_are_flat_in_depth(tmp_path: Path) -> None:
     ]
     assert rows[0] == rows[1]
     f8, f200k = archcalc.formula(small), archcalc.formula(deep)
-    assert f8.total == f200k.total and f8.symbols["n_layers"] == 8
+    assert f8.total == f200k.total and f8.values["n_layers"] == 8
     assert f200k.substitute(f200k.total) == archcalc.count(deep).total_params
     parts = {p.name: p for p in archcalc.count(deep).breakdown}
     # 199,997 patterned blocks: dense and wide get 66,666 each, default 66,665; wide keeps
