@@ -284,6 +284,9 @@ class HFModelType:
     that spec must equal what ``auto_class`` (a transformers Auto class, for documentation
     and coverage tables) builds from the config. ``key_order`` orders the keys of the spec
     ``archcalc import-hf`` writes (unlisted keys follow in the order they were set).
+    ``aliases`` maps other names of a key to it, as the config class's ``attribute_map``
+    does (``num_experts`` → ``num_local_experts``): a config that uses the alias is read
+    as if it used the key, and one that gives both, differently, is refused.
     """
 
     model_type: str
@@ -292,6 +295,7 @@ class HFModelType:
     auto_class: str = "AutoModelForCausalLM"
     description: str = ""
     key_order: tuple[str, ...] = ()
+    aliases: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -518,7 +522,7 @@ def translate(config: HFConfig, registry: Registry | None = None) -> Translation
         )
         sink.raise_if_errors()
         raise AssertionError("unreachable")
-    reader = ConfigReader(config, hf_type.model_type, sink)
+    reader = ConfigReader(_unaliased(config, hf_type.aliases, sink), hf_type.model_type, sink)
     reader.read.add("model_type")
     try:
         hf_type.translate(reader)
@@ -539,6 +543,25 @@ def translate(config: HFConfig, registry: Registry | None = None) -> Translation
         reader.defaults,
         frozenset(reader.read),
     )
+
+
+def _unaliased(config: HFConfig, aliases: Mapping[str, str], sink: DiagnosticSink) -> HFConfig:
+    """The config with each alias key also under the key it stands for (marks included)."""
+    data, keys, values = dict(config.data), dict(config.key_marks), dict(config.value_marks)
+    for alias, real in aliases.items():
+        if alias not in data:
+            continue
+        if real in data and data[real] != data[alias]:
+            sink.error(
+                config.mark(alias),
+                f"'{alias}' ({show(data[alias])}) contradicts '{real}' ({show(data[real])}); "
+                "transformers reads them as one field",
+            )
+        elif real not in data:
+            data[real] = data[alias]
+            keys[real] = config.key_marks.get(alias, Mark(1, 1))
+            values[real] = config.mark(alias)
+    return HFConfig(config.file, data, keys, values)
 
 
 def _ordered(spec: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:

@@ -287,6 +287,13 @@ def values_for(key: str, value: Any, vocabulary: dict[str, set[Any]]) -> list[An
 ABSENT_VALUES = (True, False, 0, 1, 64, "gelu")
 
 
+def aliases(model_type: str) -> dict[str, str]:
+    """The config class's attribute_map: alias key -> the key it stands for."""
+    from transformers import CONFIG_MAPPING
+
+    return dict(getattr(CONFIG_MAPPING[model_type], "attribute_map", {}) or {})
+
+
 def perturbations(data: dict[str, Any], vocabulary: dict[str, set[Any]], read: list[str]):
     """(key, value, config) for every single-key change of a default config, including
     the keys archcalc reads that the config does not list."""
@@ -294,13 +301,21 @@ def perturbations(data: dict[str, Any], vocabulary: dict[str, set[Any]], read: l
         if key in NOT_PERTURBED:
             continue
         for new in values_for(key, value, vocabulary):
-            yield key, new, {**data, key: new}
+            yield key, new, {**data, key: new}, {}
         # Left out: the config class's default applies (what a published config relies on).
-        yield key, REMOVED, {k: v for k, v in data.items() if k != key}
+        yield key, REMOVED, {k: v for k, v in data.items() if k != key}, {}
+    for alias, real in aliases(data["model_type"]).items():
+        # A config may use the alias transformers maps onto the real key (num_experts for
+        # num_local_experts): changed through the alias alone, it must count the same.
+        value = data.get(real)
+        if isinstance(value, int) and not isinstance(value, bool) and alias not in data:
+            rest = {k: v for k, v in data.items() if k != real}
+            for new in (value, 2 * value):
+                yield alias, new, {**rest, alias: new}, {"instead_of": real}
     for key in read:
         if key not in data and key not in NOT_PERTURBED:
             for new in (*ABSENT_VALUES, *sorted(vocabulary.get(key, ()))[:3]):
-                yield key, new, {**data, key: new}
+                yield key, new, {**data, key: new}, {}
     for key, new in INHERITED.items():
         if key in data and new is not None:
             continue
@@ -309,7 +324,7 @@ def perturbations(data: dict[str, Any], vocabulary: dict[str, set[Any]], read: l
             if not isinstance(current, bool):
                 continue
             new = not current
-        yield key, new, {**data, key: new}
+        yield key, new, {**data, key: new}, {}
 
 
 # ------------------------------------------------------------------ the document
@@ -386,15 +401,15 @@ def perturb_all(python: str, entries: dict, defaults: dict) -> dict[str, Any]:
             continue
         read = entry["archcalc"].get("read", [])
         changes = perturbations(defaults[model_type], vocabulary, read)
-        for n, (key, value, config) in enumerate(changes):
+        for n, (key, value, config, extra) in enumerate(changes):
             job_id = f"{model_type}#{n}"
-            meta[job_id] = (model_type, key, value, measure(config, entry["auto_class"]))
+            meta[job_id] = (model_type, key, value, extra, measure(config, entry["auto_class"]))
             jobs.append((job_id, config))
     _, results = run_archcalc(python, jobs)
     kept: dict[str, list[Any]] = defaultdict(list)
     tally: Counter[str] = Counter()
     problems = []
-    for job_id, (model_type, key, value, reference) in meta.items():
+    for job_id, (model_type, key, value, extra, reference) in meta.items():
         result = results[job_id]
         base = entries[model_type]["reference"]
         outcome = verdict(reference, result, base["total_params"])
@@ -403,7 +418,7 @@ def perturb_all(python: str, entries: dict, defaults: dict) -> dict[str, Any]:
             reference.get("total_params") != base["total_params"]
             or reference.get("active_params") != base["active_params"]
         )
-        row: dict[str, Any] = {"key": key, "value": value}
+        row: dict[str, Any] = {"key": key, "value": value, **extra}
         if "error" in reference:
             row["reference"] = "unbuildable"
         else:
