@@ -141,3 +141,23 @@ def test_trainable_formula_substitutes_to_the_count(case: str, tmp_path: Path) -
     assert trainable.subs(values) == CASES[case]["trainable_params"]
     total = sympy.parse_expr(data["formula"], local_dict=names)
     assert total.subs(values) == data["total_params"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ({"mixer": "mamba2", "mamba": {"d_state": 16}}, "mixer"),
+        ({"cross_attention": True}, "cross_attention"),
+        ({"o_bias": True}, "o_bias"),
+        ({"mlp": "none"}, "mlp"),
+    ],
+)
+def test_transformer_keys_lora_does_not_model_are_refused(
+    tmp_path: Path, extra: dict[str, Any], key: str
+) -> None:
+    spec = {**CASES["llama-3-8b-qv-r16"]["spec"], **extra}
+    with pytest.raises(archcalc.SpecError) as info:
+        archcalc.load_spec(write_spec(tmp_path, spec))
+    assert any(
+        f"transformer-lora does not model '{key}'" in d.message for d in info.value.diagnostics
+    )

@@ -155,6 +155,21 @@ def count(spec: Any) -> Breakdown:
     return Breakdown(tuple(parts), extras={"trainable_params": trainable})
 
 
+#: Transformer keys that change which linear layers a block has, or their biases, in ways
+#: :func:`projections` does not follow: refused, never miscounted.
+UNMODELLED = ("o_bias", "mlp_bias", "d_ff_shared", "cross_attention")
+
+
+def unmodelled(spec: Any) -> list[str]:
+    """The keys of ``spec`` that LoRA's projections here do not describe."""
+    v = spec.values
+    keys = [key for key in UNMODELLED if spec.given(key)]
+    keys += ["mla"] if v.mla is not None else []
+    keys += ["mixer"] if spec.given("mixer") and v.mixer != "attention" else []
+    keys += ["mlp"] if v.mlp == "none" else []
+    return keys
+
+
 def check(spec: Any) -> None:
     """The transformer's own checks, plus what LoRA cannot do with this spec."""
     transformer.check(spec)
@@ -165,6 +180,15 @@ def check(spec: Any) -> None:
             f"transformer-lora counts decoder models (LlamaForCausalLM-style names q_proj, "
             f"..., down_proj); {v.architecture} models name their projections differently",
         )
+        return
+    for key in unmodelled(spec):
+        spec.error(
+            key,
+            f"transformer-lora does not model '{key}' (its adapters follow the plain q/k/v/o "
+            "and MLP linears of one kind of block); remove it, or count the base model with "
+            "family: transformer",
+        )
+    if unmodelled(spec):
         return
     targets, _ = settings(spec)
     layers = projections(spec)
