@@ -7,7 +7,7 @@ from fractions import Fraction
 from typing import Any
 
 from archcalc.api import Count, Spec
-from archcalc.errors import Diagnostic
+from archcalc.errors import Diagnostic, safe
 
 UNITS = ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K"))
 
@@ -39,7 +39,8 @@ def count_text(spec: Spec, result: Count) -> str:
         )
     rows.append(("total", "", "", f"{total:,}", "100.0%"))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = [f"{result.name}  ({result.family}, {spec.file}{overrides_text(spec.overrides)})", ""]
+    where = f"{safe(result.family)}, {safe(spec.file)}{overrides_text(spec.overrides)}"
+    lines = [f"{safe(result.name)}  ({where})", ""]
     for i, row in enumerate(rows):
         if i == len(rows) - 1:
             lines.append("-" * (sum(widths) + 8))
@@ -68,7 +69,8 @@ def count_text(spec: Spec, result: Count) -> str:
 def overrides_text(overrides: Sequence[Any]) -> str:
     """``, --set n_layers=48 --set bias=true`` for a header, so a what-if never looks
     like the original model; '' without overrides."""
-    return (", " + " ".join(f"--set {o.key}={o.text}" for o in overrides)) if overrides else ""
+    shown = " ".join(f"--set {safe(o.key)}={safe(o.text)}" for o in overrides)
+    return f", {shown}" if overrides else ""
 
 
 def json_value(value: Any) -> Any:

@@ -26,7 +26,7 @@ from archcalc.cli._app import (
     _warn,
     app,
 )
-from archcalc.errors import UsageError
+from archcalc.errors import UsageError, safe
 
 FORMATS = ("table", "text", "csv", "json")  # text is the table
 #: More rows than this are not written to a terminal: the table shows the first and last
@@ -316,7 +316,7 @@ def sweep(
         result = sweeper.sweep(loaded, parsed, progress=_progress())
         labels = {v.name: v.key for v in result.varies}
         if plot is not None:
-            title = f"{loaded.name}: parameters against {labels[result.keys[0]]}"
+            title = f"{safe(loaded.name)}: parameters against {labels[result.keys[0]]}"
             _plot(result, labels, plot, title, log)
         _write(result, labels, fmt, output)
 
