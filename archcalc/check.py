@@ -144,20 +144,20 @@ def _compare(
             clashes.append(tensor)  # both "model.x" and "x": one of them is extra
         else:
             stored[key] = tensor
-    missing, mismatched, prefixed = [], [], 0
+    missing: list[Expected] = []
+    mismatched: list[tuple[Expected, StoredTensor]] = []
     used: set[str] = set()
-    matched = 0
+    matched = prefixed = 0
     for entry in expected:
-        key = next(
+        hit = next(
             (k for n in entry.names if (k := _strip(n, prefixes)) in stored and k not in used),
             None,
         )
-        found = None if key is None else stored[key]
-        if key is not None:
-            used.add(key)
-        if found is None:
+        if hit is None:
             missing.append(entry)
             continue
+        used.add(hit)
+        found = stored[hit]
         matched += 1
         if found.name not in entry.names:
             prefixed += 1

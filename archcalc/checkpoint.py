@@ -56,8 +56,7 @@ MAX_TOTAL_HEADER_BYTES = 128 << 20
 #: Most dimensions of a tensor, and most shards of an index.
 MAX_RANK = 16
 MAX_SHARDS = 10_000
-MAX_DEPTH = 64
-MAX_INT_DIGITS = 30
+MAX_DEPTH = 64  # as archcalc.hf's, whose bounded JSON helpers parse headers and indexes
 #: Problems reported per file before stopping.
 MAX_PROBLEMS = 20
 INDEX_NAME = "model.safetensors.index.json"
@@ -209,31 +208,10 @@ class _File:
 # --------------------------------------------------------------------------- bounded JSON
 
 
-class _Reject(ValueError):
-    pass
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _Reject(f"duplicate key '{_show(key)}'")
-        out[key] = value
-    return out
-
-
-def _parse_int(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_INT_DIGITS:
-        raise _Reject(f"an integer of {len(text.lstrip('-'))} digits")
-    return int(text)
-
-
 def _parse_float(text: str) -> float:
+    from archcalc.hf import _Reject
+
     raise _Reject(f"a fractional number ({shorten(text)}) where only integers belong")
-
-
-def _reject_constant(name: str) -> Any:
-    raise _Reject(f"{name} is not valid JSON")
 
 
 def _show(text: str, limit: int = 80) -> str:
@@ -274,6 +252,8 @@ class _Text:
         except UnicodeDecodeError as exc:
             byte = self.raw[exc.start]
             raise self.error(exc.start, f"{what} is not UTF-8 (byte 0x{byte:02x})") from None
+        from archcalc.hf import _nesting_problem, _pairs, _parse_int, _Reject, _reject_constant
+
         try:
             return json.loads(
                 text,
@@ -288,33 +268,10 @@ class _Text:
         except RecursionError:
             # json's C decoder stops at Python's recursion limit; say where it nests too deep
             # (scanning every header for that up front would cost more than parsing it)
-            deep = _too_deep(self.raw) or 0
+            deep = len(text[: _nesting_problem(text) or 0].encode("utf-8"))
             raise self.error(deep, f"{what} nests deeper than {MAX_DEPTH} levels") from None
         except (_Reject, ValueError) as exc:
             raise self.error(0, f"{what} is not valid: {shorten(str(exc), 120)}") from None
-
-
-def _too_deep(raw: bytes) -> int | None:
-    """Index where brackets nest deeper than MAX_DEPTH outside strings, else None."""
-    depth = 0
-    in_string = escaped = False
-    for index, byte in enumerate(raw):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:
-                escaped = True
-            elif byte == 0x22:
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):
-            depth += 1
-            if depth > MAX_DEPTH:
-                return index
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-    return None
 
 
 def _is_int(value: Any) -> bool:

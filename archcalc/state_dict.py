@@ -122,7 +122,7 @@ _EXPERT = re.compile(r"(?P<head>.*\.experts)\.(?P<proj>[^.]+)\.(?P<kind>weight|b
 
 def _split_experts(tensors: Iterable[Tensor]) -> list[tuple[Tensor, tuple[str, ...]]]:
     """Stacked routed experts (E, …) as one tensor per expert (…)."""
-    out = []
+    out: list[tuple[Tensor, tuple[str, ...]]] = []
     for tensor in tensors:
         match = _EXPERT.fullmatch(tensor.name)
         if match is None or not tensor.shape:

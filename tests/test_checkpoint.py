@@ -125,7 +125,7 @@ def test_shorter_than_the_length_field(tmp_path: Path, content: bytes) -> None:
         (b'{"a": ', "not valid JSON"),
         (b"[1, 2]", "not a JSON object"),
         (b'{"a": \xff}', "not UTF-8 (byte 0xff)"),
-        (b'{"a": NaN}', "NaN is not valid JSON"),
+        (b'{"a": NaN}', "NaN is not a number in JSON"),
         (b'{"a": {"dtype": "F32", "shape": [1.5], "data_offsets": [0, 4]}}', "fractional number"),
         (
             b'{"a": {"dtype": "F32", "shape": [' + b"9" * 40 + b'], "data_offsets": [0, 4]}}',
