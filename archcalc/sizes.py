@@ -85,6 +85,10 @@ class Compute:
     #: instead (MLA); equal to ``kv_elements_per_token`` otherwise. None: no cache.
     kv_elements_per_token_expanded: int | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: For a model whose forward pass does not depend on ``seq_len`` (an image classifier):
+    #: what one input is (``"3×224×224 image"``). Then ``seq_len`` is 1 and the "sequence"
+    #: figures are per input; ``size`` shows them with their multiply-adds.
+    input: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,8 +137,9 @@ def compute_problem(compute: Any, seq_len: int) -> str:
     """Why a ``compute`` result is unusable, or '' when it is a sound :class:`Compute`."""
     if not isinstance(compute, Compute):
         return f"compute returned {type(compute).__name__}, expected archcalc.sizes.Compute"
-    if compute.seq_len != seq_len:
-        return f"compute returned seq_len {shorten(compute.seq_len)}, asked for {seq_len}"
+    expected_len = 1 if getattr(compute, "input", None) is not None else seq_len
+    if compute.seq_len != expected_len:
+        return f"compute returned seq_len {shorten(compute.seq_len)}, asked for {expected_len}"
     figures: list[tuple[str, Any]] = [
         ("flops_per_sequence", compute.flops_per_sequence),
         ("flops_per_sequence_causal", compute.flops_per_sequence_causal),
@@ -320,7 +325,17 @@ def to_json(result: Sizes) -> dict[str, Any]:
         "training_flops": training_flops(result),
         "conventions": conventions,
     }
-    if c is not None:
+    if c is not None and c.input is not None:
+        out["forward_flops"] = {
+            "input": c.input,
+            "per_input": c.flops_per_sequence,
+            "multiply_adds_per_input": c.flops_per_sequence // 2,
+            "components": dict(c.components),
+        }
+        out["training_flops"] = {"three_forward_per_input": 3 * c.flops_per_sequence}
+        del out["tokens"]
+        out["notes"] = list(c.notes)
+    elif c is not None:
         out["seq_len"] = c.seq_len
         out["kv_cache"] = {
             "dtype": result.kv_dtype,
@@ -339,6 +354,23 @@ def to_json(result: Sizes) -> dict[str, Any]:
         }
         out["notes"] = list(c.notes)
     return out
+
+
+def _input_flops_text(c: Compute) -> list[str]:
+    """FLOPs of one forward pass over one input (a vision model), with its multiply-adds."""
+    lines = ["", f"forward pass over one {c.input} (batch 1)"]
+    macs = c.flops_per_sequence // 2
+    shown = human_flops(macs).replace("FLOP", "MAC")
+    lines.append(f"  multiply-adds (MACs)             {macs:>22,}  {shown:>12}")
+    lines.append(
+        f"  FLOPs (2 × multiply-adds)        {c.flops_per_sequence:>22,}  "
+        f"{human_flops(c.flops_per_sequence):>12}"
+    )
+    for name, flops in c.components:
+        share = 100 * flops / c.flops_per_sequence if c.flops_per_sequence else 0
+        lines.append(f"    {name:<32} {flops:>20,}  {share:5.1f}%")
+    lines += [f"  note: {note}" for note in c.notes]
+    return lines
 
 
 def _exact(value: Fraction) -> int | str:
@@ -372,7 +404,9 @@ def to_text(result: Sizes) -> str:
         label = "no ZeRO" if stage == 0 else f"ZeRO-{stage}"
         lines.append(f"  {label:<10} per GPU of {result.gpus:<5} {n:>22,} B  {human_bytes(n):>12}")
     c = result.compute
-    if c is not None:
+    if c is not None and c.input is not None:
+        lines += _input_flops_text(c)
+    elif c is not None:
         lines += ["", f"KV cache ({result.kv_dtype})"]
         per_token = kv_bytes_per_token(result)
         if per_token is None:
@@ -398,6 +432,11 @@ def to_text(result: Sizes) -> str:
             lines.append(f"    {name:<32} {flops:>20,}  {share:5.1f}%")
         for note in c.notes:
             lines.append(f"  note: {note}")
+    if c is not None and c.input is not None:  # no tokens: training cost per input
+        three = 3 * c.flops_per_sequence
+        lines += ["", f"training, per {c.input} (3 × forward: backward ≈ 2 × forward)"]
+        lines.append(f"  FLOPs                            {three:>22,}  {human_flops(three):>12}")
+        return "\n".join(lines)
     lines += ["", f"training tokens: {result.tokens:,} ({result.tokens_note})"]
     flops = training_flops(result) or {}
     if "three_forward" in flops:

@@ -103,14 +103,48 @@ def tensors(spec: Resolved) -> list[Any]:
     ]
 
 
-def macs(spec: Resolved) -> int | None:
-    """Multiply-accumulates of one forward pass over one input (None: a layer cannot say)."""
-    total = 0
-    for _, _, result in walker(spec, macs=True).run():
-        if result.macs is None:
-            return None
-        total += result.macs
-    return total
+def macs(spec: Resolved) -> int:
+    """Multiply-accumulates of one forward pass over one input."""
+    return sum(m for _, m in _macs_by_item(spec)[0])
+
+
+def _macs_by_item(spec: Resolved) -> tuple[list[tuple[str, int]], set[str]]:
+    walk = walker(spec, macs=True)
+    items = [(f"{label(path)} {name}", result.macs or 0) for path, name, result in walk.run()]
+    return items, walk.without_macs
+
+
+def compute(spec: Resolved, seq_len: int) -> Any:
+    """``archcalc size``: the FLOPs of one forward pass over one input (batch 1).
+
+    FLOPs are 2 × the multiply-accumulates of every convolution, linear map and attention
+    product, as ``torch.utils.flop_counter.FlopCounterMode`` counts them; norms,
+    activations, pooling and elementwise operations are not counted. ``seq_len`` does not
+    apply to a layer graph.
+    """
+    from archcalc.sizes import Compute
+
+    items, without = _macs_by_item(spec)
+    components = tuple((name, 2 * m) for name, m in items if m)
+    notes = [
+        "FLOPs = 2 × multiply-adds of convolutions, linear maps and attention products "
+        "(FlopCounterMode's convention; torchinfo and fvcore report the multiply-adds)"
+    ]
+    if without:
+        notes.append(
+            "counted as 0 (their layer types give no multiply-adds): " + ", ".join(sorted(without))
+        )
+    shape = "×".join(str(x) for x in walker(spec).input().exact)  # type: ignore[union-attr]
+    total = sum(f for _, f in components)
+    return Compute(
+        seq_len=1,
+        flops_per_sequence=total,
+        flops_per_sequence_causal=total,
+        components=components,
+        kv_elements_per_token=None,
+        notes=tuple(notes),
+        input=f"{shape} input",
+    )
 
 
 def shapes(spec: Resolved) -> tuple[ShapeRow, ...]:
@@ -357,6 +391,7 @@ FAMILY = Family(
     example=EXAMPLE,
     shapes=shapes,
     tensors=tensors,
+    compute=compute,
 )
 
 

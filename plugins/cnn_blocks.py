@@ -25,6 +25,7 @@ from archcalc.plugins.cnn_layers import (
     arg,
     args_schema,
     choice,
+    no_macs,
     ntuple,
     numel,
 )
@@ -241,6 +242,7 @@ def layer_types() -> list[LayerType]:
             ),
             tensors=lambda a, s: [("gamma", (s[_scale_dim(a, s)],))],
             check=_scale_check,
+            macs=no_macs,
         ),
         LayerType(
             name="stochastic_depth",

@@ -227,8 +227,10 @@ class Walker:
     ) -> None:
         self.spec = spec
         self.tensors = tensors
-        #: Whether to ask each layer its multiply-accumulates (``archcalc size`` only).
+        #: Whether to ask each layer its multiply-accumulates (``archcalc size`` only), and
+        #: the layer types with parameters that have no rule for them.
         self.count_macs = macs
+        self.without_macs: set[str] = set()
         self.types = types
         self.rows = rows
         self.checks = checks and not spec.symbolic
@@ -675,6 +677,8 @@ class Walker:
         macs: int | None = 0
         if self.count_macs and layer.macs is not None:
             macs = exprs.exact_int(self.invoke(site, layer, "macs", exact_args, flow.exact, out))
+        elif self.count_macs and exact_params:
+            self.without_macs.add(layer.name)  # has weights but no rule: said in the output
         source = flow.source if len(out) == len(flow.exact) else f"{site.label} ({layer.name})"
         if self.rows is not None:
             self.rows.append(ShapeRow(site.label, layer.name, out, int(exact_params)))

@@ -191,6 +191,11 @@ def _biased(name: str, weight: Shape, bias: Any, out: Any) -> list[tuple[str, Sh
     return tensors
 
 
+def no_macs(a: Args, s: Shape, out: Shape) -> Any:
+    """Norms, embeddings and scales multiply no matrices (FlopCounterMode counts 0)."""
+    return 0
+
+
 def _linear_macs(in_features: Any, out: Shape) -> Any:
     """A linear map to every position of ``out`` (its last dim is out_features)."""
     return numel(out) * in_features
@@ -726,6 +731,7 @@ def layer_types() -> list[LayerType]:
             tensors=_channel_tensors,
             check=_channel_check,
             ranks=ranks,
+            macs=no_macs,
         )
 
     def instancenorm(nd: int) -> LayerType:
@@ -742,6 +748,7 @@ def layer_types() -> list[LayerType]:
             tensors=_channel_tensors,
             check=_channel_check,
             ranks=(nd + 1,),
+            macs=no_macs,
         )
 
     layernorm_args = {
@@ -793,6 +800,7 @@ def layer_types() -> list[LayerType]:
             ),
             tensors=_embedding_tensors,
             shape=_embedding_shape,
+            macs=no_macs,
         ),
         batchnorm(1, (1, 2)),
         batchnorm(2, (3,)),
@@ -809,6 +817,7 @@ def layer_types() -> list[LayerType]:
             ),
             tensors=_channel_tensors,
             check=_groupnorm_check,
+            macs=no_macs,
         ),
         LayerType(
             name="layernorm",
@@ -822,6 +831,7 @@ def layer_types() -> list[LayerType]:
             ),
             tensors=_layernorm_tensors,
             check=_layernorm_check,
+            macs=no_macs,
         ),
         LayerType(
             name="layernorm2d",
@@ -833,6 +843,7 @@ def layer_types() -> list[LayerType]:
             ),
             tensors=_layernorm2d_tensors,
             check=_layernorm2d_check,
+            macs=no_macs,
             ranks=(3,),
         ),
         instancenorm(1),

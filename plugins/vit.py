@@ -244,23 +244,52 @@ def tensors(spec: Resolved) -> list[Any]:
     return [Tensor(name, shape) for name, shape in listed]
 
 
-def macs(spec: Resolved) -> int:
-    """Multiply-accumulates of one forward pass over one image (as FlopCounterMode counts
-    matmuls: projections, the two attention products, the MLP, heads; not norms)."""
+def macs_by_component(spec: Resolved) -> list[tuple[str, int]]:
+    """Multiply-accumulates of one forward pass over one image, as FlopCounterMode counts
+    matmuls (projections, the two attention products, the MLP, heads; not norms)."""
     v = spec.values
     d, ff = v.d_model, v.d_ff
     patches = div(v.image_size, v.patch_size) ** 2
     n = patches + prefix_tokens(v)
-    embed = patches * d * v.in_channels * v.patch_size**2
     per_block = n * d * 3 * d + 2 * n * n * d + n * d * d + 2 * n * d * ff
-    result = embed + v.n_layers * per_block
+    parts = [
+        ("patch embedding", patches * d * v.in_channels * v.patch_size**2),
+        ("blocks", v.n_layers * per_block),
+    ]
     if v.pool == "map":  # one latent query over the n tokens
-        result += d * d + n * 2 * d * d + 2 * n * d + d * d + 2 * d * ff
+        parts.append(("attention pool", d * d + n * 2 * d * d + 2 * n * d + d * d + 2 * d * ff))
     if v.n_classes:
-        heads = 2 if v.distilled else 1
         pooled = n if v.pool == "none" else 1
-        result += heads * pooled * d * v.n_classes
-    return int(result)
+        parts.append(("head", pooled * d * v.n_classes))
+        if v.distilled:
+            parts.append(("distillation head", d * v.n_classes))
+    return [(name, int(m)) for name, m in parts]
+
+
+def macs(spec: Resolved) -> int:
+    return sum(m for _, m in macs_by_component(spec))
+
+
+def compute(spec: Resolved, seq_len: int) -> Any:
+    """``archcalc size``: FLOPs of one forward pass over one image (batch 1)."""
+    from archcalc.sizes import Compute
+
+    v = spec.values
+    components = tuple((name, 2 * m) for name, m in macs_by_component(spec))
+    flops = sum(f for _, f in components)
+    return Compute(
+        seq_len=1,
+        flops_per_sequence=flops,
+        flops_per_sequence_causal=flops,
+        components=components,
+        kv_elements_per_token=None,
+        notes=(
+            "FLOPs = 2 × multiply-adds of the patch embedding, every projection, both "
+            "attention products (full attention over all tokens) and the heads "
+            "(FlopCounterMode's convention; torchinfo and fvcore report the multiply-adds)",
+        ),
+        input=f"{v.in_channels}×{v.image_size}×{v.image_size} image",
+    )
 
 
 def check(spec: Resolved) -> None:
@@ -314,6 +343,7 @@ FAMILY = Family(
     check=check,
     example=EXAMPLE,
     tensors=tensors,
+    compute=compute,
 )
 
 

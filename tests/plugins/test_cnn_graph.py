@@ -7,6 +7,7 @@ written one after the other count, and so on.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,23 @@ def test_torchvision_example_equals_torchvision(path: Path) -> None:
         assert list(rows[-1].shape) == case["output"] and rows[0].shape == tuple(case["input"])
         listed = tensors_of(spec)  # checks the law: the tensors sum to the count
         assert listed is not None and sum(t.numel for t in listed) == counted
+
+
+FLOP_EXAMPLES = [
+    *sorted(TORCHVISION.glob("*.yaml")),
+    *(EXAMPLES / f"{name}.yaml" for name in ("resnet18", "resnet50", "vgg16", "mobilenet-v2")),
+]
+
+
+@pytest.mark.parametrize("path", FLOP_EXAMPLES, ids=lambda p: p.stem)
+def test_size_flops_equal_flop_counter_mode(path: Path) -> None:
+    """``archcalc size``: 2 × multiply-adds, as FlopCounterMode counts a forward pass."""
+    result = runner.invoke(app, ["size", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    flops = json.loads(result.stdout)["forward_flops"]
+    assert flops["per_input"] == vision(path.stem.replace("-", "_"))["flops"]
+    assert 2 * flops["multiply_adds_per_input"] == flops["per_input"]
+    assert sum(flops["components"].values()) == flops["per_input"]
 
 
 def test_every_example_the_issue_lists_exists() -> None:
