@@ -415,7 +415,12 @@ class Resolved:
 def _variant(base: Resolved, replace: Mapping[str, Any], at: Path_) -> Resolved:
     doc, family = base.doc, base.family
     data = dict(doc.data)
-    marks, key_marks = dict(doc.marks), dict(doc.key_marks)
+    # Only the fields' own marks: a variant reports at field names, and copying every mark
+    # of a large document for each variant would make many variants quadratic.
+    paths = [(), *(tuple(f.name.split(".")) for f in family.all_fields())]
+    paths += [(g.name,) for g in family.groups()]
+    marks = {p: doc.marks[p] for p in paths if p in doc.marks}
+    key_marks = {p: doc.key_marks[p] for p in paths if p in doc.key_marks}
     groups = {g.name for g in family.groups()}
     replaced: set[str] = set()
 

@@ -486,11 +486,25 @@ def count(spec: Resolved) -> Breakdown:
     return Breakdown(tuple(out))
 
 
+#: Blocks ``tensors`` lists at most (one by one, unlike the count): a bound on its output.
+MAX_LISTED_BLOCKS = 10_000
+
+
 def tensors(spec: Resolved) -> Iterator[parts.Weight]:
     """Every parameter tensor, block by block with exact values (tied weights once)."""
+    stacks = transformer_stack.stacks(spec)
+    blocks = sum(stack.exact_distinct for stack in stacks)
+    if blocks > MAX_LISTED_BLOCKS:
+        spec.error(
+            "n_layers",
+            f"listing tensors goes block by block: {blocks:,} blocks is over the limit of "
+            f"{MAX_LISTED_BLOCKS:,} (count and formula take any depth)",
+            code="T503",
+        )
+        spec.sink.raise_if_errors()
     for piece in parts.embeddings(spec):
         yield from piece.weights
-    for stack in transformer_stack.stacks(spec):
+    for stack in stacks:
         prefix = f"{stack.section}." if stack.section else ""
         for piece in parts.stack_inputs(spec):
             yield from (_named(w, prefix) for w in piece.weights)

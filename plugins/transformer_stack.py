@@ -60,6 +60,9 @@ BLOCK_KEYS = (
     "cross_attention",
 )
 BLOCK_GROUPS = ("moe", "mla", "mamba", "deltanet")
+#: Kinds a stack may name in all its segments and patterns together: each is resolved, so
+#: this bounds the work a spec can ask for (a model written block by block is far below).
+MAX_ENTRIES = 2048
 #: Group keys that describe the stack rather than one block.
 STACK_ONLY = frozenset({"moe.first_dense_layers"})
 
@@ -175,6 +178,15 @@ def _resolve(spec: Resolved, key: str, section: str) -> Stack:
         return _flat(spec, {DEFAULT: Kind(DEFAULT, spec, ())}, total, n_name, section)
     if not isinstance(layout, list) or not all(isinstance(i, Mapping) for i in layout):
         raise _Invalid  # the schema reported it
+    entries = sum(len(i["pattern"]) if isinstance(i.get("pattern"), list) else 1 for i in layout)
+    if entries > MAX_ENTRIES:
+        spec.error(
+            key,
+            f"{key} names {entries:,} blocks in its segments and patterns; at most "
+            f"{MAX_ENTRIES:,} (repeat a pattern with 'layers' instead of writing it out)",
+            code="T520",
+        )
+        raise _Invalid
     declared = _declared_kinds(spec)
     segments: list[Segment] = []
     rest: int | None = None

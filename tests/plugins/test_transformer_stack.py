@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from archcalc.plugins import transformer
+from archcalc.plugins import transformer, transformer_stack
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -408,3 +408,19 @@ def test_state_space_mixers_need_their_group_and_a_block_needs_something(tmp_pat
     assert "neither a mixer nor an MLP" in empty
     (experts,) = _errors(tmp_path, {**BASE, "mlp": "none", "moe": MOE})
     assert "mlp: none with moe" in experts
+
+
+def test_a_stack_written_out_beyond_the_bound_is_refused_fast(tmp_path: Path) -> None:
+    """Each named block is resolved, so their number is bounded (a 1 MiB file could hold 30k)."""
+    layers = transformer_stack.MAX_ENTRIES + 1
+    stack = [{"block": {"d_ff": i + 1}, "layers": 1} for i in range(layers)]
+    (line,) = _errors(tmp_path, {**BASE, "n_layers": layers, "stack": stack})
+    assert f"stack names {layers:,} blocks" in line and "[T520]" in line
+
+
+def test_listing_tensors_is_bounded_while_counting_is_not(tmp_path: Path) -> None:
+    deep = _load(tmp_path, {**BASE, "n_layers": transformer.MAX_LISTED_BLOCKS + 1})
+    assert archcalc.count(deep).total_params > 0
+    with pytest.raises(SpecError) as info:
+        list(transformer.tensors(deep.exact))
+    assert "listing tensors goes block by block" in str(info.value.diagnostics[-1].message)
