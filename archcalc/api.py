@@ -191,7 +191,8 @@ def load_spec(
 ) -> Spec:
     """Load and validate the spec at ``path``; ``overrides`` are ``KEY=EXPR`` strings or objects."""
     parsed = [o if isinstance(o, Override) else Override.parse(o) for o in overrides]
-    return check_document(load_document(path, display, registry), parsed, registry)
+    doc, rest = _load(path, display, registry, parsed)
+    return check_document(doc, rest, registry)
 
 
 def load_document(
@@ -204,22 +205,32 @@ def load_document(
     a ``config.json`` is a Hugging Face model folder: its config is read. The plugin
     that reads the config's model_type comes from ``registry`` (default: this process's).
     """
+    return _load(path, display, registry, ())[0]
+
+
+def _load(
+    path: str | os.PathLike[str],
+    display: str | None,
+    registry: Registry | None,
+    overrides: Sequence[Override],
+) -> tuple[yamlsafe.Document, list[Override]]:
+    """The document, and the overrides left for it once a config has taken its own keys."""
     if os.path.isdir(path) and os.path.isfile(os.path.join(path, "config.json")):
         from archcalc import hf
 
         name = os.path.join(display if display is not None else os.fsdecode(path), "config.json")
-        return hf.load_document(os.path.join(path, "config.json"), name, registry)
+        return hf.load_document(os.path.join(path, "config.json"), name, registry, overrides)
     if str(path).lower().endswith(".json"):
         from archcalc import hf
 
-        return hf.load_document(path, display, registry)
+        return hf.load_document(path, display, registry, overrides)
     doc = yamlsafe.load_path(path, display, recover=True)
     if "model_type" in doc.data:  # only then can it be a config; hf (imported when needed) decides
         from archcalc import hf
 
         if hf.is_hf_config_data(doc.data):
-            return hf.from_yaml_document(doc, registry)
-    return doc
+            return hf.from_yaml_document(doc, registry, overrides)
+    return doc, list(overrides)
 
 
 def count(spec: Spec) -> Count:

@@ -24,27 +24,38 @@ import bisect
 import json
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from archcalc.errors import ArchcalcError, DiagnosticSink, Mark, PluginError, SpecError, shorten
+from archcalc.errors import (
+    ArchcalcError,
+    DiagnosticSink,
+    Mark,
+    PluginError,
+    SpecError,
+    UsageError,
+    shorten,
+)
 from archcalc.yamlsafe import MAX_BYTES, MAX_DEPTH, Document, _read_regular_file
 from archcalc.yamlsafe import _display_name as _yaml_display_name
 
 if TYPE_CHECKING:
     from archcalc.registry import Registry
+    from archcalc.spec import Override
 
 __all__ = [
     "ConfigReader",
     "HFConfig",
     "HFModelType",
     "Translation",
+    "apply_overrides",
     "config_name",
     "defaults_of",
+    "document_of",
     "from_yaml_document",
     "is_hf_config_data",
     "load_config",
@@ -622,18 +633,83 @@ def load_document(
     path: str | os.PathLike[str],
     display: str | None = None,
     registry: Registry | None = None,
-) -> Document:
+    overrides: Sequence[Override] = (),
+) -> tuple[Document, list[Override]]:
     """Load a config file as a spec Document (for :func:`archcalc.api.load_spec`).
 
-    A JSON file holding an archcalc spec (a ``family`` and no ``model_type``) is a spec:
-    JSON is YAML, so it goes through the spec loader like any other.
+    ``overrides`` that name a config key rather than a spec field
+    (``--set num_hidden_layers=48``) are applied to the config before it is translated,
+    so the what-if is the config transformers would read; the others are returned for the
+    spec. A JSON file holding an archcalc spec (a ``family`` and no ``model_type``) is a
+    spec: JSON is YAML, so it goes through the spec loader like any other.
     """
     config = load_config(path, display)
     if "family" in config.data and "model_type" not in config.data:
         from archcalc.yamlsafe import load_path
 
-        return load_path(path, display)
-    return to_document(config, translate(config, registry))
+        return load_path(path, display), list(overrides)
+    return document_of(config, registry, overrides)
+
+
+def document_of(
+    config: HFConfig, registry: Registry | None = None, overrides: Sequence[Override] = ()
+) -> tuple[Document, list[Override]]:
+    """Translate a config, applying the overrides that name its keys; the rest returned."""
+    config, rest = apply_overrides(config, registry, overrides)
+    return to_document(config, translate(config, registry)), rest
+
+
+def apply_overrides(
+    config: HFConfig, registry: Registry | None, overrides: Sequence[Override]
+) -> tuple[HFConfig, list[Override]]:
+    """Split ``--set`` overrides: spec fields (and ``vars.``) stay, config keys apply here.
+
+    A config key's value is a JSON value (``48``, ``true``, ``null``, ``"gelu"``) or a
+    bare word (``gelu``). A key that is neither a spec field nor a key of the config nor
+    one its translator reads is an error, with the close names as a hint.
+    """
+    if not overrides:
+        return config, []
+    registry = _registry(registry)
+    hf_type = registry.hf_model_types.get(config.data.get("model_type"))  # type: ignore[arg-type]
+    family = registry.family(hf_type.family) if hf_type is not None else None
+    if family is None:
+        return config, list(overrides)
+    fields: set[str] = set()
+    for item in family.fields:
+        for fld in getattr(item, "fields", (item,)):
+            fields.update((fld.name, fld.name.rsplit(".", 1)[-1]))
+    mine = [o for o in overrides if o.key not in fields and not o.key.startswith("vars.")]
+    if not mine:
+        return config, list(overrides)
+    reads = translate(config, registry).read | set(config.data) | set(hf_type.aliases)
+    data = dict(config.data)
+    for override in mine:
+        if override.key not in reads:
+            from archcalc.spec import did_you_mean
+
+            raise UsageError(
+                f"--set {shorten(override.key)}: neither a field of family {family.name} nor "
+                f"a key {hf_type.model_type} configs have"
+                + did_you_mean(override.key, sorted(reads | fields))
+            )
+        data[override.key] = _override_value(override)
+    rest = [o for o in overrides if o not in mine]
+    return HFConfig(config.file, data, config.key_marks, config.value_marks), rest
+
+
+def _override_value(override: Override) -> Any:
+    text = override.text
+    try:
+        value = parse_config(('{"v": ' + text + "}").encode("utf-8"), "--set").data["v"]
+    except SpecError:
+        if text.replace("_", "").replace("-", "").replace(".", "").isalnum():
+            return text
+        raise UsageError(
+            f"--set {shorten(override.key)}={shorten(text)}: a config key takes a JSON value "
+            '(48, true, null, "gelu") or a bare word'
+        ) from None
+    return value
 
 
 def config_of_yaml(doc: Document) -> HFConfig:
@@ -643,10 +719,12 @@ def config_of_yaml(doc: Document) -> HFConfig:
     return HFConfig(doc.file, dict(doc.data), key_marks, value_marks)
 
 
-def from_yaml_document(doc: Document, registry: Registry | None = None) -> Document:
-    """A config that arrived as YAML, translated into a spec Document."""
-    config = config_of_yaml(doc)
-    return to_document(config, translate(config, registry))
+def from_yaml_document(
+    doc: Document, registry: Registry | None = None, overrides: Sequence[Override] = ()
+) -> tuple[Document, list[Override]]:
+    """A config that arrived as YAML, translated into a spec Document (see
+    :func:`load_document` for ``overrides``)."""
+    return document_of(config_of_yaml(doc), registry, overrides)
 
 
 def model_type_of(doc: Document) -> str | None:

@@ -79,14 +79,12 @@ NO_PUBLIC_CONFIG_YET = frozenset(
         "exaone",
         "exaone4",
         "flex_olmo",
-        "gemma3_text",
         "glm",
         "glm4",
         "glm4_moe",
         "gpt-sw3",
         "gpt_bigcode",
         "gpt_neo",
-        "gpt_oss",
         "granite",
         "granitemoe",
         "granitemoeshared",
@@ -102,9 +100,7 @@ NO_PUBLIC_CONFIG_YET = frozenset(
         "olmoe",
         "openai-gpt",
         "persimmon",
-        "phi",
         "phimoe",
-        "qwen3_moe",
         "sarvam_moe",
         "seed_oss",
         "smollm3",
@@ -559,3 +555,92 @@ def test_a_config_written_as_yaml_is_read_with_its_marks(tmp_path: Path) -> None
     assert info.value.diagnostics[0].format().startswith("config.yaml:5:22: error: n_kv_heads (3)")
     path.write_text(text + "intermediate_size: 128\nvocab_size: 100\n")
     assert _counts(path)[0] == 2 * 100 * 64 + 2 * (4 * 64 * 64 + 3 * 64 * 128 + 2 * 64) + 64
+
+
+# --------------------------------------------------------------------------- HF habits
+
+
+@pytest.mark.parametrize(
+    ("name_or_path", "expected"),
+    [
+        ("meta-llama/Llama-3.2-1B", "meta-llama/Llama-3.2-1B"),
+        ("gpt2", "gpt2"),
+        ("/home/me/models/my-llama/", "my-llama"),
+        ("./checkpoints/run-7", "run-7"),
+    ],
+)
+def test_a_config_is_named_after_its_name_or_path(
+    tmp_path: Path, name_or_path: str, expected: str
+) -> None:
+    config = {**json.loads((HF / "llama-3.2-1b.json").read_text()), "_name_or_path": name_or_path}
+    path = _write(tmp_path, config)
+    assert _count_cli(path)["name"] == expected
+    result = runner.invoke(app, ["count", str(path)])
+    assert result.stdout.splitlines()[0].startswith(f"{expected}  (transformer, ")
+    imported = runner.invoke(app, ["import-hf", str(path)])
+    assert f"name: {expected}" in imported.stdout
+
+
+def test_a_config_json_without_a_name_is_named_after_its_folder(tmp_path: Path) -> None:
+    config = json.loads((HF / "gpt2.json").read_text())
+    config.pop("_name_or_path", None)
+    folder = tmp_path / "my-gpt2"
+    folder.mkdir()
+    assert _count_cli(_write(folder, config))["name"] == "my-gpt2"
+    assert _count_cli(_write(tmp_path, config, "tiny.json"))["name"] == "tiny"
+
+
+def test_set_accepts_the_configs_own_key_names() -> None:
+    """--set num_hidden_layers=48 is the config with 48 layers, as --set n_layers=48 is."""
+    path = HF / "meta-llama-3-8b.json"
+    by_hf = archcalc.count(archcalc.load_spec(path, ["num_hidden_layers=48"]))
+    by_spec = archcalc.count(archcalc.load_spec(path, ["n_layers=48"]))
+    assert (
+        by_hf.total_params
+        == by_spec.total_params
+        > hf_reference()["configs"]["meta-llama-3-8b"]["total_params"]
+    )
+
+
+def test_set_on_a_config_key_is_the_changed_config(tmp_path: Path) -> None:
+    """A key with no spec field of its own (tying, dense layers) changes what it changes."""
+    config = json.loads((HF / "qwen3-30b-a3b.json").read_text())
+    changed = _counts(_write(tmp_path, {**config, "mlp_only_layers": [0, 1]}))
+    via_set = archcalc.count(
+        archcalc.load_spec(HF / "qwen3-30b-a3b.json", ["mlp_only_layers=[0, 1]"])
+    )
+    assert (via_set.total_params, via_set.active_params) == changed
+    assert changed[0] < hf_reference()["configs"]["qwen3-30b-a3b"]["total_params"]
+    untied = archcalc.load_spec(HF / "gpt2.json", ["tie_word_embeddings=false"])
+    assert (
+        archcalc.count(untied).total_params
+        == _counts(
+            _write(
+                tmp_path,
+                {**json.loads((HF / "gpt2.json").read_text()), "tie_word_embeddings": False},
+            )
+        )[0]
+    )
+
+
+def test_set_with_an_unknown_key_is_a_usage_error_with_a_hint() -> None:
+    result = runner.invoke(app, ["count", str(HF / "gpt2.json"), "--set", "n_layr=3"])
+    assert result.exit_code == 2
+    assert "--set n_layr: neither a field of family transformer nor a key gpt2 configs have" in (
+        result.stderr
+    )
+    assert "did you mean 'n_layer'?" in result.stderr
+
+
+def test_explicit_config_values_are_never_reported_as_defaults(tmp_path: Path) -> None:
+    """Only keys the config leaves out (or sets to null) are "defaults used"."""
+    qwen3 = _count_cli(HF / "qwen3-0.6b.json")  # gives head_dim: 128 and attention_bias
+    assert not {"d_head", "head_dim", "qkv_bias", "attention_bias"} & set(qwen3["defaults_used"])
+    for name in CONFIGS:
+        config = json.loads((HF / f"{name}.json").read_text())
+        given = {k for k, v in config.items() if v is not None}
+        assert not set(_count_cli(HF / f"{name}.json")["defaults_used"]) & given, name
+    llama = json.loads((HF / "meta-llama-3-8b.json").read_text())
+    llama.pop("tie_word_embeddings", None)
+    shown = _count_cli(_write(tmp_path, llama))["defaults_used"]
+    assert str(shown["tie_word_embeddings"]).lower() == "false"
