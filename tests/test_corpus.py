@@ -40,8 +40,9 @@ INVALID = sorted((CORPUS / "invalid").glob("*.yaml"))
 CANARY = "archcalc_canary_pwned"
 #: "A few lines": one problem per file should never produce a wall of text.
 MAX_LINES = 3
-#: The issue's budget per hostile file.
-MAX_SECONDS = 1.0
+#: The issue's budget per hostile file, in CPU seconds (a clock would measure the machine's
+#: load; a typical case takes under 50 ms of CPU).
+MAX_CPU_SECONDS = 1.0
 EXPECT = re.compile(r"# expect: (\d+):(\d+) (.+)")
 DIAGNOSTIC = re.compile(r"^(?P<file>.+):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning): ")
 LOADERS = {"libyaml": yaml.CSafeLoader, "pure": yaml.SafeLoader}
@@ -224,11 +225,11 @@ def test_invalid_is_rejected_and_located(
     use_loader(monkeypatch, loader)
     path = workdir / "spec.yaml"
     path.write_bytes(case.data)
-    start = time.perf_counter()
+    start = time.process_time()
     code, out, err = run_validate([str(path)])
-    elapsed = time.perf_counter() - start
+    cpu = time.process_time() - start
     assert_rejected(case, path, code, out, err)
-    assert elapsed < MAX_SECONDS, f"{case.name} took {elapsed:.2f} s with the {loader} loader"
+    assert cpu < MAX_CPU_SECONDS, f"{case.name} took {cpu:.2f} s of CPU with the {loader} loader"
     assert "1 spec checked, 1 invalid" in err
 
 
