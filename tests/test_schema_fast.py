@@ -145,7 +145,7 @@ def documents(draw: st.DrawFn, family: str) -> Any:
         keys = list(target) if isinstance(target, dict) else list(range(len(target)))
         action = draw(st.sampled_from(["replace", "delete", "insert"]))
         if action == "insert" or not keys:
-            value = draw(json_values(names, values))
+            value = copy.deepcopy(draw(json_values(names, values)))  # never mutate the schema
             if isinstance(target, dict):
                 name = draw(st.one_of(st.sampled_from(names or ["k"]), st.text(max_size=4)))
                 target[draw(st.sampled_from([name, name[:-1], "x-" + name]))] = value
@@ -154,7 +154,7 @@ def documents(draw: st.DrawFn, family: str) -> Any:
         elif action == "delete":
             del target[draw(st.sampled_from(keys))]
         else:
-            target[draw(st.sampled_from(keys))] = draw(json_values(names, values))
+            target[draw(st.sampled_from(keys))] = copy.deepcopy(draw(json_values(names, values)))
     return doc
 
 
