@@ -38,7 +38,10 @@ def shape_text(shape: tuple[Any, ...]) -> str:
 def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
     """The parameters a checkpoint holds, by dtype (``count CHECKPOINT --json``)."""
     total = checkpoint.total_params
+    from archcalc import __version__
+
     obj: dict[str, Any] = {
+        "archcalc_version": __version__,
         "name": safe(checkpoint.source),
         "source": "checkpoint",
         "files": [safe(f) for f in checkpoint.files],

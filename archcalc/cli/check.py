@@ -9,10 +9,14 @@ from typing import Annotated
 import typer
 
 from archcalc.cli._app import (
+    FormatOpt,
+    JsonOpt,
     PluginOpt,
     SetOpt,
     _exit,
+    _format,
     _guard,
+    _json_meta,
     _load,
     _out,
     _overrides,
@@ -20,7 +24,7 @@ from archcalc.cli._app import (
     _warn,
     app,
 )
-from archcalc.cli.tensors import FormatOpt, JsonOpt, ModelTypeOpt, output_format
+from archcalc.cli.tensors import ModelTypeOpt
 
 
 @app.command()
@@ -66,14 +70,17 @@ def check(
         from archcalc.checkpoint import open_checkpoint
         from archcalc.errors import ExitCode
 
-        chosen = output_format(fmt, as_json)
+        chosen = _format(fmt, as_json)
+        overrides = _overrides(set_)
         _registry(plugin)
-        spec = _load(spec_path, _overrides(set_))
+        spec = _load(spec_path, overrides)
         _warn(spec.warnings)
         checkpoint = open_checkpoint(against, display=str(against))
         report = checking.check(spec, checkpoint, model_type)
         if chosen == "json":
-            _out(json.dumps(tensor_render.check_json(report), indent=2))
+            _out(
+                json.dumps({**_json_meta(overrides), **tensor_render.check_json(report)}, indent=2)
+            )
         else:
             _out(tensor_render.check_text(report))
         if not report.agree:

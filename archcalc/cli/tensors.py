@@ -9,9 +9,13 @@ from typing import Annotated
 import typer
 
 from archcalc.cli._app import (
+    FormatOpt,
+    JsonOpt,
     PluginOpt,
     SetOpt,
+    _format,
     _guard,
+    _json_meta,
     _load,
     _out,
     _overrides,
@@ -20,11 +24,6 @@ from archcalc.cli._app import (
     app,
 )
 
-FormatOpt = Annotated[
-    str,
-    typer.Option("--format", "-f", help="text (a table) or json.", metavar="text|json"),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Alias of --format json.")]
 ModelTypeOpt = Annotated[
     str | None,
     typer.Option(
@@ -34,16 +33,6 @@ ModelTypeOpt = Annotated[
         show_default=False,
     ),
 ]
-
-
-def output_format(fmt: str, as_json: bool) -> str:
-    """``--format``, with ``--json`` as its alias; anything else is a usage error."""
-    from archcalc.errors import UsageError
-
-    chosen = "json" if as_json else fmt.lower()
-    if chosen not in ("text", "json"):
-        raise UsageError(f"--format must be text or json, got '{fmt[:20]}'")
-    return chosen
 
 
 @app.command()
@@ -79,15 +68,15 @@ def tensors(
         from archcalc import tensor_render
         from archcalc.tensors import parse_dtype
 
-        chosen = output_format(fmt, as_json)
+        chosen = _format(fmt, as_json)
         stored_dtype = parse_dtype(dtype)
+        overrides = _overrides(set_)
         _registry(plugin)
-        spec = _load(spec_path, _overrides(set_))
+        spec = _load(spec_path, overrides)
         _warn(spec.warnings)
         expected, used = checking.spec_tensors(spec, model_type)
         if chosen == "json":
-            _out(
-                json.dumps(tensor_render.tensors_json(spec, expected, used, stored_dtype), indent=2)
-            )
+            listed = tensor_render.tensors_json(spec, expected, used, stored_dtype)
+            _out(json.dumps({**_json_meta(overrides), **listed}, indent=2))
         else:
             _out(tensor_render.tensors_text(spec, expected, used, stored_dtype))

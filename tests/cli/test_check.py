@@ -99,7 +99,7 @@ def test_json_alias_and_a_bad_format(env: dict[str, Path]) -> None:
     ok = _run(env, "check", str(env["spec"]), "--against", str(env["ckpt"]), "--json")
     assert json.loads(ok.stdout)["agree"] is True
     bad = _run(env, "check", str(env["spec"]), "--against", str(env["ckpt"]), "--format", "xml")
-    assert bad.exit_code == 2 and "--format must be text or json" in bad.stderr
+    assert bad.exit_code == 2 and "--format must be one of text, json" in bad.stderr
 
 
 def test_a_hostile_checkpoint_is_a_located_error(env: dict[str, Path]) -> None:
