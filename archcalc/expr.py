@@ -292,14 +292,14 @@ class _Parser:
         if lineno is None or col is None or not 0 < lineno <= len(self.line_starts):
             return None
         # col_offset counts UTF-8 bytes; the text is ASCII, so bytes == characters.
-        return self.line_starts[lineno - 1] + col
+        return self.line_starts[int(lineno) - 1] + int(col)
 
     def _end_offset(self, node: ast.AST) -> int | None:
         lineno = getattr(node, "end_lineno", None)
         col = getattr(node, "end_col_offset", None)
         if lineno is None or col is None or not 0 < lineno <= len(self.line_starts):
             return None
-        return self.line_starts[lineno - 1] + col
+        return self.line_starts[int(lineno) - 1] + int(col)
 
     def _check_size(self, tree: ast.expr) -> None:
         """Count nodes and measure depth iteratively, before any recursive step runs."""

@@ -311,7 +311,7 @@ def _latex(formula: Formula) -> str:
     }
 
     def tex(expression: Any) -> str:
-        return sympy.latex(expression, symbol_names=names)
+        return str(sympy.latex(expression, symbol_names=names))
 
     lines = [f"N_{{\\mathrm{{total}}}} = {tex(formula.total)}"]
     if formula.active != formula.total:
@@ -353,7 +353,7 @@ def _exact_printer() -> Any:
     """A printer factory: the class needs sympy, imported lazily."""
     from sympy.printing.pycode import PythonCodePrinter
 
-    class ExactPrinter(PythonCodePrinter):
+    class ExactPrinter(PythonCodePrinter):  # type: ignore[misc]  # sympy is untyped
         """Prints rationals as ``Fraction(p, q)`` so generated code stays exact."""
 
         def _print_Rational(self, expr: Any) -> str:

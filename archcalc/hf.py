@@ -755,4 +755,4 @@ def spec_yaml(config: HFConfig, translation: Translation, schema_ref: str) -> st
         f"# (Hugging Face model_type '{translation.model_type}'): counts what transformers "
         "builds for that config.\n"
     )
-    return header + yaml.safe_dump(body, sort_keys=False, allow_unicode=False)
+    return header + str(yaml.safe_dump(body, sort_keys=False, allow_unicode=False))

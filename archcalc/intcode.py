@@ -133,7 +133,7 @@ class Compiled:
             if backend == "numpy":
                 import numpy
 
-                helpers = {"_H_MIN": numpy.minimum, "_H_MAX": numpy.maximum}
+                helpers: dict[str, Any] = {"_H_MIN": numpy.minimum, "_H_MAX": numpy.maximum}
             else:
                 helpers = {"_H_MIN": min, "_H_MAX": max}
             scope: dict[str, Any] = {"__builtins__": {}, **helpers}

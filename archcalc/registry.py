@@ -10,6 +10,7 @@ never a traceback and never a complaint about the user's spec.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import os
@@ -404,14 +405,14 @@ def load_registry(extra: Sequence[str] = (), *, keep_broken: bool = False) -> Re
     loader = _Loader()
     for module_name in BUILTIN_PLUGINS:
         loader.register(
-            module_name, "builtin", lambda m=module_name: importlib.import_module(m), True
+            module_name, "builtin", functools.partial(importlib.import_module, module_name), True
         )
     if not os.environ.get(ENV_NO_AUTOLOAD):
         for ep in discovery.entry_points(ENTRY_POINT_GROUP):
             loader.register(ep.name, f"entry point of {ep.dist}", ep.load, False)
     local = [s.strip() for s in os.environ.get(ENV_PLUGINS, "").split(",") if s.strip()]
     for spec in [*local, *extra]:
-        loader.register(spec, spec, lambda s=spec: _import_local(s), True)
+        loader.register(spec, spec, functools.partial(_import_local, spec), True)
     registry = loader.collect()
     fatal = loader.first_fatal()
     if fatal is not None and not keep_broken:

@@ -51,10 +51,10 @@ def count_text(spec: Spec, result: Count) -> str:
     lines.append("")
     lines.append(f"total params:  {total:,}  ({human(total)})")
     if result.active_params != total:
-        share = 100 * result.active_params / total
+        active_share = 100 * result.active_params / total
         lines.append(
             f"active params: {result.active_params:,}  ({human(result.active_params)}, "
-            f"{share:.1f}% per token)"
+            f"{active_share:.1f}% per token)"
         )
     for key, value in result.breakdown.extras.items():  # e.g. a LoRA plugin's trainable_params
         figure = int(value)

@@ -146,7 +146,7 @@ def combined_schema(families: Iterable[Family], registry: Registry | None = None
 def _refuse_retrieval(uri: str) -> Any:
     from referencing.exceptions import NoSuchResource
 
-    raise NoSuchResource(ref=uri)
+    raise NoSuchResource(ref=uri)  # type: ignore[call-arg]  # referencing's attrs init
 
 
 #: One validator per family object (kept alive here, so its id is not reused): building the
@@ -322,7 +322,7 @@ def _explain(error: Any) -> Iterable[tuple[tuple[Any, ...], bool, str, str]]:
     if kind == "type":
         expected = error.validator_value
         names = expected if isinstance(expected, list) else [expected]
-        wanted = " or ".join(_article(_JSON_TYPES.get(n, n)) for n in names)
+        wanted = " or ".join(_article(_JSON_TYPES.get(str(n), str(n))) for n in names)
         hint = ""
         if names == ["boolean"] and str(error.instance).lower() in ("true", "false"):
             hint = f"; write {str(error.instance).lower()} without quotes"

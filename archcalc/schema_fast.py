@@ -160,13 +160,13 @@ class _Compiler:
         cell = []
         self.done[key] = cell
         checks = [self._keyword(schema, k, v) for k, v in schema.items() if not _ignored(k)]
-        checks = [c for c in checks if c is not None]
-        if not checks:
+        kept = [c for c in checks if c is not None]
+        if not kept:
             check: Check = lambda x: True  # noqa: E731
-        elif len(checks) == 1:
-            check = checks[0]
+        elif len(kept) == 1:
+            check = kept[0]
         else:
-            check = lambda x: all(c(x) for c in checks)  # noqa: E731
+            check = lambda x: all(c(x) for c in kept)  # noqa: E731
         cell.append(check)
         return check
 

@@ -122,8 +122,9 @@ def weight_bytes(n_params: int, dtype: str, group_size: int = DEFAULT_GROUP_SIZE
 
 def training_bytes(n_params: int, stage: int, gpus: int) -> int:
     """Per-GPU bytes of weights, gradients and Adam state under ZeRO ``stage`` (0: none)."""
-    weights, grads = 2 * n_params, 2 * n_params
-    optimizer = 12 * n_params
+    weights: int | Fraction = 2 * n_params
+    grads: int | Fraction = 2 * n_params
+    optimizer: int | Fraction = 12 * n_params
     if stage >= 1:
         optimizer = Fraction(optimizer, gpus)
     if stage >= 2:
@@ -419,10 +420,10 @@ def to_text(result: Sizes) -> str:
                 + f"{per_seq:>22,} B  {human_bytes(per_seq):>12}"
             )
         lines += ["", f"forward FLOPs at seq_len {c.seq_len:,} (matmuls, 2·m·n·k)"]
-        per_token = Fraction(c.flops_per_sequence, c.seq_len)
-        per_token_causal = Fraction(c.flops_per_sequence_causal, c.seq_len)
-        lines.append(f"  per token, non-causal            {float(per_token):>22,.0f}")
-        lines.append(f"  per token, causal                {float(per_token_causal):>22,.1f}")
+        flops_per_token = Fraction(c.flops_per_sequence, c.seq_len)
+        causal_per_token = Fraction(c.flops_per_sequence_causal, c.seq_len)
+        lines.append(f"  per token, non-causal            {float(flops_per_token):>22,.0f}")
+        lines.append(f"  per token, causal                {float(causal_per_token):>22,.1f}")
         lines.append(
             f"  per sequence, non-causal         {c.flops_per_sequence:>22,}  "
             f"{human_flops(c.flops_per_sequence):>12}"
@@ -438,16 +439,16 @@ def to_text(result: Sizes) -> str:
         lines.append(f"  FLOPs                            {three:>22,}  {human_flops(three):>12}")
         return "\n".join(lines)
     lines += ["", f"training tokens: {result.tokens:,} ({result.tokens_note})"]
-    flops = training_flops(result) or {}
-    if "three_forward" in flops:
+    training = training_flops(result) or {}
+    if "three_forward" in training:
         lines.append(
-            f"  3 × forward FLOPs (non-causal)   {flops['three_forward']:>26,}  "
-            f"{human_flops(flops['three_forward'])}"
+            f"  3 × forward FLOPs (non-causal)   {training['three_forward']:>26,}  "
+            f"{human_flops(training['three_forward'])}"
         )
         lines.append(
-            f"  3 × forward FLOPs (causal)       {flops['three_forward_causal']:>26,}  "
-            f"{human_flops(flops['three_forward_causal'])}"
+            f"  3 × forward FLOPs (causal)       {training['three_forward_causal']:>26,}  "
+            f"{human_flops(training['three_forward_causal'])}"
         )
-    six = flops["six_n_d"]
+    six = training["six_n_d"]
     lines.append(f"  6·N·D (N = active params)        {six:>26,}  {human_flops(six)}")
     return "\n".join(lines)

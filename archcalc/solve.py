@@ -233,7 +233,7 @@ def _direction(count: Any, low: int, root: str | None) -> bool:
     a, b = count(max(low, anchor // 2)), count(anchor * 2 + 1)
     if a == b:
         a, b = count(low), count(max(anchor * 4, low + 64))
-    return b >= a
+    return bool(b >= a)
 
 
 def _verify_monotone(count: Any, boundary: int, low: int, increasing: bool, name: str) -> None:

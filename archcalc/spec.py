@@ -187,7 +187,7 @@ class Namespace:
         if isinstance(raw, bool) or raw is None:
             fail(f"expected a number or an expression, got {shorten(raw)}", "S203")
         if isinstance(raw, (int, Fraction)):
-            if abs(raw) > MAX_FIELD_VALUE:
+            if abs(Fraction(raw)) > MAX_FIELD_VALUE:
                 fail(f"value {shorten(raw)} is too large (limit {MAX_FIELD_VALUE:.0e})", "X305")
             return self.algebra.number(raw)
         if not isinstance(raw, str):
@@ -532,7 +532,7 @@ def build_entries(
     data = doc.data
     for fld in family.all_fields():
         path: Path_ = tuple(fld.name.split("."))
-        group = path[0] if len(path) > 1 else None
+        group = str(path[0]) if len(path) > 1 else None
         if group is not None and not isinstance(data.get(group), Mapping):
             continue  # the group is absent: its fields do not exist
         raw = _get(data, path)
@@ -675,9 +675,9 @@ def make_values(
         else:
             value = entry.raw
         setattr(target, fld.leaf, value)
-    for group in family.groups():
-        if group.name not in top.__dict__:  # (hasattr would read an unavailable group)
-            setattr(top, group.name, None)
+    for declared in family.groups():
+        if declared.name not in top.__dict__:  # (hasattr would read an unavailable group)
+            setattr(top, declared.name, None)
     return top
 
 

@@ -203,16 +203,18 @@ class Vary:
 
     def largest(self) -> int | Fraction:
         """The largest |value| (a range's is at one of its ends)."""
-        if isinstance(self.values, Range):
-            return max(abs(self.values[0]), abs(self.values[-1]))
-        return max(abs(v) for v in self.values)
+        values: Sequence[Any] = self.values
+        ends = (values[0], values[-1]) if isinstance(values, Range) else values
+        largest: int | Fraction = max(abs(v) for v in ends)
+        return largest
 
     def array(self, lo: int, hi: int, dtype: Any) -> Any:
         """Values ``lo:hi`` as a NumPy array (a range computed, not listed)."""
         import numpy
 
         if isinstance(self.values, Range) and self.values.integral and dtype is numpy.int64:
-            return numpy.arange(lo, hi, dtype=numpy.int64) * self.values.step + self.values.start
+            steps: Any = numpy.arange(lo, hi, dtype=numpy.int64)
+            return steps * self.values.step + self.values.start
         values = self.values[lo:hi]
         return numpy.array(list(values), dtype=dtype)
 

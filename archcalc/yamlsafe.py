@@ -607,7 +607,7 @@ def _syntax_error(exc: yaml.YAMLError) -> tuple[Mark, str]:
 _LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
 
 
-class _FlowTooDeep(yaml.scanner.ScannerError):
+class _FlowTooDeep(yaml.scanner.ScannerError):  # type: ignore[misc]  # PyYAML is untyped
     """Raised by the pure-Python scanner when flow collections nest too deeply."""
 
 
@@ -678,7 +678,7 @@ def _children(node: Node) -> list[Node]:
     if isinstance(node, MappingNode):
         return [part for pair in node.value for part in pair]
     if isinstance(node, SequenceNode):
-        return node.value
+        return list(node.value)
     return []
 
 
@@ -1161,7 +1161,7 @@ _EMPTY = "spec is empty: expected a mapping of key: value pairs"
 def _load(raw: bytes, file: str, loader: type[Any], recover: bool = False) -> Document:
     """Bytes -> text -> checked events -> checked node graph -> plain data with marks."""
     problems = _Problems(file)
-    loader = _bounded(loader)
+    loader = _bounded(loader)  # type: ignore[arg-type]  # a class is hashable
     text = _decode(raw, problems)
     _check_characters(text, problems)
     scan = _scan_events(text, loader, problems)

@@ -31,7 +31,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, NoReturn, cast
 
 from archcalc import LayerType, ShapeRow
 from archcalc import expr as exprs
@@ -237,9 +237,8 @@ class Walker:
         self.symbolic = spec.symbolic
         self.algebra = spec.namespace.algebra
         data = spec.doc.data
-        self.templates: Mapping[str, Any] = (
-            data.get("templates") if isinstance(data.get("templates"), Mapping) else {}
-        )
+        templates = data.get("templates")
+        self.templates: Mapping[str, Any] = templates if isinstance(templates, Mapping) else {}
         self.used: set[str] = set()
         self.steps = 0
         self.max_steps = BASE_STEPS + STEPS_PER_NODE * count_nodes(data)
@@ -279,7 +278,7 @@ class Walker:
         mark = self.spec.doc.key_mark(doc) if key else self.spec.doc.mark(doc)
         self.spec.sink.error(mark, message, code)
 
-    def fail(self, doc: Path, message: str, *, code: str, key: bool = False) -> Any:
+    def fail(self, doc: Path, message: str, *, code: str, key: bool = False) -> NoReturn:
         self.error(doc, message, code=code, key=key)
         raise Reported
 
@@ -327,7 +326,7 @@ class Walker:
             self._values[key] = cached
         if cached is Reported:
             raise Reported
-        exact, current = cached
+        exact, current = cast(tuple[Any, Any], cached)
         if not self.symbolic:
             self._check_value(doc, raw, kind, exact, bounds or {})
         return exact, current
@@ -419,10 +418,10 @@ class Walker:
         if kind == "any":
             return raw, raw
         structural = bool(schema.get("x-exact"))
-        bound = scope.names.get(raw) if isinstance(raw, str) else None
-        if bound is not None and bound.kind == "sizes":
-            raw = list(bound.exact)  # checked below like a list written here
-            pairs_bound = bound
+        named = scope.names.get(raw) if isinstance(raw, str) else None
+        if named is not None and named.kind == "sizes":
+            raw = list(named.exact)  # checked below like a list written here
+            pairs_bound = named
         else:
             pairs_bound = None
         # A kind ending in a digit n takes an int or a list of n (``size2``: an int or [h, w]).
@@ -469,7 +468,7 @@ class Walker:
             self._args[key] = cached
         if cached is Reported:
             raise Reported
-        return cached  # type: ignore[no-any-return]
+        return cached  # type: ignore[return-value]  # not Reported: checked above
 
     def _arguments(
         self, doc: Path, layer: LayerType, raw: Any, scope: Scope
@@ -786,13 +785,13 @@ class Walker:
             self._values[key] = cached
         if cached is Reported:
             raise Reported
-        return bool(cached[0])
+        return bool(cast(tuple[Any, ...], cached)[0])
 
     def _condition(self, doc: Path, raw: Any, scope: Scope) -> bool:
         if isinstance(raw, bool):
             return raw
         if _is_number(raw):
-            return raw != 0
+            return bool(raw != 0)
         if not isinstance(raw, str) or len(raw) > 1000:
             self.fail(doc, f"{label(doc)} must be true, false or a condition", code="C602")
         text = " ".join(raw.split())
@@ -810,7 +809,7 @@ class Walker:
         match = _COMPARISON.fullmatch(clause)
         if match is None:
             value = self._evaluate(doc, clause, scope)[0]
-            return (value != 0) != negate
+            return bool((value != 0) != negate)
         left = self._evaluate(doc, match["left"], scope)[0]
         right = self._evaluate(doc, match["right"], scope)[0]
         return _COMPARE[match["op"]](left, right) != negate
@@ -831,6 +830,7 @@ class Walker:
     def _branches(
         self, site: Site, raw: Any, options: Sequence[str]
     ) -> tuple[list[tuple[Site, Any, str]], Mapping[str, Any]]:
+        settings: Mapping[str, Any]
         if isinstance(raw, list):
             branch_site, items, settings = site, raw, {}
         else:
@@ -922,7 +922,7 @@ class Walker:
                 f"so 1 to {rank}, or -1 to -{rank}), got {shorten(raw)}",
                 code="C602",
             )
-        return raw - 1 if raw > 0 else rank + raw
+        return int(raw - 1 if raw > 0 else rank + raw)
 
     def _combine(
         self,
@@ -1327,7 +1327,7 @@ class Walker:
             self._args[key] = cached
         if cached is Reported:
             raise Reported
-        return cached  # type: ignore[no-any-return]
+        return cached  # type: ignore[return-value]  # not Reported: checked above
 
     def _signature(
         self, name: str, template: Mapping[str, Any]
@@ -1398,7 +1398,7 @@ class Walker:
         if not isinstance(items, list):
             self.error(("layers",), "layers must be a list of layers", code="C601")
             return []
-        results = []
+        results: list[tuple[Path, str, Result]] = []
         top = Site(("layers",), "layers")
         try:
             for i, item in enumerate(items):

@@ -704,7 +704,7 @@ def _free(name: str, torch_name: str, **properties: dict[str, Any]) -> LayerType
     return LayerType(
         name=name,
         description=f"torch.nn.{torch_name}; no parameters, shape unchanged.",
-        args=args_schema(**properties),
+        args=args_schema((), **properties),
     )
 
 
@@ -751,7 +751,7 @@ def layer_types() -> list[LayerType]:
             macs=no_macs,
         )
 
-    layernorm_args = {
+    layernorm_args: dict[str, Any] = {
         "eps": eps,
         "elementwise_affine": arg("bool", "Learnable weight (and bias).", True),
         "bias": arg("bool", "Learnable bias (with elementwise_affine).", True),

@@ -163,7 +163,7 @@ def _model_type(spec: api.Spec) -> str | None:
     the spec is not one, and a YAML spec's count does not pay for importing it.
     """
     hf = sys.modules.get("archcalc.hf")
-    return None if hf is None else hf.model_type_of(spec.doc)  # type: ignore[no-any-return]
+    return None if hf is None else hf.model_type_of(spec.doc)
 
 
 def _hf_json(spec: api.Spec, obj: dict[str, Any]) -> dict[str, Any]:

@@ -64,7 +64,7 @@ def plugins(
                     _out(f"{name}: BROKEN")
                     continue
                 provides = [
-                    f"{label}: " + ", ".join(safe(item) for item in row[key])
+                    f"{label}: " + ", ".join(safe(item) for item in row[key] or ())
                     for key, label in (
                         ("families", "families"),
                         ("layer_types", "layer types"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
@@ -134,7 +135,7 @@ def _render(
     diagnostics: list[Diagnostic],
     failures: list[tuple[str, str]],
     strict: bool,
-    overrides: list[object],
+    overrides: Sequence[object],
 ) -> None:
     from archcalc import render
 
