@@ -184,7 +184,7 @@ def groups(spec: Resolved) -> Iterator[tuple[str, Tensors]]:
         rows = patches if v.no_embed_class else patches + prefix_tokens(v)
         yield "position embedding", [("pos_embed", (1, rows, d))]
     kernel = (d, v.in_channels, v.patch_size, v.patch_size)
-    patch = [("patch_embed.proj.weight", kernel)]
+    patch: Tensors = [("patch_embed.proj.weight", kernel)]
     if not v.pre_norm:
         patch.append(("patch_embed.proj.bias", (d,)))
     yield "patch embedding", patch
