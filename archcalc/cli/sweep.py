@@ -174,13 +174,13 @@ def _table_rows(result: Any, labels: dict[str, str], limit: int | None = None) -
     lines = [
         "  ".join(h.rjust(w) for h, w in zip(header, widths, strict=False)) + "  " + header[-1]
     ]
-    for cells in rows:
-        if cells is None:
+    for shown in rows:
+        if shown is None:
             hidden = result.n_rows - HEAD_ROWS - TAIL_ROWS
             lines.append(f"... {hidden:,} rows not shown on a terminal ...")
             continue
-        body = "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=False))
-        lines.append(body + "  " + cells[-1])
+        body = "  ".join(c.rjust(w) for c, w in zip(shown, widths, strict=False))
+        lines.append(body + "  " + shown[-1])
     invalid = result.invalid or 0
     lines.append("")
     lines.append(f"{result.n_rows:,} rows, {invalid:,} invalid ({result.method})")
