@@ -417,7 +417,7 @@ def _variant(base: Resolved, replace: Mapping[str, Any], at: Path_) -> Resolved:
     data = dict(doc.data)
     # Only the fields' own marks: a variant reports at field names, and copying every mark
     # of a large document for each variant would make many variants quadratic.
-    paths = [(), *(tuple(f.name.split(".")) for f in family.all_fields())]
+    paths: list[Path_] = [(), *(tuple(f.name.split(".")) for f in family.all_fields())]
     paths += [(g.name,) for g in family.groups()]
     marks = {p: doc.marks[p] for p in paths if p in doc.marks}
     key_marks = {p: doc.key_marks[p] for p in paths if p in doc.key_marks}
