@@ -673,7 +673,7 @@ def apply_overrides(
     registry = _registry(registry)
     hf_type = registry.hf_model_types.get(config.data.get("model_type"))  # type: ignore[arg-type]
     family = registry.family(hf_type.family) if hf_type is not None else None
-    if family is None:
+    if hf_type is None or family is None:
         return config, list(overrides)
     fields: set[str] = set()
     for item in family.fields:
