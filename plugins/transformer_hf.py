@@ -1154,6 +1154,10 @@ TRANSLATORS: dict[str, Translator] = {
     "glm": _glm,
     "glm4": _glm4,
     "nanochat": _nanochat,
+    # RoBERTa's layer code under other names (checked like every entry).
+    "xlm-roberta": _bert,
+    "camembert": _bert,
+    "data2vec-text": _bert,
 }
 
 #: Key order of an imported spec: the pinned keys first, as in the README.
@@ -1193,7 +1197,9 @@ ORDER = (
 )
 
 
-ENCODERS = frozenset({"bert", "roberta", "distilbert", "albert"})
+ENCODERS = frozenset(
+    {"bert", "roberta", "distilbert", "albert", "xlm-roberta", "camembert", "data2vec-text"}
+)
 SEQ2SEQ = frozenset({"t5", "bart"})
 
 

@@ -108,6 +108,8 @@ NO_PUBLIC_CONFIG_YET = frozenset(
         "stablelm",
         "vaultgemma",
         "xglm",
+        "camembert",
+        "data2vec-text",
     }
 )
 
