@@ -403,7 +403,9 @@ class Walker:
                     )
                 return bound.exact, bound.exact
             if not isinstance(raw, bool):
-                self.fail(doc, f"{where} must be true or false", code="C602")
+                self.fail(
+                    doc, f"{where} must be true or false (or a bool parameter's name)", code="C602"
+                )
             return raw, raw
         if kind == "choice":
             options = [str(o) for o in schema.get("enum", ())]
@@ -884,7 +886,7 @@ class Walker:
                         f"{site.label}{self.context}: sizes add up to "
                         f"{sum(s[0] for s in sizes)} but the input {show(flow.exact)} has "
                         f"{total_exact} along dim {dim + 1}",
-                        code="C603",
+                        code="C604",
                     )
             else:
                 n = len(branches)
@@ -893,7 +895,7 @@ class Walker:
                         site.doc,
                         f"{site.label}{self.context}: {total_exact} channels of the input "
                         f"{show(flow.exact)} do not split into {n} equal parts; give sizes",
-                        code="C603",
+                        code="C604",
                     )
                 share = total_current // n if not self.symbolic else total_current / n
                 sizes = [(total_exact // n, share)] * n

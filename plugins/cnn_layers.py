@@ -36,6 +36,8 @@ def _number(minimum: int | None) -> dict[str, Any]:
     return {"anyOf": [number, {"type": "string", "pattern": EXPRESSION_PATTERN}]}
 
 
+#: A template parameter's name, which a bool argument may give instead of true/false.
+_PARAMETER = "^[a-z_][a-z0-9_]{0,63}$"
 _MINIMUM = {"size": 1, "count": 0, "padding": 0, "number": None, "int": None}
 
 
@@ -55,8 +57,10 @@ def arg(
     written as a number or as an expression (``dropout: {p: 2}`` is refused).
     """
     schema: dict[str, Any]
-    if kind in ("bool", "choice", "any"):
-        schema = {"type": "boolean"} if kind == "bool" else {}
+    if kind == "bool":  # true/false, or (in a template) the name of a bool parameter
+        schema = {"anyOf": [{"type": "boolean"}, {"type": "string", "pattern": _PARAMETER}]}
+    elif kind in ("choice", "any"):
+        schema = {}
     elif kind == "sizes":
         item = _number(1)
         schema = {

@@ -80,6 +80,32 @@ TORCHVISION = {
     "vit_b_16": {},
 }
 
+#: Held out: specs written from the README alone (tests/data/specs/vision/).
+HELD_OUT = (
+    "vgg11_bn",
+    "regnet_x_400mf",
+    "efficientnet_b1",
+    "convnext_small",
+    "swin_s",
+    "densenet169",
+    "shufflenet_v2_x0_5",
+    "squeezenet1_0",
+    "mnasnet0_5",
+    "resnext101_32x8d",
+)
+TORCHVISION.update({name: {} for name in HELD_OUT})
+
+#: Held out too: timm models by their registered names, built with their default config.
+#: (A spec for each is in tests/data/specs/vision/ as well.)
+TIMM_MODELS = (
+    "vit_base_patch16_reg4_gap_256",
+    "vit_base_patch16_clip_224",
+    "vit_small_patch14_dinov2",
+    "vit_medium_patch16_gap_256",
+    "vit_base_patch16_siglip_224",
+    "deit_tiny_distilled_patch16_224",
+)
+
 
 def vit(dim: int, depth: int, heads: int, ratio: float = 4.0, **extra: Any) -> dict[str, Any]:
     return {
@@ -665,6 +691,26 @@ def measure_vit(
     }
 
 
+def measure_timm(name: str) -> dict[str, Any]:
+    """A timm model by its registered name (default configuration, nothing downloaded)."""
+    import timm
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.device("meta"):
+        model = timm.create_model(name, pretrained=False).eval()
+        size = model.patch_embed.img_size
+        with FlopCounterMode(display=False) as counter:
+            model(torch.empty(1, 3, *size))
+    return {
+        "source": f"timm.create_model('{name}', pretrained=False)",
+        "img_size": list(size),
+        "num_classes": model.num_classes,
+        "total_params": sum(p.numel() for p in model.parameters()),
+        "flops": counter.get_total_flops(),
+    }
+
+
 def build_document() -> dict[str, Any]:
     layers = {}
     for layer_id, layer, args, shape in LAYERS:
@@ -676,6 +722,10 @@ def build_document() -> dict[str, Any]:
         cases[case_id] = measure_torchvision(case_id, spec)
     for case_id, kwargs in VITS.items():
         cases[case_id] = measure_vit(kwargs)
+    for name in TIMM_MODELS:
+        cases[name] = measure_timm(name)
+    for name in (*HELD_OUT, *TIMM_MODELS):
+        cases[name]["held_out"] = True
     for case_id, kwargs in DISTILLED.items():
         builder = case_id if "_" in case_id else None  # a timm model name
         cases[case_id] = measure_vit(kwargs, distilled=True, builder=builder)
@@ -718,7 +768,8 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
     print(
-        f"wrote {args.output} ({len(TORCHVISION) + len(VITS) + len(DISTILLED)} models, "
+        f"wrote {args.output} "
+        f"({len(TORCHVISION) + len(VITS) + len(DISTILLED) + len(TIMM_MODELS)} models, "
         f"{len(LAYERS)} layers, {elapsed:.1f}s)"
     )
     return 0

@@ -514,3 +514,17 @@ def test_any_graph_counts_with_the_laws_or_is_refused(
     assert listed is not None and sum(t.numel for t in listed) == counted
     formula = archcalc.formula(spec)
     assert formula.substitute(formula.total) == counted
+
+
+def test_the_readme_documents_every_layer_type_and_composition() -> None:
+    """The README's cnn section is the guide a new user writes specs from."""
+    from archcalc.plugins import cnn_blocks, cnn_layers
+    from archcalc.plugins.cnn_graph import COMPOSITIONS
+
+    from tests.helpers import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### family: cnn") : readme.index("### family: vit")]
+    names = [t.name for t in (*cnn_layers.layer_types(), *cnn_blocks.layer_types())]
+    for name in [*names, *COMPOSITIONS, "templates", "params", "defaults", "first", "name:"]:
+        assert f"`{name}" in section or f"{name}`" in section or f" {name}/" in section, name

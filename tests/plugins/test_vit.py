@@ -17,7 +17,9 @@ from archcalc.errors import SpecError
 from archcalc.tensors import tensors_of
 from tests.helpers import EXAMPLES, reference, write_spec
 
-VIT_CASES = {k: v for k, v in reference("vision").items() if "timm" in v["source"]}
+VIT_CASES = {
+    k: v for k, v in reference("vision").items() if "timm" in v["source"] and "kwargs" in v
+}
 EXAMPLES_ = {"vit-b-16": "vit-b-16", "vit-l-16": "vit-l-16", "vit-10b": "vit-10b"}
 
 
