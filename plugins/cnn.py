@@ -134,7 +134,8 @@ def compute(spec: Resolved, seq_len: int) -> Any:
         notes.append(
             "counted as 0 (their layer types give no multiply-adds): " + ", ".join(sorted(without))
         )
-    shape = "×".join(str(x) for x in walker(spec).input().exact)
+    flow = walker(spec).input()
+    shape = "×".join(str(x) for x in flow.exact) if flow is not None else "?"
     total = sum(f for _, f in components)
     return Compute(
         seq_len=1,

@@ -27,11 +27,12 @@ it), so one run reports every independent problem.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, NoReturn, cast
+from typing import Any, NoReturn, TypeVar
 
 from archcalc import LayerType, ShapeRow
 from archcalc import expr as exprs
@@ -66,6 +67,11 @@ MAX_TENSORS = 1_000_000
 MAX_NESTING = 100
 #: Ranks of the ``input`` shape: (F,), (C, L), (C, H, W) or (C, D, H, W).
 INPUT_RANKS = (1, 2, 3, 4)
+
+
+T = TypeVar("T")
+#: What :meth:`Walker.once` remembers for a computation that failed (and was reported).
+_FAILED = object()
 
 
 class Reported(Exception):
@@ -245,9 +251,9 @@ class Walker:
         self.depth = 0
         #: The (copy, of) of every repeat being followed, outermost first, for messages.
         self.iterations: list[tuple[int, int]] = []
-        self._values: dict[tuple[int, Path], Any] = {}
-        self._args: dict[tuple[int, Path, str], Any] = {}
-        self._scopes: dict[tuple[int, Path], Scope] = {}
+        #: Results computed once per place and scope (values, arguments, scopes...), a
+        #: failure (already reported) as :data:`_FAILED`.
+        self._once: dict[tuple[Any, ...], Any] = {}
         self._reported: set[tuple[Path, str]] = set()
 
     # ----------------------------------------------------------------- reporting
@@ -263,6 +269,18 @@ class Walker:
         shown = ", ".join(f"{copy} of {of:,}" for copy, of in self.iterations[-3:])
         more = "…, " if len(self.iterations) > 3 else ""
         return f" (repeat iterations {more}{shown})"
+
+    def once(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """``compute()`` the first time ``key`` is asked for; a failure is remembered too."""
+        if key not in self._once:
+            try:
+                self._once[key] = compute()
+            except Reported:
+                self._once[key] = _FAILED
+        result = self._once[key]
+        if result is _FAILED:
+            raise Reported
+        return result  # type: ignore[no-any-return]
 
     def error(self, doc: Path, message: str, *, code: str, key: bool = False) -> None:
         """Report once per place and message (a template body runs once per call).
@@ -316,17 +334,9 @@ class Walker:
         self, doc: Path, raw: Any, kind: str, scope: Scope, bounds: Mapping[str, Any] | None = None
     ) -> tuple[Any, Any]:
         """One numeric value as (exact, current), evaluated once per place and scope."""
-        key = (id(scope), doc)
-        cached = self._values.get(key)
-        if cached is None:
-            try:
-                cached = self._evaluate(doc, raw, scope)
-            except Reported:
-                cached = Reported
-            self._values[key] = cached
-        if cached is Reported:
-            raise Reported
-        exact, current = cast(tuple[Any, Any], cached)
+        exact, current = self.once(
+            ("value", id(scope), doc), lambda: self._evaluate(doc, raw, scope)
+        )
         if not self.symbolic:
             self._check_value(doc, raw, kind, exact, bounds or {})
         return exact, current
@@ -460,17 +470,10 @@ class Walker:
         self, doc: Path, layer: LayerType, raw: Any, scope: Scope
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """A layer's arguments, defaults filled in, as (exact, current) dicts; once per scope."""
-        key = (id(scope), doc, layer.name)
-        cached = self._args.get(key)
-        if cached is None:
-            try:
-                cached = self._arguments(doc, layer, raw, scope)
-            except Reported:
-                cached = Reported
-            self._args[key] = cached
-        if cached is Reported:
-            raise Reported
-        return cached  # type: ignore[return-value]  # not Reported: checked above
+        return self.once(
+            ("args", id(scope), doc, layer.name),
+            lambda: self._arguments(doc, layer, raw, scope),
+        )
 
     def _arguments(
         self, doc: Path, layer: LayerType, raw: Any, scope: Scope
@@ -777,17 +780,7 @@ class Walker:
         """A condition: true/false, a bool parameter, or comparisons of expressions joined by
         ``and``/``or`` (``stride == 1 and width_in == out``); a bare expression holds when it
         is not 0. Evaluated exactly (it decides the structure), once per scope."""
-        key = (id(scope), doc)
-        cached = self._values.get(key)
-        if cached is None:
-            try:
-                cached = (self._condition(doc, raw, scope), None)
-            except Reported:
-                cached = Reported
-            self._values[key] = cached
-        if cached is Reported:
-            raise Reported
-        return bool(cast(tuple[Any, ...], cached)[0])
+        return self.once(("condition", id(scope), doc), lambda: self._condition(doc, raw, scope))
 
     def _condition(self, doc: Path, raw: Any, scope: Scope) -> bool:
         if isinstance(raw, bool):
@@ -811,7 +804,7 @@ class Walker:
         match = _COMPARISON.fullmatch(clause)
         if match is None:
             value = self._evaluate(doc, clause, scope)[0]
-            return bool((value != 0) != negate)
+            return bool(value != 0) != negate
         left = self._evaluate(doc, match["left"], scope)[0]
         right = self._evaluate(doc, match["right"], scope)[0]
         return _COMPARE[match["op"]](left, right) != negate
@@ -832,9 +825,9 @@ class Walker:
     def _branches(
         self, site: Site, raw: Any, options: Sequence[str]
     ) -> tuple[list[tuple[Site, Any, str]], Mapping[str, Any]]:
-        settings: Mapping[str, Any]
         if isinstance(raw, list):
-            branch_site, items, settings = site, raw, {}
+            settings: Mapping[str, Any] = {}
+            branch_site, items = site, raw
         else:
             settings = self._mapping(site, raw, ("branches", *options), ("branches",))
             branch_site, items = site.child("branches"), settings["branches"]
@@ -924,7 +917,7 @@ class Walker:
                 f"so 1 to {rank}, or -1 to -{rank}), got {shorten(raw)}",
                 code="C602",
             )
-        return int(raw - 1 if raw > 0 else rank + raw)
+        return raw - 1 if raw > 0 else rank + raw
 
     def _combine(
         self,
@@ -1174,18 +1167,12 @@ class Walker:
                 )
                 total = Result(None, total.params, total.exact, None)
                 continue
-            key = (id(scope), row_doc)
-            row_scope = self._scopes.get(key)
-            if row_scope is None:
-                try:
-                    names = dict(scope.names)
-                    for column, (c, value) in zip(columns, enumerate(row), strict=True):
-                        names[column] = self.bind((*row_doc, c), value, scope)
-                    row_scope = Scope(names, scope.calls)
-                except Reported:
-                    row_scope = Scope({}, ("<failed>",))
-                self._scopes[key] = row_scope
-            if row_scope.calls == ("<failed>",):
+            try:
+                row_scope = self.once(
+                    ("row", id(scope), row_doc),
+                    functools.partial(self._row_scope, columns, row, row_doc, scope),
+                )
+            except Reported:
                 total = Result(None, total.params, total.exact, None)
                 continue
             if "template" in raw:
@@ -1212,6 +1199,12 @@ class Walker:
             self.fail(
                 doc, f"{where}: '{name}' is the name of a layer; choose another name", code="C607"
             )
+
+    def _row_scope(self, columns: list[str], row: list[Any], row_doc: Path, scope: Scope) -> Scope:
+        names = dict(scope.names)
+        for c, (column, value) in enumerate(zip(columns, row, strict=True)):
+            names[column] = self.bind((*row_doc, c), value, scope)
+        return Scope(names, scope.calls)
 
     def bind(self, doc: Path, raw: Any, scope: Scope) -> Value:
         """An argument or a table cell: a number, a bool, or layers written in ``scope``."""
@@ -1245,15 +1238,10 @@ class Walker:
             self.fail(
                 tdoc, f"templates.{name} must be a mapping with layers (and params)", code="C607"
             )
-        callee = self._scopes.get((id(scope), doc))
-        if callee is None:
-            try:
-                callee = self._instantiate(site, name, template, raw, scope)
-            except Reported:
-                callee = Scope({}, ("<failed>",))
-            self._scopes[(id(scope), doc)] = callee
-        if callee.calls == ("<failed>",):
-            raise Reported
+        callee = self.once(
+            ("call", id(scope), doc),
+            lambda: self._instantiate(site, name, template, raw, scope),
+        )
         self.depth += 1
         try:
             if self.depth > MAX_NESTING:
@@ -1319,17 +1307,7 @@ class Walker:
         self, name: str, template: Mapping[str, Any]
     ) -> tuple[list[str], Mapping[str, Any]]:
         """A template's parameter names and defaults, checked once."""
-        key = (0, ("templates", name), "<signature>")
-        cached = self._args.get(key)
-        if cached is None:
-            try:
-                cached = self._signature(name, template)
-            except Reported:
-                cached = Reported
-            self._args[key] = cached
-        if cached is Reported:
-            raise Reported
-        return cached  # type: ignore[return-value]  # not Reported: checked above
+        return self.once(("signature", name), lambda: self._signature(name, template))
 
     def _signature(
         self, name: str, template: Mapping[str, Any]

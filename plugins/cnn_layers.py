@@ -100,7 +100,7 @@ def choice(description: str, options: tuple[str, ...], default: str) -> dict[str
     }
 
 
-def args_schema(required: tuple[str, ...] = (), **properties: dict[str, Any]) -> dict[str, Any]:
+def args_schema(required: tuple[str, ...] = (), /, **properties: Any) -> dict[str, Any]:
     """A closed argument mapping: unknown arguments are errors with a did-you-mean."""
     schema: dict[str, Any] = {
         "type": "object",
