@@ -178,6 +178,13 @@ FIELDS = (
         default=False,
     ),
     Field(
+        "sub_norms",
+        "bool",
+        "Norms inside the sub-layers (BitNet): on the attention output before o_proj "
+        "(n_heads·d_head wide) and on the MLP's hidden activations before down_proj (d_ff).",
+        default=False,
+    ),
+    Field(
         "qk_norm_scope",
         "choice",
         "What a qk_norm normalises: each head (d_head wide; Qwen3, Gemma 3) or the whole q "
@@ -689,6 +696,8 @@ def _check_block(spec: Resolved, report: _Once, decoder: bool) -> None:
             "mixer: gated_deltanet needs the deltanet group (key_heads, key_head_dim)",
             code="T523",
         )
+    if _opt_on(spec, "sub_norms") and v.moe is not None:
+        report(spec, "sub_norms", "sub_norms with moe is not modelled", code="T524")
     if v.mlp == "none" and v.moe is not None:
         report(
             spec,

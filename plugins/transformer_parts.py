@@ -61,7 +61,7 @@ class Piece:
     def _active(self, weight: Weight) -> Any:
         if self.active_experts is None:
             return weight.numel
-        return self.active_experts * Weight(weight.name, weight.shape[1:]).numel
+        return self.active_experts * _product(weight.shape[1:])
 
     @property
     def active(self) -> Any:
@@ -77,6 +77,13 @@ def _sum(values: Any) -> Any:
     total: Any = 0
     for value in values:
         total = total + value
+    return total
+
+
+def _product(values: Any) -> Any:
+    total: Any = 1
+    for value in values:
+        total = total * value
     return total
 
 
@@ -121,8 +128,8 @@ def attention(spec: Resolved, cross: bool = False) -> Piece:
     v = spec.values
     prefix = "cross_attn" if cross else "self_attn"
     o_bias = _opt(spec, "o_bias", v.bias)
-    if v.mla is not None and not cross:
-        return _latent_attention(spec, prefix, o_bias)
+    if v.mla is not None:  # cross-attention too, shaped like the self-attention
+        return _latent_attention(spec, prefix, o_bias, cross)
     q_width, kv_width = v.n_heads * v.d_head, v.n_kv_heads * v.d_head
     weights = [
         *linear(f"{prefix}.q_proj", v.d_model, q_width, v.qkv_bias),
@@ -134,6 +141,8 @@ def attention(spec: Resolved, cross: bool = False) -> Piece:
         whole = _opt(spec, "qk_norm_scope", "head") == "projection"
         weights += norm(f"{prefix}.q_norm", q_width if whole else v.d_head, v.norm)
         weights += norm(f"{prefix}.k_norm", kv_width if whole else v.d_head, v.norm)
+    if _opt(spec, "sub_norms", False) and not cross:
+        weights += norm(f"{prefix}.attn_sub_norm", q_width, v.norm)
     if _opt(spec, "attention_sinks", False) and not cross:
         weights.append(Weight(f"{prefix}.sinks", (v.n_heads,)))
     gate = _opt(spec, "attention_gate", "none")
@@ -150,7 +159,7 @@ def attention(spec: Resolved, cross: bool = False) -> Piece:
     )
 
 
-def _latent_attention(spec: Resolved, prefix: str, o_bias: bool) -> Piece:
+def _latent_attention(spec: Resolved, prefix: str, o_bias: bool, cross: bool) -> Piece:
     """Multi-head latent attention (DeepSeek-V2/V3).
 
     An optional low-rank query path (d → q_lora_rank, norm, → heads), a shared latent
@@ -187,7 +196,7 @@ def _latent_attention(spec: Resolved, prefix: str, o_bias: bool) -> Piece:
     ]
     width = v.n_heads * (qk_head + m.v_head_dim)  # Q·Kᵀ over qk_head, A·V over v_head_dim
     scores, cached = width, m.kv_lora_rank + m.qk_rope_head_dim
-    if spec.exact("index_n_heads"):
+    if spec.exact("index_n_heads") and not cross:
         # The lightning indexer (DeepSeek-V3.2): its own q from the query latent, one
         # shared key per token (LayerNorm'd, and cached), per-head weights; it scores
         # every token (q·kᵀ per head, then the heads weighted and summed):
@@ -203,11 +212,12 @@ def _latent_attention(spec: Resolved, prefix: str, o_bias: bool) -> Piece:
         scores = scores + m.index_n_heads * (m.index_head_dim + 1)
         cached = cached + m.index_head_dim
     return Piece(
-        "attention",
+        "cross-attention" if cross else "attention",
         tuple(weights),
         scores=scores,
         kv=cached,
         kv_expanded=width,
+        cross=cross,
     )
 
 
@@ -347,7 +357,12 @@ def feed_forward(spec: Resolved) -> list[Piece]:
     v = spec.values
     moe = v.moe
     if moe is None:
-        return [] if v.mlp == "none" else [Piece("mlp", tuple(mlp_weights(spec, "mlp", v.d_ff)))]
+        if v.mlp == "none":
+            return []
+        weights = mlp_weights(spec, "mlp", v.d_ff)
+        if _opt(spec, "sub_norms", False):
+            weights += norm("mlp.ffn_sub_norm", v.d_ff, v.norm)
+        return [Piece("mlp", tuple(weights))]
     router = linear(
         "mlp.gate", v.d_model, moe.n_experts, _group_opt(moe, spec, "router_bias", False)
     )

@@ -55,6 +55,7 @@ BLOCK_KEYS = (
     "post_norms",
     "qk_norm",
     "qk_norm_scope",
+    "sub_norms",
     "attention_sinks",
     "attention_gate",
     "cross_attention",

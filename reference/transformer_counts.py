@@ -739,6 +739,20 @@ CASES: list[Case] = [
         ),
     },
     {
+        "id": "bitnet-small",
+        "model_type": "bitnet",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 640,
+            "num_hidden_layers": 3,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 2,
+            "vocab_size": 1000,
+            "tie_word_embeddings": False,
+        },
+        "description": "Small BitNet: norms inside attention (before o_proj) and the MLP.",
+    },
+    {
         "id": "laguna-per-layer-heads",
         "model_type": "laguna",
         "config": {
