@@ -32,6 +32,7 @@ from archcalc.registrations import family_problems, hf_model_type_problems, laye
 BUILTIN_PLUGINS = (
     "archcalc.plugins.transformer",
     "archcalc.plugins.transformer_hf",
+    "archcalc.plugins.transformer_hf_encoders",
     "archcalc.plugins.cnn_layers",
     "archcalc.plugins.cnn",
     "archcalc.plugins.vit",
