@@ -21,6 +21,7 @@ Needs torch, transformers and safetensors (not archcalc dependencies); from the 
     /work/refenv/bin/python reference/checkpoint_headers.py            # (re)write the JSON
     /work/refenv/bin/python reference/checkpoint_headers.py --check    # recompute, compare
     /work/refenv/bin/python reference/checkpoint_headers.py --keep DIR # also keep the folders
+    /work/refenv/bin/python reference/checkpoint_headers.py --cases jamba,bamba  # just these
 
 ``--keep DIR`` leaves each saved folder (weights included) in ``DIR/<case>`` for checking
 archcalc by hand on checkpoints that are not in the repository.
@@ -278,9 +279,17 @@ def save(case: dict[str, Any], folder: Path) -> dict[str, Any]:
     }
 
 
-def build_document(keep: Path | None) -> dict[str, Any]:
+def build_document(keep: Path | None, only: list[str] | None = None) -> dict[str, Any]:
+    """Every case's record; with ``only``, those cases' records merged into the JSON's."""
     cases = {}
+    if only:
+        unknown = sorted(set(only) - set(CASES))
+        if unknown:
+            raise SystemExit(f"no such case: {', '.join(unknown)}")
+        cases = {k: v for k, v in json.loads(OUTPUT.read_text())["cases"].items() if k in CASES}
     for name, case in CASES.items():
+        if only and name not in only:
+            continue
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / name
             cases[name] = save(case, folder)
@@ -297,7 +306,7 @@ def build_document(keep: Path | None) -> dict[str, Any]:
             "in model.parameters())"
         ),
         "versions": versions(),
-        "cases": cases,
+        "cases": dict(sorted(cases.items())),
     }
 
 
@@ -305,8 +314,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare with the committed JSON")
     parser.add_argument("--keep", type=Path, help="also keep each saved folder in KEEP/<case>")
+    parser.add_argument(
+        "--cases",
+        type=lambda text: [c for c in text.split(",") if c],
+        help="recompute just these comma-separated cases, keep the others' records",
+    )
     args = parser.parse_args(argv)
-    document = build_document(args.keep)
+    document = build_document(args.keep, args.cases)
     text = json.dumps(document, indent=1, sort_keys=True) + "\n"
     if args.check:
         old = OUTPUT.read_text() if OUTPUT.exists() else ""

@@ -30,7 +30,15 @@ Needs torch and transformers (not archcalc dependencies); run from the repositor
 
     /work/refenv/bin/python reference/hf_coverage.py --archcalc-python .venv/bin/python
     /work/refenv/bin/python reference/hf_coverage.py --archcalc-python ... --perturb
+    /work/refenv/bin/python reference/hf_coverage.py --archcalc-python ... --types jamba,lfm2
     /work/refenv/bin/python reference/hf_coverage.py --table   # the README table, from the JSON
+
+``--types a,b`` recomputes just those types (their default config, verdict and, when the
+JSON holds perturbations, their perturbations) and merges them into the JSON, so several
+people can each regenerate their own rows; the tally is kept per type
+(``perturbations.tally_by_type``) so it can be updated type by type. The vocabulary of
+string values tried is taken from every exactly counted type's default config, as in a
+full run.
 """
 
 from __future__ import annotations
@@ -330,12 +338,17 @@ def perturbations(data: dict[str, Any], vocabulary: dict[str, set[Any]], read: l
 # ------------------------------------------------------------------ the document
 
 
-def build(python: str, perturb: bool, only: list[str] | None) -> dict[str, Any]:
+def build(
+    python: str, perturb: bool, only: list[str] | None, vocabulary_of: dict | None = None
+) -> dict[str, Any]:
     quiet()
     import transformers
 
     types = model_types()
     if only:
+        unknown = sorted(set(only) - set(types))
+        if unknown:
+            raise SystemExit(f"not a text model type of this transformers: {', '.join(unknown)}")
         types = {t: v for t, v in types.items() if t in only}
     defaults: dict[str, dict[str, Any]] = {}
     entries: dict[str, dict[str, Any]] = {}
@@ -388,13 +401,17 @@ def build(python: str, perturb: bool, only: list[str] | None) -> dict[str, Any]:
         "defaults": {t: defaults[t] for t, e in entries.items() if e["status"] == "exact"},
     }
     if perturb:
-        document["perturbations"] = perturb_all(python, entries, defaults)
+        vocabulary = None if vocabulary_of is None else {**vocabulary_of, **document["defaults"]}
+        document["perturbations"] = perturb_all(python, entries, defaults, vocabulary)
     return document
 
 
-def perturb_all(python: str, entries: dict, defaults: dict) -> dict[str, Any]:
-    """Every single-key change of every exactly-counted type's default config."""
-    vocabulary = string_vocabulary(defaults)
+def perturb_all(
+    python: str, entries: dict, defaults: dict, vocabulary_of: dict | None = None
+) -> dict[str, Any]:
+    """Every single-key change of every exactly-counted type's default config (string
+    values from the default configs of ``vocabulary_of``, else of ``defaults``)."""
+    vocabulary = string_vocabulary(defaults if vocabulary_of is None else vocabulary_of)
     jobs, meta = [], {}
     for model_type, entry in entries.items():
         if entry["status"] != "exact":
@@ -408,12 +425,16 @@ def perturb_all(python: str, entries: dict, defaults: dict) -> dict[str, Any]:
     _, results = run_archcalc(python, jobs)
     kept: dict[str, list[Any]] = defaultdict(list)
     tally: Counter[str] = Counter()
+    by_type: dict[str, Counter[str]] = {
+        t: Counter() for t, e in entries.items() if e["status"] == "exact"
+    }
     problems = []
     for job_id, (model_type, key, value, extra, reference) in meta.items():
         result = results[job_id]
         base = entries[model_type]["reference"]
         outcome = verdict(reference, result, base["total_params"])
         tally[outcome] += 1
+        by_type[model_type][outcome] += 1
         changed = (
             reference.get("total_params") != base["total_params"]
             or reference.get("active_params") != base["active_params"]
@@ -440,9 +461,51 @@ def perturb_all(python: str, entries: dict, defaults: dict) -> dict[str, Any]:
                 kept[model_type].append(row)
     return {
         "tally": dict(tally),
+        "tally_by_type": {t: dict(c) for t, c in sorted(by_type.items())},
         "problems": [dict(type=t, **r) for t, r in problems],
         "rows": dict(kept),
     }
+
+
+def merge(old: dict[str, Any], new: dict[str, Any], types: list[str]) -> dict[str, Any]:
+    """``old`` with the entries of ``types`` replaced by ``new``'s (a ``--types`` run).
+
+    Each helper regenerates only the rows of the model types it changed; both documents
+    must come from the same transformers."""
+    if old.get("transformers") != new["transformers"]:
+        raise SystemExit(
+            f"{OUTPUT} was measured with transformers {old.get('transformers')}, this run "
+            f"with {new['transformers']}: regenerate it whole"
+        )
+    merged = dict(old)
+    merged["types"] = {**old["types"], **new["types"]}
+    merged["defaults"] = {t: d for t, d in old["defaults"].items() if t not in types}
+    merged["defaults"].update(new["defaults"])
+    merged["defaults"] = dict(sorted(merged["defaults"].items()))
+    if "perturbations" not in old:
+        return merged
+    was, now = old["perturbations"], new["perturbations"]
+    by_type = dict(was.get("tally_by_type", {}))
+    tally: Counter[str] = Counter(was["tally"])
+    for t in types:
+        if t in by_type:
+            tally.subtract(by_type.pop(t))
+        elif old["types"].get(t, {}).get("status") == "exact":
+            raise SystemExit(
+                f"{t} was perturbed before per-type tallies were kept: run a full --perturb"
+            )
+    for t, counts in now["tally_by_type"].items():
+        by_type[t] = counts
+        tally.update(counts)
+    rows = {t: r for t, r in was["rows"].items() if t not in types}
+    rows.update(now["rows"])
+    merged["perturbations"] = {
+        "tally": {k: v for k, v in sorted(tally.items()) if v},
+        "tally_by_type": dict(sorted(by_type.items())),
+        "problems": [p for p in was["problems"] if p["type"] not in types] + now["problems"],
+        "rows": dict(sorted(rows.items())),
+    }
+    return merged
 
 
 # ------------------------------------------------------------------ the README table
@@ -532,10 +595,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--perturb", action="store_true", help="also change every key")
     parser.add_argument("--only", nargs="*", help="just these model types (not written)")
+    parser.add_argument(
+        "--types",
+        type=lambda text: [t for t in text.split(",") if t],
+        help="recompute just these comma-separated types and merge them into the JSON "
+        "(their perturbations too when the JSON has them)",
+    )
     parser.add_argument("--table", action="store_true", help="print the README table")
     args = parser.parse_args(argv)
     if args.table:
         print(table(json.loads(OUTPUT.read_text(encoding="utf-8"))))
+        return 0
+    if args.types:
+        old = json.loads(OUTPUT.read_text(encoding="utf-8"))
+        others = {t: d for t, d in old["defaults"].items() if t not in args.types}
+        new = build(args.archcalc_python, "perturbations" in old, args.types, others)
+        document = merge(old, new, args.types)
+        OUTPUT.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        for t in args.types:
+            print(t, document["types"][t]["status"])
+        for row in new.get("perturbations", {}).get("problems", []):
+            print("PROBLEM", json.dumps(row))
+        print(f"wrote {OUTPUT}: {json.dumps(summary(document))}")
         return 0
     document = build(args.archcalc_python, args.perturb, args.only)
     if args.only:
