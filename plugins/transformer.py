@@ -187,10 +187,12 @@ FIELDS = (
     Field(
         "qk_norm_scope",
         "choice",
-        "What a qk_norm normalises: each head (d_head wide; Qwen3, Gemma 3) or the whole q "
-        "and k projections (n_heads·d_head and n_kv_heads·d_head wide; OLMo 2, OLMoE).",
+        "What a qk_norm normalises: each head with one shared norm (d_head wide; Qwen3, "
+        "Gemma 3), the whole q and k projections (n_heads·d_head and n_kv_heads·d_head "
+        "wide; OLMo 2, OLMoE), or each head with its own bias-free norm (per_head: "
+        "n_heads × d_head weights; StableLM's qk_layernorm).",
         default="head",
-        choices=("head", "projection"),
+        choices=("head", "projection", "per_head"),
     ),
     Field(
         "attention_sinks",
@@ -265,6 +267,13 @@ FIELDS = (
         "Buckets of a relative position bias (buckets × n_heads) in the first block of each "
         "stack (T5: 32); 0 for none.",
         default=0,
+    ),
+    Field(
+        "relative_attention_per_layer",
+        "bool",
+        "With relative_attention_buckets, every block's self-attention has its own relative "
+        "position bias (UMT5), not only the first block of each stack (T5).",
+        default=False,
     ),
     Field(
         "pooler",
@@ -453,29 +462,24 @@ def _block_parts(stack: transformer_stack.Stack) -> list[Part]:
 
     ``per_layer`` is set when every block holding the component holds the same amount.
     """
-    totals: dict[str, tuple[Any, Any, Any, list[Any]]] = {}
+    # component -> (blocks, params per block, active per block) of every kind holding it
+    terms: dict[str, list[tuple[Any, Any, Any]]] = {}
     for name, n in stack.counts().items():
         if isinstance(n, int) and n == 0:
             continue
         for piece in parts.block(stack.kinds[name].spec, cross=stack.section == "decoder"):
-            params, active, layers, per = totals.get(piece.component, (0, 0, 0, []))
-            totals[piece.component] = (
-                params + n * piece.params,
-                active + n * piece.active,
-                layers + n,
-                [*per, piece.params],
-            )
+            terms.setdefault(piece.component, []).append((n, piece.params, piece.active))
     out = []
-    for component in sorted(totals, key=COMPONENTS.index):
-        params, active, layers, per = totals[component]
-        uniform = all(p == per[0] for p in per)
+    for component in sorted(terms, key=COMPONENTS.index):
+        rows = terms[component]
+        per = {params for _, params, _ in rows} if len(rows) < 64 else set()
         out.append(
             Part(
                 component,
-                params,
-                active=active,
-                per_layer=per[0] if uniform else None,
-                layers=layers,
+                parts.add_all(n * params for n, params, _ in rows),
+                active=parts.add_all(n * active for n, _, active in rows),
+                per_layer=rows[0][1] if len(per) == 1 else None,
+                layers=parts.add_all(n for n, _, _ in rows),
                 section=stack.section,
             )
         )
@@ -580,6 +584,14 @@ def check_architecture(spec: Resolved) -> None:
             f"n_decoder_layers only applies to encoder-decoder, not {v.architecture}; ignored",
             code="T510",
         )
+    if _opt_on(spec, "relative_attention_per_layer") and not spec.exact(
+        "relative_attention_buckets"
+    ):
+        spec.warning(
+            "relative_attention_per_layer",
+            "relative_attention_per_layer has no effect without relative_attention_buckets",
+            code="T510",
+        )
     if "decoder_stack" in spec.doc.data and v.architecture != "encoder-decoder":
         spec.error(
             "decoder_stack",
@@ -590,7 +602,7 @@ def check_architecture(spec: Resolved) -> None:
 
 def check_layout(spec: Resolved) -> None:
     """The stacks resolve (segments add up, kinds exist) and every kind of block is sound."""
-    if not _layout_keys_agree(spec):
+    if not transformer_stack.groups_complete(spec) or not _layout_keys_agree(spec):
         return
     once = _Once()
     used: set[str] = set()

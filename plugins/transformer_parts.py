@@ -22,6 +22,7 @@ them to each model type's own state-dict names.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from archcalc.spec import Resolved
@@ -56,7 +57,7 @@ class Piece:
 
     @property
     def params(self) -> Any:
-        return _sum(w.numel for w in self.weights)
+        return add_all(w.numel for w in self.weights)
 
     def _active(self, weight: Weight) -> Any:
         if self.active_experts is None:
@@ -65,19 +66,26 @@ class Piece:
 
     @property
     def active(self) -> Any:
-        return _sum(self._active(w) for w in self.weights)
+        return add_all(self._active(w) for w in self.weights)
 
     @property
     def flops(self) -> Any:
         """Matmul FLOPs per token through this part (attention's S-dependent products aside)."""
-        return 2 * _sum(self._active(w) for w in self.weights if w.matmul)
+        return 2 * add_all(self._active(w) for w in self.weights if w.matmul)
 
 
-def _sum(values: Any) -> Any:
-    total: Any = 0
-    for value in values:
-        total = total + value
-    return total
+def add_all(values: Any) -> Any:
+    """The sum of ints or sympy expressions, built once.
+
+    Adding sympy terms one by one re-sorts the growing sum each time (quadratic in the
+    terms: a pattern of 500 kinds took a minute); ``Add`` of them all does it once.
+    """
+    values = list(values)
+    if all(isinstance(value, (int, Fraction)) for value in values):
+        return sum(values)
+    import sympy
+
+    return sympy.Add(*values)
 
 
 def _product(values: Any) -> Any:
@@ -138,9 +146,10 @@ def attention(spec: Resolved, cross: bool = False) -> Piece:
         *linear(f"{prefix}.o_proj", q_width, v.d_model, o_bias),
     ]
     if _opt(spec, "qk_norm", False):
-        whole = _opt(spec, "qk_norm_scope", "head") == "projection"
-        weights += norm(f"{prefix}.q_norm", q_width if whole else v.d_head, v.norm)
-        weights += norm(f"{prefix}.k_norm", kv_width if whole else v.d_head, v.norm)
+        weights += _qk_norms(spec, prefix)
+    if not cross and _opt(spec, "relative_attention_per_layer", False):
+        table = (v.relative_attention_buckets, v.n_heads)
+        weights.append(Weight(f"{prefix}.relative_attention_bias.weight", table))
     if _opt(spec, "sub_norms", False) and not cross:
         weights += norm(f"{prefix}.attn_sub_norm", q_width, v.norm)
     if _opt(spec, "attention_sinks", False) and not cross:
@@ -157,6 +166,24 @@ def attention(spec: Resolved, cross: bool = False) -> Piece:
         kv_expanded=2 * kv_width,
         cross=cross,
     )
+
+
+def _qk_norms(spec: Resolved, prefix: str) -> list[Weight]:
+    """Norms on queries and keys: one per head shared by all heads, one over the whole
+    projection, or each head its own bias-free one (a (heads, d_head) weight)."""
+    v = spec.values
+    scope = _opt(spec, "qk_norm_scope", "head")
+    if scope == "per_head":
+        if v.norm == "nonparametric":
+            return []
+        return [
+            Weight(f"{prefix}.q_norm.weight", (v.n_heads, v.d_head)),
+            Weight(f"{prefix}.k_norm.weight", (v.n_kv_heads, v.d_head)),
+        ]
+    whole = scope == "projection"
+    q_width = v.n_heads * v.d_head if whole else v.d_head
+    kv_width = v.n_kv_heads * v.d_head if whole else v.d_head
+    return [*norm(f"{prefix}.q_norm", q_width, v.norm), *norm(f"{prefix}.k_norm", kv_width, v.norm)]
 
 
 def _latent_attention(spec: Resolved, prefix: str, o_bias: bool, cross: bool) -> Piece:
@@ -456,7 +483,9 @@ def stack_inputs(spec: Resolved) -> list[Piece]:
         pieces.append(Piece("positions", (Weight("embed_positions.weight", (rows, d_embed)),)))
     if _opt(spec, "embedding_norm", False) and v.norm != "nonparametric":
         pieces.append(Piece("embedding norm", tuple(norm("embed_norm", d_embed, v.norm))))
-    if spec.exact("relative_attention_buckets"):
+    if spec.exact("relative_attention_buckets") and not _opt(
+        spec, "relative_attention_per_layer", False
+    ):
         table = (v.relative_attention_buckets, v.n_heads)
         name = "relative_attention_bias.weight"
         pieces.append(Piece("relative position bias", (Weight(name, table),)))

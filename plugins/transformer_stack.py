@@ -23,10 +23,13 @@ Only :meth:`Stack.kind_at` (for listing tensors, which are one per block) walks 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+import operator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
+
+from archcalc.plugins.transformer_parts import add_all
 
 from archcalc import expr as exprs
 from archcalc.family import REQUIRED, Field, Group
@@ -63,7 +66,7 @@ BLOCK_KEYS = (
 BLOCK_GROUPS = ("moe", "mla", "mamba", "deltanet")
 #: Kinds a stack may name in all its segments and patterns together: each is resolved, so
 #: this bounds the work a spec can ask for (a model written block by block is far below).
-MAX_ENTRIES = 2048
+MAX_ENTRIES = 512
 #: Group keys that describe the stack rather than one block.
 STACK_ONLY = frozenset({"moe.first_dense_layers"})
 
@@ -87,11 +90,14 @@ class Segment:
     exact_layers: int
     start: int
 
-    def counts(self) -> Iterator[tuple[str, Any]]:
+    def counts(self, floordiv: Callable[[Any, Any], Any]) -> Iterator[tuple[str, Any]]:
         """(kind, blocks) for each position of the pattern: ⌈(L - j) / P⌉, never unrolled."""
         period = len(self.pattern)
         for j, name in enumerate(self.pattern):
-            yield name, self.layers if period == 1 else (self.layers - j + period - 1) // period
+            yield (
+                name,
+                self.layers if period == 1 else floordiv(self.layers - j + period - 1, period),
+            )
 
 
 @dataclass(frozen=True)
@@ -104,14 +110,16 @@ class Stack:
     #: Blocks whose weights are distinct; with layer sharing (ALBERT) fewer than run.
     distinct: Any
     layers: Any
+    #: Floor division in the spec's algebra (sympy's floor left unevaluated: cheap to build).
+    floordiv: Callable[[Any, Any], Any] = operator.floordiv
 
     def counts(self) -> dict[str, Any]:
         """Distinct blocks of each kind (what the parameters multiply)."""
-        out: dict[str, Any] = {}
+        terms: dict[str, list[Any]] = {}
         for segment in self.segments:
-            for name, n in segment.counts():
-                out[name] = out.get(name, 0) + n
-        return out
+            for name, n in segment.counts(self.floordiv):
+                terms.setdefault(name, []).append(n)
+        return {name: add_all(ns) for name, ns in terms.items()}
 
     def runs(self) -> dict[str, Any]:
         """Blocks of each kind a forward pass runs (what the FLOPs multiply).
@@ -241,14 +249,15 @@ def _resolve(spec: Resolved, key: str, section: str) -> Stack:
     if failed:
         raise StackError(resolved)
     if rest is not None:
-        layers = total - _sum(s.layers for s in segments)
+        layers = total - add_all(s.layers for s in segments)
         segments[rest] = Segment(segments[rest].pattern, layers, segments[rest].exact_layers, 0)
     start = 0
     placed = []
     for segment in segments:
         placed.append(Segment(segment.pattern, segment.layers, segment.exact_layers, start))
         start += segment.exact_layers
-    return Stack(section, resolved, tuple(placed), total, total)
+    floordiv = spec.namespace.algebra.floordiv if spec.symbolic else operator.floordiv
+    return Stack(section, resolved, tuple(placed), total, total, floordiv)
 
 
 def _flat(spec: Resolved, kinds: dict[str, Kind], total: Any, n_name: str, section: str) -> Stack:
@@ -316,21 +325,40 @@ def _kind(spec: Resolved, name: str, replace: Any, at: Path) -> Kind | None:
         return None  # the schema reported it
     before = len(spec.sink.errors)
     variant = spec.variant(replace, at=at)
-    for group in spec.family.groups():
-        fields = getattr(variant.values, group.name, None)
-        if fields is None:
-            continue
-        for fld in group.fields:
-            if fld.default is REQUIRED and getattr(fields, fld.leaf) is None:
-                spec.error(
-                    (*at, group.name),
-                    f"{group.name} of block '{name}' needs {fld.leaf} (the spec has no "
-                    f"{group.name} to take it from)",
-                    code="T523",
-                )
-    if len(spec.sink.errors) > before or variant.namespace.failed - spec.namespace.failed:
+    complete = groups_complete(variant, f" of block '{name}'", at)
+    if not complete or len(spec.sink.errors) > before:
+        return None
+    if variant.namespace.failed - spec.namespace.failed:
         return None
     return Kind(name, variant, at)
+
+
+def groups_complete(spec: Resolved, whose: str = "", at: Path = ()) -> bool:
+    """Whether every group present has its required keys; reports those it lacks.
+
+    A group can come into being without them: from a kind of block (``moe: {top_k: 2}``
+    when the spec has no moe) or from ``--set moe.n_experts=8`` on a dense spec.
+    """
+    complete = True
+    for group in spec.family.groups():
+        fields = getattr(spec.values, group.name, None)
+        if fields is None:
+            continue
+        missing = [
+            f.leaf
+            for f in group.fields
+            if f.default is REQUIRED and getattr(fields, f.leaf) is None
+        ]
+        for leaf in missing:
+            given = [f.leaf for f in group.fields if spec.given(f.leaf)]
+            spec.error(
+                (*at, group.name) if at else (group.name,),
+                f"{group.name}{whose} needs {leaf} (given: {', '.join(given) or 'nothing'}; "
+                f"the spec has no {group.name} to take it from)",
+                code="T523",
+            )
+            complete = False
+    return complete
 
 
 def _number(spec: Resolved, path: Path) -> tuple[int, Any]:
@@ -348,13 +376,6 @@ def _number(spec: Resolved, path: Path) -> tuple[int, Any]:
     values = spec.exact_values
     exact = exprs.evaluate(exprs.parse(raw), lambda n: values[n], exprs.EXACT)
     return int(exact), current
-
-
-def _sum(values: Any) -> Any:
-    total: Any = 0
-    for value in values:
-        total = total + value
-    return total
 
 
 # --------------------------------------------------------------------------- schema

@@ -753,6 +753,42 @@ CASES: list[Case] = [
         "description": "Small BitNet: norms inside attention (before o_proj) and the MLP.",
     },
     {
+        "id": "stablelm-qk-layernorm",
+        "model_type": "stablelm",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 640,
+            "num_hidden_layers": 3,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 4,
+            "vocab_size": 1000,
+            "qk_layernorm": True,
+            "tie_word_embeddings": False,
+        },
+        "description": (
+            "Small StableLM with qk_layernorm: every head its own bias-free LayerNorm on "
+            "queries and keys; LayerNorms with biases elsewhere."
+        ),
+    },
+    {
+        "id": "umt5-small",
+        "model_type": "umt5",
+        "auto_class": "AutoModelForSeq2SeqLM",
+        "config": {
+            "d_model": 256,
+            "num_layers": 3,
+            "num_decoder_layers": 2,
+            "num_heads": 4,
+            "d_kv": 32,
+            "d_ff": 512,
+            "vocab_size": 1000,
+        },
+        "description": (
+            "Small UMT5: a relative position bias in every block's self-attention (T5 has "
+            "one in the first block only), gated-GELU MLPs, tied head."
+        ),
+    },
+    {
         "id": "laguna-per-layer-heads",
         "model_type": "laguna",
         "config": {

@@ -53,7 +53,7 @@ def test_tensors_sum_to_the_count(path: Path) -> None:
     assert len({t.name for t in tensors}) == len(tensors)
 
 
-LAYER = re.compile(r"(?:^|\.)(?:layers|h)\.(\d+)\.")
+LAYER = re.compile(r"(?:^|\.)(?:layers|h|block)\.(\d+)\.")
 
 
 def _layer_numel(shapes: dict[str, list[int]], layer: int) -> int:

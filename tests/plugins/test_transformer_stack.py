@@ -424,3 +424,10 @@ def test_listing_tensors_is_bounded_while_counting_is_not(tmp_path: Path) -> Non
     with pytest.raises(SpecError) as info:
         list(transformer.tensors(deep.exact))
     assert "listing tensors goes block by block" in str(info.value.diagnostics[-1].message)
+
+
+def test_a_group_made_by_set_without_its_required_keys_is_located(tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as info:
+        _load(tmp_path, BASE, "moe.n_experts=8")
+    (line,) = [d.format() for d in info.value.diagnostics if d.severity == "error"]
+    assert "moe needs top_k (given: n_experts" in line and "[T523]" in line
