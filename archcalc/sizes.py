@@ -90,6 +90,14 @@ class Compute:
     #: figures are per input; ``size`` shows them with their multiply-adds.
     input: str | None = None
 
+    @classmethod
+    def for_input(
+        cls, input: str, components: tuple[tuple[str, int], ...], notes: tuple[str, ...] = ()
+    ) -> Compute:
+        """One forward pass over one ``input`` (a vision model): FLOPs by component."""
+        flops = sum(f for _, f in components)
+        return cls(1, flops, flops, components, None, notes=notes, input=input)
+
 
 @dataclass(frozen=True)
 class Sizes:

@@ -136,16 +136,7 @@ def compute(spec: Resolved, seq_len: int) -> Any:
         )
     flow = walker(spec).input()
     shape = "×".join(str(x) for x in flow.exact) if flow is not None else "?"
-    total = sum(f for _, f in components)
-    return Compute(
-        seq_len=1,
-        flops_per_sequence=total,
-        flops_per_sequence_causal=total,
-        components=components,
-        kv_elements_per_token=None,
-        notes=tuple(notes),
-        input=f"{shape} input",
-    )
+    return Compute.for_input(f"{shape} input", components, tuple(notes))
 
 
 def shapes(spec: Resolved) -> tuple[ShapeRow, ...]:

@@ -276,19 +276,13 @@ def compute(spec: Resolved, seq_len: int) -> Any:
 
     v = spec.values
     components = tuple((name, 2 * m) for name, m in macs_by_component(spec))
-    flops = sum(f for _, f in components)
-    return Compute(
-        seq_len=1,
-        flops_per_sequence=flops,
-        flops_per_sequence_causal=flops,
-        components=components,
-        kv_elements_per_token=None,
-        notes=(
-            "FLOPs = 2 × multiply-adds of the patch embedding, every projection, both "
-            "attention products (full attention over all tokens) and the heads "
-            "(FlopCounterMode's convention; torchinfo and fvcore report the multiply-adds)",
-        ),
-        input=f"{v.in_channels}×{v.image_size}×{v.image_size} image",
+    notes = (
+        "FLOPs = 2 × multiply-adds of the patch embedding, every projection, both attention "
+        "products (full attention over all tokens) and the heads (FlopCounterMode's "
+        "convention; torchinfo and fvcore report the multiply-adds)",
+    )
+    return Compute.for_input(
+        f"{v.in_channels}×{v.image_size}×{v.image_size} image", components, notes
     )
 
 
