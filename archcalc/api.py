@@ -215,6 +215,9 @@ def _load(
     overrides: Sequence[Override],
 ) -> tuple[yamlsafe.Document, list[Override]]:
     """The document, and the overrides left for it once a config has taken its own keys."""
+    from archcalc import suggest
+
+    suggest.reset()  # each file gets the same bounded budget of suggestions
     if os.path.isdir(path) and os.path.isfile(os.path.join(path, "config.json")):
         from archcalc import hf
 

@@ -12,6 +12,7 @@ import enum
 import re
 import reprlib
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class ExitCode(enum.IntEnum):
@@ -65,6 +66,42 @@ def safe(text: object, limit: int | None = None) -> str:
     if _UNSAFE.search(string) is None:
         return string
     return _UNSAFE.sub(lambda m: _escaped(m.group()), string)
+
+
+def safe_text(text: str) -> str:
+    """Several lines made safe: :func:`safe` on each, the line breaks themselves kept."""
+    if _UNSAFE.search(text) is None:
+        return text
+    return "\n".join(safe(line) for line in text.split("\n"))
+
+
+class SafeWriter:
+    """A text stream that prints everything through :func:`safe_text`.
+
+    The command line writes to these, so no spec-, config- or path-derived text reaches a
+    terminal raw, whichever renderer (or click, echoing a bad option value) produced it;
+    and a character the stream's encoding cannot hold (a strict ASCII stdout) is written
+    as a backslash escape instead of killing the run midway.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        cleaned = safe_text(text)
+        try:
+            self._stream.write(cleaned)
+        except UnicodeEncodeError:
+            encoding = getattr(self._stream, "encoding", None) or "ascii"
+            self._stream.write(cleaned.encode(encoding, "backslashreplace").decode(encoding))
+        return len(text)
+
+    def raw(self, text: str) -> None:
+        """Write trusted text (a progress bar's carriage return) as it is."""
+        self._stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 #: What a rule code looks like: capital letters, then digits (``S201``, ``T501``, ``LORA101``).
@@ -155,12 +192,18 @@ class PluginError(ArchcalcError):
     """A plugin failed to load, raised inside a hook, or clashed with another plugin."""
 
 
+#: Most diagnostics kept for one file; past it, one summary line (rule A003).
+MAX_PER_FILE = 100
+
+
 @dataclass
 class DiagnosticSink:
     """Collects diagnostics for one file so that checks can report all problems, not the first."""
 
     file: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: Problems past :data:`MAX_PER_FILE`: counted, not kept (one summary line says so).
+    hidden: int = 0
 
     def error(self, mark: Mark | None, message: str, code: str | None = None) -> None:
         self.add(mark, message, "error", code)
@@ -171,6 +214,23 @@ class DiagnosticSink:
     def add(self, mark: Mark | None, message: str, severity: str, code: str | None = None) -> None:
         """Record one problem; without ``code`` the default code of ``severity`` is used."""
         mark = mark or Mark(1, 1)
+        if len(self.diagnostics) >= MAX_PER_FILE:
+            # Bounded output: a file with 30,000 unknown keys gets 100 lines and a summary.
+            self.hidden += 1
+            if self.hidden == 1 or (severity == "error" and not self.errors[-1:]):
+                summary = Diagnostic(
+                    self.file,
+                    mark.line,
+                    mark.column,
+                    f"more problems in this file not shown (stopped after {MAX_PER_FILE})",
+                    "error" if severity == "error" else "warning",
+                    "A003",
+                )
+                if self.hidden == 1:
+                    self.diagnostics.append(summary)
+                else:
+                    self.diagnostics[-1] = summary
+            return
         self.diagnostics.append(
             Diagnostic(self.file, mark.line, mark.column, message, severity, code or "")
         )

@@ -25,7 +25,6 @@ so ``8 * d_model / 3`` stays exact and a decimal literal like ``1.3`` means 13/1
 from __future__ import annotations
 
 import ast
-import difflib
 import functools
 import math
 import operator
@@ -38,6 +37,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from archcalc.errors import ArchcalcError, shorten
+from archcalc.suggest import close_matches
 
 __all__ = [
     "ALLOWED_FUNCTIONS",
@@ -996,23 +996,7 @@ def _lookup(node: Name, lookup: Callable[[str], Any]) -> Any:
         if isinstance(reason, str) and reason != node.id:
             # The caller explained why the name is not usable (e.g. "'x' is not a number").
             message = reason if len(reason) <= 200 else reason[:197] + "..."
-        known = _known_names(error.args[1] if len(error.args) > 1 else ())
-        close = difflib.get_close_matches(node.id, known, n=3)
+        close = close_matches(node.id, error.args[1] if len(error.args) > 1 else (), n=3)
         if close:
             message += "; did you mean " + " or ".join(_quote(name) for name in close) + "?"
         raise ExprError(message, node.offset, "X302") from None
-
-
-def _known_names(candidates: Iterable[Any]) -> list[str]:
-    """The caller's known names, capped: a huge list must not make an error slow."""
-    try:
-        iterator = iter(candidates)
-    except TypeError:
-        return []
-    known: list[str] = []
-    for candidate in iterator:
-        if isinstance(candidate, str) and len(candidate) <= 200:
-            known.append(candidate)
-            if len(known) >= 10_000:
-                break
-    return known

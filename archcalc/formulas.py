@@ -8,6 +8,7 @@ before it is shown: substituting the symbols' values must give ``total_params``.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -17,7 +18,7 @@ import sympy
 
 from archcalc import api
 from archcalc.contract import family_failure, layer_failure
-from archcalc.errors import SpecError, UsageError
+from archcalc.errors import Diagnostic, SpecError, UsageError
 from archcalc.spec import Override, Resolved, did_you_mean
 
 FORMATS = ("text", "latex", "python", "json")
@@ -76,11 +77,90 @@ def _tidy(expression: Any) -> Any:
     return sympy.expand(expression)
 
 
+#: Most terms a formula may expand to. Expanding is what makes it readable (12·L·d² + ...);
+#: a product of sums grows exponentially (12 sums of 4 fields: 16.7M terms, which sympy
+#: would build for minutes), so its size is computed first and a larger one refused.
+MAX_TERMS = 10_000
+
+
+def expanded_terms(expression: Any, cap: int = MAX_TERMS) -> int:
+    """An upper bound of the number of terms ``sympy.expand`` gives, computed without
+    expanding (at most ``cap + 1``: beyond the cap the exact figure does not matter).
+
+    A sum has the terms of its summands, a product the product of its factors', ``x**e``
+    the monomials of degree ``e`` in the terms of ``x``; a function (floor, Min...) is one
+    term, its arguments counted on their own. Shared subexpressions are visited once.
+    """
+    if not isinstance(expression, sympy.Basic):
+        return 1
+    sizes: dict[int, int] = {}
+    largest = 1
+    stack: list[tuple[Any, bool]] = [(expression, False)]
+    while stack:
+        node, ready = stack.pop()
+        key = id(node)
+        if key in sizes:
+            continue
+        if not ready:
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in node.args if id(arg) not in sizes)
+            continue
+        args = [sizes[id(arg)] for arg in node.args]
+        if node.is_Add:
+            size = sum(args)
+        elif node.is_Mul:
+            size = 1
+            for n in args:
+                size = min(size * n, cap + 1)
+        elif node.is_Pow and node.exp.is_Integer and int(node.exp) > 1:
+            size = min(math.comb(args[0] + int(node.exp) - 1, int(node.exp)), cap + 1)
+        else:
+            size = 1
+        size = min(size, cap + 1)
+        largest = max(largest, size, *args)
+        sizes[key] = size
+    return min(largest, cap + 1)
+
+
+def _refuse_huge(spec: api.Spec, resolved: Resolved, figures: list[Any]) -> None:
+    """A located error, before anything is expanded, for a formula beyond :data:`MAX_TERMS`.
+
+    It points at the field whose own expression is too large when there is one, else at
+    the ``family`` line (the family's formula multiplies fields that are each fine).
+    """
+    if all(expanded_terms(f) <= MAX_TERMS for f in figures):
+        return
+    where: tuple[str | int, ...] = ("family",)
+    name = "the formula"
+    entries = resolved.namespace.entries
+    for field_name, value in resolved.namespace.memo.items():
+        if field_name in entries and expanded_terms(value) > MAX_TERMS:
+            where, name = entries[field_name].path, field_name
+            break
+    mark = spec.doc.mark(where)
+    raise SpecError(
+        [
+            Diagnostic(
+                spec.file,
+                mark.line,
+                mark.column,
+                f"{name} would expand to more than {MAX_TERMS:,} terms (a product of sums "
+                "multiplies their terms); write it with fewer products of sums, or keep fewer "
+                "fields symbolic with --keep",
+                "error",
+                "X309",
+            )
+        ]
+    )
+
+
 def build(spec: api.Spec, keep: Iterable[str] | None = None) -> Formula:
     """Build the formula of ``spec``; ``keep`` names the only fields left symbolic."""
     keep_list = None if keep is None else _check_keep(spec, keep)
     resolved, breakdown = api.symbolic(spec, keep_list)
     exact = api.count(spec)
+    figures = [breakdown.total, breakdown.active, *(p.params for p in breakdown.parts)]
+    _refuse_huge(spec, resolved, [*figures, *breakdown.extras.values()])
     total = _tidy(breakdown.total)
     active = _tidy(breakdown.active)
     parts = tuple((p.section, p.name, _tidy(p.params)) for p in breakdown.parts)

@@ -38,6 +38,7 @@ from archcalc.errors import (
     PluginError,
     SpecError,
     UsageError,
+    safe,
     shorten,
 )
 from archcalc.yamlsafe import MAX_BYTES, MAX_DEPTH, Document, _read_regular_file
@@ -750,9 +751,11 @@ def spec_yaml(config: HFConfig, translation: Translation, schema_ref: str) -> st
         **translation.spec,
     }
     header = (
-        f"# yaml-language-server: $schema={schema_ref}\n"
-        f"# Imported by `archcalc import-hf` from {config.file}\n"
-        f"# (Hugging Face model_type '{translation.model_type}'): counts what transformers "
+        # Each comment is one line whatever the file name or model_type holds (safe()
+        # escapes a newline): nothing can break out of it into the spec.
+        f"# yaml-language-server: $schema={safe(schema_ref)}\n"
+        f"# Imported by `archcalc import-hf` from {safe(config.file)}\n"
+        f"# (Hugging Face model_type '{safe(translation.model_type)}'): counts what transformers "
         "builds for that config.\n"
     )
     return header + str(yaml.safe_dump(body, sort_keys=False, allow_unicode=False))

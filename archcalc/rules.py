@@ -57,6 +57,13 @@ _RULES = (
         "fix the error (errors cannot be silenced: the spec cannot be counted); "
         "check the code's spelling",
     ),
+    Rule(
+        "A003",
+        "error",
+        "more problems in this file than archcalc shows (it stops after 100)",
+        "a generated spec with thousands of misspelt keys",
+        "fix the problems shown and run again; the output of one file stays bounded",
+    ),
     # --- reading the file
     Rule(
         "Y101",
@@ -255,6 +262,13 @@ _RULES = (
         "a value that reads as a date",
         "`n_layers: 2024-01-01`",
         "write a number or an expression",
+    ),
+    Rule(
+        "X309",
+        "error",
+        "a formula that would expand to more than 10,000 terms (`formula`, `diff`, `solve`)",
+        '`d_ff: "(a+b+c+d)*(b+c+d+e)*..."` over twelve sums',
+        "write the expression with fewer products of sums, or use --keep",
     ),
     # --- Hugging Face configs
     Rule(

@@ -10,7 +10,6 @@ two algebras: exact numbers to count and validate, sympy symbols to print formul
 from __future__ import annotations
 
 import contextlib
-import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from archcalc import expr as exprs
 from archcalc.errors import DiagnosticSink, Mark, Unavailable, UsageError, shorten
 from archcalc.family import REQUIRED, Family
+from archcalc.suggest import close_matches
 from archcalc.yamlsafe import Document
 
 if TYPE_CHECKING:
@@ -40,12 +40,8 @@ def did_you_mean(word: str, options: Iterable[str]) -> str:
     Compared case-insensitively, so ``RMSNorm`` (as papers spell it) finds ``rmsnorm``.
     Very long words are not compared at all: they are never a typo, and difflib is quadratic.
     """
-    options = list(options)
-    if len(word) > 100:
-        return ""
-    lowered = {option.lower(): option for option in options}
-    match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
-    return f"; did you mean '{lowered[match[0]]}'?" if match else ""
+    match = close_matches(word, options)
+    return f"; did you mean '{shorten(match[0])}'?" if match else ""
 
 
 #: A scalar such as ``2024-01-01``: YAML 1.1 tools read it as a date, ours as text.
@@ -132,6 +128,15 @@ class Namespace:
         self.exact = symbol is None
         #: The ``vars`` block itself was reported wrong: an unknown name is no news.
         self.quiet_unknown = False
+        self._known: list[str] | None = None
+
+    def known(self) -> list[str]:
+        """The numeric names (for did-you-mean), listed once rather than per unknown name."""
+        if self._known is None:
+            self._known = [
+                n for n, e in self.entries.items() if e.kind in ("size", "count", "number")
+            ]
+        return self._known
 
     def value(self, name: str) -> Any:
         if name in self.memo:
@@ -142,21 +147,17 @@ class Namespace:
         if entry is None and self.quiet_unknown:
             raise _Failed(name)
         if entry is None or entry.kind not in ("size", "count", "number"):
-            known = [n for n, e in self.entries.items() if e.kind in ("size", "count", "number")]
             if entry is not None:
-                raise KeyError(f"'{name}' is not a number", known)
-            raise KeyError(name, known)
+                raise KeyError(f"'{name}' is not a number", self.known())
+            raise KeyError(name, self.known())
+        if not self.stack:
+            self._prepare(name)
+            if name in self.memo:
+                return self.memo[name]
+            if name in self.failed:
+                raise _Failed(name)
         if name in self.stack:
-            cycle = [*self.stack[self.stack.index(name) :], name]
-            first = self.entries[cycle[0]]
-            self.report(
-                first,
-                "cycle between fields: "
-                + " → ".join(cycle)
-                + "; give one of them a number instead of an expression",
-                "X303",
-            )
-            self.failed.update(cycle)
+            self._cycle([*self.stack[self.stack.index(name) :], name])
             raise _Failed(name)
         self.stack.append(name)
         try:
@@ -168,6 +169,54 @@ class Namespace:
             self.stack.pop()
         self.memo[name] = result
         return result
+
+    def _cycle(self, cycle: list[str]) -> None:
+        self.report(
+            self.entries[cycle[0]],
+            "cycle between fields: "
+            + " → ".join(shorten(n, 40) for n in cycle[:12])
+            + (" → ..." if len(cycle) > 12 else "")
+            + "; give one of them a number instead of an expression",
+            "X303",
+        )
+        self.failed.update(cycle)
+
+    def _prepare(self, name: str) -> None:
+        """Evaluate what ``name`` depends on first, deepest first, with an explicit stack.
+
+        Evaluation itself recurses from a name into the names its expression uses; done
+        in dependency order, each of those is already known, so a chain of 3,000 vars
+        costs no more stack than one, and a cycle of any length is found here.
+        """
+        done: set[str] = set()
+        path: list[str] = []
+        on_path: set[str] = set()
+        order: list[str] = []
+        work: list[tuple[str, bool]] = [(name, False)]
+        while work:
+            current, leaving = work.pop()
+            if leaving:
+                path.pop()
+                on_path.discard(current)
+                done.add(current)
+                order.append(current)
+                continue
+            if current in done or current in self.memo or current in self.failed:
+                continue
+            if current in on_path:
+                self._cycle([*path[path.index(current) :], current])
+                continue
+            entry = self.entries.get(current)
+            if entry is None or entry.kind not in ("size", "count", "number"):
+                continue
+            path.append(current)
+            on_path.add(current)
+            work.append((current, True))
+            for dependency in sorted(_dependencies(entry), reverse=True):
+                work.append((dependency, False))
+        for current in order[:-1]:
+            with contextlib.suppress(_Failed, KeyError):
+                self.value(current)
 
     def _evaluate(self, entry: _Entry) -> Any:
         symbol = self.symbol(entry) if self.symbol is not None else None
@@ -205,6 +254,16 @@ class Namespace:
     def _fail(self, entry: _Entry, message: str, code: str) -> None:
         self.report(entry, message, code)
         raise _Failed(entry.name)
+
+
+def _dependencies(entry: _Entry) -> frozenset[str]:
+    """The names an entry's expression uses (none for a literal or a broken expression)."""
+    if not isinstance(entry.raw, str):
+        return frozenset()
+    try:
+        return exprs.parse(entry.raw).names()
+    except exprs.ExprError:
+        return frozenset()
 
 
 def describe(entry: _Entry, value: Any) -> str:
@@ -565,12 +624,14 @@ def build_entries(
             continue
         entries[name] = _Entry(name, path, "number", raw, True)
     for override in overrides:
-        _apply_override(override, entries, family)
+        _apply_override(override, entries, family, data)
     _copy_defaults(entries, family)
     return entries
 
 
-def _apply_override(override: Override, entries: dict[str, _Entry], family: Family) -> None:
+def _apply_override(
+    override: Override, entries: dict[str, _Entry], family: Family, data: Mapping[str, Any]
+) -> None:
     key = override.key.removeprefix("vars.")
     fields = {f.name: f for f in family.all_fields()} | {f.leaf: f for f in family.all_fields()}
     fld = fields.get(key)
@@ -579,8 +640,16 @@ def _apply_override(override: Override, entries: dict[str, _Entry], family: Fami
             n for n, e in entries.items() if e.path[0] == "vars"
         ]
         raise UsageError(
-            f"--set {override.key}: '{family.name}' has no field or var '{key}'"
-            + did_you_mean(key, known)
+            f"--set {shorten(override.key)}: '{family.name}' has no field or var "
+            f"'{shorten(key)}'" + did_you_mean(key, known)
+        )
+    group = fld.name.split(".")[0] if fld is not None and "." in fld.name else None
+    if group is not None and not isinstance(data.get(group), Mapping):
+        # Setting one field cannot switch a feature on: the group's other (required)
+        # fields would be missing, and the family would see half a group.
+        raise UsageError(
+            f"--set {shorten(override.key)}: this spec has no '{group}' section, so its "
+            f"fields do not exist; add '{group}:' with its keys to the spec to model it"
         )
     text = override.text
     kind = fld.kind if fld is not None else "number"

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 import archcalc.api
-from archcalc import discovery
+from archcalc import discovery, suggest
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +27,7 @@ def _clean_plugin_state(
     monkeypatch.setenv(discovery.ENV_CACHE_DIR, str(tmp_path_factory.getbasetemp() / "cache"))
     archcalc.api._default_registry = None
     discovery.clear_memo()
+    suggest.reset()
     yield
     archcalc.api._default_registry = None
     discovery.clear_memo()

@@ -75,8 +75,12 @@ def __getattr__(name: str) -> Any:
 
 def main() -> None:
     """Console-script entry point; never lets a traceback escape."""
-    from archcalc.errors import ExitCode
+    from archcalc.errors import ExitCode, SafeWriter
 
+    # Everything printed goes through errors.safe_text, whoever prints it (a renderer,
+    # click echoing a bad option value): no raw escape or bidi character reaches a terminal.
+    sys.stdout = SafeWriter(sys.stdout)
+    sys.stderr = SafeWriter(sys.stderr)
     try:
         args = sys.argv[1:]
         command = command_in(args)

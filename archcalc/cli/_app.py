@@ -24,6 +24,7 @@ from archcalc.errors import (
     PluginError,
     SpecError,
     UsageError,
+    safe_text,
 )
 
 if TYPE_CHECKING:
@@ -98,11 +99,11 @@ def _json_meta(overrides: list[Override]) -> dict[str, object]:
 
 
 def _err(text: str) -> None:
-    sys.stderr.write(text.rstrip("\n") + "\n")
+    sys.stderr.write(safe_text(text.rstrip("\n")) + "\n")
 
 
 def _out(text: str) -> None:
-    sys.stdout.write(text.rstrip("\n") + "\n")
+    sys.stdout.write(safe_text(text.rstrip("\n")) + "\n")
 
 
 def _exit(code: ExitCode) -> NoReturn:

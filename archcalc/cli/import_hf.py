@@ -11,7 +11,7 @@ import typer
 
 from archcalc import api, hf, yamlsafe
 from archcalc.cli._app import JsonOpt, PluginOpt, _err, _format, _guard, _out, _registry, app
-from archcalc.errors import UsageError
+from archcalc.errors import ArchcalcError, SpecError, UsageError
 
 #: Schema files looked for, in each folder from the spec's up to the repository's root.
 SCHEMA_FILES = ("schemas/archcalc.schema.json", ".archcalc.schema.json", "archcalc.schema.json")
@@ -35,6 +35,14 @@ def schema_reference(folder: Path) -> tuple[str, bool]:
             break
     url = "https://raw.githubusercontent.com/archcalc/archcalc"
     return f"{url}/v{__version__}/schemas/archcalc.schema.json", False
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``b`` names the file ``a`` (the same inode, or the same resolved path)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
 
 
 @app.command("import-hf")
@@ -90,16 +98,29 @@ def import_hf(
         if fmt not in ("yaml", "json"):
             _format(fmt, False, ("yaml", "json"))
         _registry(plugin)
+        if output is not None and _same_file(config, output):
+            raise UsageError(
+                f"--output {output}: that is the config being read; write the spec elsewhere"
+            )
         parsed = hf.load_config(config, str(config))
         translation = hf.translate(parsed)
+        # Problems of the translated spec are the config's: report them at its lines, not
+        # in a file never written.
+        api.check_document(hf.to_document(parsed, translation))
         local = True
         if schema is None:
             schema, local = schema_reference(output.parent if output is not None else Path("."))
         text = hf.spec_yaml(parsed, translation, schema)
-        # The spec must load and validate as written: check it before handing it out.
+        # The spec must load and validate as written; if not, archcalc wrote it wrong.
         target = str(output) if output is not None else "<stdout>"
-        doc = yamlsafe.load_text(text, target)
-        api.check_document(doc)
+        try:
+            doc = yamlsafe.load_text(text, target)
+            api.check_document(doc)
+        except SpecError as exc:
+            raise ArchcalcError(
+                f"internal error: the spec written for {config} does not validate "
+                f"({exc.diagnostics[0].format()}); please report this"
+            ) from None
         if not local:
             _err(
                 f"archcalc: the modeline points at {schema}, which an offline editor cannot "

@@ -26,7 +26,7 @@ from archcalc.cli._app import (
     _warn,
     app,
 )
-from archcalc.errors import UsageError, safe
+from archcalc.errors import UsageError, safe, safe_text
 
 FORMATS = ("table", "text", "csv", "json")  # text is the table
 #: More rows than this are not written to a terminal: the table shows the first and last
@@ -62,7 +62,8 @@ def _progress() -> Any:
         state["last"] = percent
         bar = "#" * (percent // 4)
         end = "\n" if done >= total else ""
-        sys.stderr.write(f"\rsweep [{bar:<25}] {percent:3d}% of {total:,} rows{end}")
+        line = f"\rsweep [{bar:<25}] {percent:3d}% of {total:,} rows{end}"
+        getattr(sys.stderr, "raw", sys.stderr.write)(line)  # our own carriage return
         sys.stderr.flush()
 
     return update
@@ -340,7 +341,7 @@ def _write(result: Any, labels: dict[str, str], fmt: str, output: Path | None) -
         chunks = {"json": _json_rows, "csv": _csv_rows}[fmt](result, labels)
     if output is None:
         for chunk in chunks:
-            sys.stdout.write(chunk)
+            sys.stdout.write(safe_text(chunk))
         sys.stdout.flush()
         return
     if output.exists() and not output.is_file():
