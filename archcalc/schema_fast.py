@@ -155,9 +155,9 @@ class _Compiler:
             raise Unsupported(f"schema {type(schema).__name__}")
         key = id(schema)
         if key in self.done:
-            cell = self.done[key]
-            return lambda x: cell[0](x)
-        cell = []
+            known = self.done[key]
+            return lambda x: known[0](x)
+        cell: list[Check] = []
         self.done[key] = cell
         checks = [self._keyword(schema, k, v) for k, v in schema.items() if not _ignored(k)]
         kept = [c for c in checks if c is not None]

@@ -46,6 +46,7 @@ from typing import Any, overload
 from archcalc import api
 from archcalc.errors import DiagnosticSink, SpecError, UsageError, shorten
 from archcalc.intcode import INT64_SAFE, Compiled, compile_expr
+from archcalc.spec import UNAVAILABLE as UNAVAILABLE_VALUE
 from archcalc.spec import Namespace, Override, did_you_mean
 
 __all__ = [
@@ -691,6 +692,11 @@ class _Verdicts:
         self.dependents = dependents
         self.base = grid.spec.exact
         self.low = {"size": 1, "count": 0}
+        #: Field leaf -> its group (None: top level); vars are not fields.
+        self.groups: dict[str, str | None] = {
+            f.leaf: (f.name.split(".")[0] if "." in f.name else None)
+            for f in self.base.family.all_fields()
+        }
         #: Work done, for tests that bound it: checks run.
         self.runs = 0
 
@@ -747,7 +753,7 @@ class _Verdicts:
         fits its kind is unavailable to the check, as in the pipeline (reading it stops
         the check quietly: the rows are invalid for that reason already).
         """
-        from archcalc.spec import _run_check, make_values
+        from archcalc.spec import _run_check
 
         self.runs += 1
         base = self.base
@@ -757,28 +763,52 @@ class _Verdicts:
         namespace = _Recording(entries, base.namespace.algebra, base.namespace.report, reads)
         namespace.memo = _Reads(base.namespace.memo, reads)
         namespace.failed = set(base.namespace.failed)
+        changed: dict[str, Any] = {}
         for name, (compiled, _) in self.dependents.items():
             value = _value(compiled, point)
             low = self.low.get(entries[name].kind)
             if value is None or (low is not None and (type(value) is not int or value < low)):
                 namespace.failed.add(name)
                 namespace.memo.pop(name, None)
+                changed[name] = UNAVAILABLE_VALUE
             else:
-                namespace.memo[name] = value
+                namespace.memo[name] = changed[name] = value
         sink = DiagnosticSink(base.sink.file)
         variant = dataclasses.replace(
             base,
-            values=make_values(base.family, entries, namespace, reads, base.skipped),
+            values=self._values(changed, reads),
             sink=sink,
             namespace=namespace,
             exact_values=namespace.memo,
             reads=reads,
             calls={},
         )
-        reads.clear()  # building the values read everything; the check's own reads count
         _run_check(base.family, variant)  # reports into the sink, raises only a plugin's fault
         message = "; ".join(d.message for d in sink.diagnostics if d.severity == "error")
         return message, set(reads)
+
+    def _values(self, changed: dict[str, Any], reads: set[str]) -> Any:
+        """The spec's values namespace with the ``changed`` fields replaced: a copy of the
+        exact resolution's (the other fields cannot differ), recording reads in ``reads``."""
+        top = _copy_values(self.base.values, reads)
+        for name, value in changed.items():
+            group = self.groups.get(name, False)
+            if group is False:
+                continue  # a var, not a field: only the namespace holds it
+            target = top if group is None else vars(top).get(group)
+            if target is not None and target is not UNAVAILABLE_VALUE:
+                setattr(target, name, value)
+        return top
+
+
+def _copy_values(values: Any, reads: set[str]) -> Any:
+    from archcalc.spec import Values
+
+    copy = Values(reads)
+    for key, value in vars(values).items():
+        if not key.startswith("_"):
+            setattr(copy, key, _copy_values(value, reads) if isinstance(value, Values) else value)
+    return copy
 
 
 class _Reads(dict[str, Any]):
