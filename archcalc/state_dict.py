@@ -53,10 +53,12 @@ class Rule:
 
 @dataclass(frozen=True)
 class Fuse:
-    """Projections ``parts`` of one module saved as one tensor ``into``, along the out axis."""
+    """Projections ``parts`` of one module saved as one tensor ``into``, along the out axis
+    (``axis`` 1 for experts kept stacked as (E, out, in))."""
 
     parts: tuple[str, ...]
     into: str
+    axis: int = 0
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,9 @@ class Naming:
     head: str = "lm_head.weight"
     #: Prefixes a checkpoint of the base model (or of another head) adds or drops.
     prefixes: tuple[str, ...] = ()
+    #: Routed experts saved one tensor per expert (most types); False: stacked as
+    #: (E, out, in), as Granite's MoE types save them.
+    split_experts: bool = True
     #: The prefix the reference class's names carry, stripped to compare (e.g. "model.").
     base: str = ""
     _compiled: list[tuple[re.Pattern[str], Rule]] = field(
@@ -137,7 +142,7 @@ def _split_experts(tensors: Iterable[Tensor]) -> list[tuple[Tensor, tuple[str, .
 def _fuse(
     tensors: list[tuple[Tensor, tuple[str, ...]]], fuses: Sequence[Fuse]
 ) -> list[tuple[Tensor, tuple[str, ...]]]:
-    """Concatenate each complete group of ``Fuse.parts`` along the first axis."""
+    """Concatenate each complete group of ``Fuse.parts`` along its out axis."""
     if not fuses:
         return tensors
     by_name = {t.name: (t, src) for t, src in tensors}
@@ -152,8 +157,9 @@ def _fuse(
             if not all(n in by_name for n in names):
                 continue
             members = [by_name[n][0] for n in names]
-            rows = sum(m.shape[0] for m in members)
-            fused = Tensor(f"{head}.{fuse.into}.{kind}".lstrip("."), (rows, *members[0].shape[1:]))
+            shape = list(members[0].shape)
+            shape[fuse.axis] = sum(m.shape[fuse.axis] for m in members)
+            fused = Tensor(f"{head}.{fuse.into}.{kind}".lstrip("."), tuple(shape))
             replaced[names[0]] = (fused, tuple(names))
             for other in names[1:]:
                 replaced[other] = None
@@ -168,7 +174,11 @@ def _fuse(
 
 def state_dict(tensors: Iterable[Tensor], naming: Naming) -> list[Expected]:
     """The family's tensors as ``naming``'s model type saves them; raises UnnamedTensor."""
-    listed = _fuse(_split_experts(tensors), naming.fuse)
+    tensors = list(tensors)
+    split: list[tuple[Tensor, tuple[str, ...]]] = (
+        _split_experts(tensors) if naming.split_experts else [(t, (t.name,)) for t in tensors]
+    )
+    listed = _fuse(split, naming.fuse)
     present = {t.name for t, _ in listed}
     out = []
     for tensor, canonical in listed:
@@ -204,6 +214,7 @@ def _llama(
     *extra: tuple[str, str] | Rule,
     fuse: tuple[Fuse, ...] = (),
     buffers: tuple[str, ...] = (),
+    split_experts: bool = True,
 ) -> Naming:
     """``model.`` + the family's own names (Llama, Mistral, Qwen, Gemma...), plus ``extra``."""
     return Naming(
@@ -217,6 +228,7 @@ def _llama(
         ),
         fuse=fuse,
         buffers=buffers,
+        split_experts=split_experts,
         prefixes=("model.",),
         base="model.",
     )
@@ -575,6 +587,103 @@ BART = Naming(
     base="model.",
 )
 
+# ------------------------------------------------------------------ hybrid decoders
+# (plugins/transformer_hf_hybrid.py; checked on reference/checkpoint_headers.py's cases)
+
+_L = rf"layers\.{_N}"
+#: Jamba and Bamba: the MLP is "feed_forward", its norm "pre_ff_layernorm", the last
+#: norm "final_layernorm".
+_FEED_FORWARD = (
+    (rf"{_L}\.mlp\.gate\.{_WB}", r"model.layers.\1.feed_forward.router.\2"),
+    (rf"{_L}\.mlp\.(.+)", r"model.layers.\1.feed_forward.\2"),
+    (rf"{_L}\.post_attention_layernorm\.{_WB}", r"model.layers.\1.pre_ff_layernorm.\2"),
+    (rf"norm\.{_WB}", r"model.final_layernorm.\1"),
+)
+#: Qwen3-Next and Qwen3.5: the attention's output gate is fused into q_proj.
+_GATED_Q = Fuse(("self_attn.q_proj", "self_attn.g_proj"), "self_attn.q_proj")
+_SHARED_EXPERT = (rf"{_L}\.mlp\.shared_experts\.(.+)", r"model.layers.\1.mlp.shared_expert.\2")
+
+
+def _backbone(model_type: str, *extra: tuple[str, str], buffers: tuple[str, ...] = ()) -> Naming:
+    """Mamba-style names: ``backbone.``, every sub-layer is the block's ``mixer``, one
+    ``norm`` per block, ``norm_f`` last (Falcon-Mamba, Nemotron-H)."""
+    return Naming(
+        model_type,
+        _rules(
+            *extra,
+            (r"embed_tokens\.weight", "backbone.embeddings.weight"),
+            (rf"{_L}\.(?:mamba|self_attn|mlp)\.(.+)", r"backbone.layers.\1.mixer.\2"),
+            (rf"{_L}\.input_layernorm\.{_WB}", r"backbone.layers.\1.norm.\2"),
+            (rf"norm\.{_WB}", r"backbone.norm_f.\1"),
+            (rf"lm_head\.{_WB}", r"lm_head.\1"),
+        ),
+        buffers=buffers,
+        prefixes=("backbone.",),
+        base="backbone.",
+    )
+
+
+HYBRID = (
+    _llama("jamba", *_FEED_FORWARD),
+    _llama("bamba", *_FEED_FORWARD),
+    _llama(
+        "granitemoehybrid",
+        (rf"{_L}\.mlp\.gate\.weight", r"model.layers.\1.block_sparse_moe.router.layer.weight"),
+        (
+            rf"{_L}\.mlp\.experts\.gate_up_proj\.weight",
+            r"model.layers.\1.block_sparse_moe.input_linear.weight",
+        ),
+        (
+            rf"{_L}\.mlp\.experts\.down_proj\.weight",
+            r"model.layers.\1.block_sparse_moe.output_linear.weight",
+        ),
+        # the always-active shared MLP (the dense MLP when there are no experts)
+        (
+            rf"{_L}\.mlp\.(?:shared_experts\.)?gate_up_proj\.weight",
+            r"model.layers.\1.shared_mlp.input_linear.weight",
+        ),
+        (
+            rf"{_L}\.mlp\.(?:shared_experts\.)?down_proj\.weight",
+            r"model.layers.\1.shared_mlp.output_linear.weight",
+        ),
+        fuse=(
+            Fuse(("mlp.experts.gate_proj", "mlp.experts.up_proj"), "mlp.experts.gate_up_proj", 1),
+            Fuse(
+                ("mlp.shared_experts.gate_proj", "mlp.shared_experts.up_proj"),
+                "mlp.shared_experts.gate_up_proj",
+            ),
+            Fuse(("mlp.gate_proj", "mlp.up_proj"), "mlp.gate_up_proj"),
+        ),
+        split_experts=False,
+    ),
+    _backbone("falcon_mamba"),
+    _backbone(
+        "nemotron_h", buffers=(r"(backbone\.)?layers\.\d+\.mixer\.gate\.e_score_correction_bias",)
+    ),
+    _llama(
+        "qwen3_next",
+        _SHARED_EXPERT,
+        fuse=(
+            _GATED_Q,
+            Fuse(("linear_attn.in_proj_qkv", "linear_attn.in_proj_z"), "linear_attn.in_proj_qkvz"),
+            Fuse(("linear_attn.in_proj_b", "linear_attn.in_proj_a"), "linear_attn.in_proj_ba"),
+        ),
+    ),
+    _llama("qwen3_5_text", fuse=(_GATED_Q,)),
+    _llama("qwen3_5_moe_text", _SHARED_EXPERT, fuse=(_GATED_Q,)),
+    _llama(
+        "lfm2",
+        (rf"{_L}\.self_attn\.o_proj\.weight", r"model.layers.\1.self_attn.out_proj.weight"),
+        (rf"{_L}\.self_attn\.(q|k)_norm\.weight", r"model.layers.\1.self_attn.\2_layernorm.weight"),
+        (rf"{_L}\.mlp\.gate_proj\.weight", r"model.layers.\1.feed_forward.w1.weight"),
+        (rf"{_L}\.mlp\.up_proj\.weight", r"model.layers.\1.feed_forward.w3.weight"),
+        (rf"{_L}\.mlp\.down_proj\.weight", r"model.layers.\1.feed_forward.w2.weight"),
+        (rf"{_L}\.input_layernorm\.weight", r"model.layers.\1.operator_norm.weight"),
+        (rf"{_L}\.post_attention_layernorm\.weight", r"model.layers.\1.ffn_norm.weight"),
+        (r"norm\.weight", "model.embedding_norm.weight"),
+    ),
+)
+
 NAMINGS: dict[str, Naming] = {
     n.model_type: n
     for n in (
@@ -595,6 +704,7 @@ NAMINGS: dict[str, Naming] = {
         ALBERT,
         T5,
         BART,
+        *HYBRID,
     )
 }
 

@@ -110,6 +110,14 @@ NO_PUBLIC_CONFIG_YET = frozenset(
         "xglm",
         "camembert",
         "data2vec-text",
+        # hybrid decoders (plugins/transformer_hf_hybrid.py)
+        "bamba",
+        "granitemoehybrid",
+        "lfm2",
+        "olmo_hybrid",
+        "qwen3_5_moe_text",
+        "qwen3_5_text",
+        "qwen3_next",
     }
 )
 

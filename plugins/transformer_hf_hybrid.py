@@ -1,0 +1,696 @@
+"""Hugging Face configs of hybrid and recurrent decoders for ``family: transformer``.
+
+Decoders whose blocks are not all attention + MLP: state-space mixers (Mamba in Jamba
+and Falcon-Mamba, Mamba-2 in Bamba, Nemotron-H and Granite 4), gated DeltaNet linear
+attention (Qwen3-Next, Qwen3.5), blocks of one sub-layer (Nemotron-H). Each translator
+reads the config keys that place the mixers and experts layer by layer (periods and
+offsets, index lists, per-layer type lists, pattern strings) and writes the transformer
+spec's ``blocks`` + ``stack``: a repeating ``pattern`` when the layers repeat, runs of
+blocks otherwise.
+
+Registered through the ``archcalc_hf_model_types`` hook like any third-party plugin's;
+every translator was checked with ``reference/hf_coverage.py`` (default config and every
+key changed one at a time) against transformers 5.24's ``AutoModelForCausalLM`` on the
+meta device. Keys that change shapes in a way the spec cannot express are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from archcalc.plugins.transformer_hf import (
+    MHA,
+    ORDER,
+    Translator,
+    _core,
+    _head_dim,
+    _int_list,
+    _kv_heads,
+    _stack,
+    _tie,
+)
+
+from archcalc import hookimpl
+from archcalc.hf import ConfigReader, HFModelType, show
+
+#: Layer types transformers' config validation accepts in ``layer_types``
+#: (``ALLOWED_ATTN_LAYER_TYPES`` of transformers 5.24).
+ALLOWED_LAYER_TYPES = frozenset(
+    {
+        "full_attention",
+        "sliding_attention",
+        "chunked_attention",
+        "window_attention",
+        "indexed_attention",
+        "compressed_sparse_attention",
+        "heavily_compressed_attention",
+        "minimax_m3_sparse",
+        "conv",
+        "moe",
+        "hybrid",
+        "hybrid_sliding",
+        "reference_sliding_attention",
+        "linear_attention",
+    }
+)
+#: Old names transformers still reads in ``layer_types`` (``_LEGACY_LAYER_TYPE_REMAP``).
+LEGACY_LAYER_TYPES = {"mamba": "linear_attention", "attention": "full_attention"}
+
+
+# ------------------------------------------------------------------ layouts
+
+
+def _layout(r: ConfigReader, kinds: Sequence[str], blocks: dict[str, Any], *source: str) -> None:
+    """Layer ``i`` is of kind ``kinds[i]`` (``default``: the top-level block; the others are
+    defined in ``blocks``). Written as one ``pattern`` when the kinds repeat with a period
+    of at most half the depth (so a count never unrolls the layers), else as runs."""
+    n = len(kinds)
+    period = next(
+        (p for p in range(1, n // 2 + 1) if all(kinds[i] == kinds[i % p] for i in range(n))),
+        None,
+    )
+    if period is None or all(k == "default" for k in kinds):
+        _stack(r, list(kinds), blocks, *source)
+        return
+    pattern = list(kinds[:period])
+    used = set(pattern) - {"default"}
+    r.set("blocks", {k: v for k, v in blocks.items() if k in used}, *source)
+    if period == 1:
+        r.set("stack", [{"block": pattern[0]}], *source)
+    else:
+        r.set("stack", [{"pattern": pattern}], *source)
+
+
+def _layer_type_list(
+    r: ConfigReader, key: str, n_layers: Any, allowed: frozenset[str] = ALLOWED_LAYER_TYPES
+) -> list[str] | None:
+    """A ``layer_types``-style list as transformers reads it (legacy names remapped);
+    None when absent. A list transformers refuses is reported at the key."""
+    value = r.value(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        r.error(key, f"'{key}' must be a list of layer type names, got {show(value)}")
+        return None
+    kinds = [LEGACY_LAYER_TYPES.get(str(v), str(v)) for v in value]
+    wrong = sorted({v for v in kinds if v not in allowed})
+    if wrong:
+        r.error(
+            key,
+            f"'{key}' has layer types transformers does not accept: "
+            f"{', '.join(show(w) for w in wrong)}",
+        )
+        return None
+    if isinstance(n_layers, int) and len(kinds) != n_layers:
+        r.error(
+            key,
+            f"'{key}' lists {len(kinds)} layers but the config has {n_layers}; "
+            "transformers refuses this config",
+        )
+        return None
+    return kinds
+
+
+def _decoder(r: ConfigReader, *, positional: str, tie: bool = False) -> tuple[Any, Any, Any]:
+    """Depth, width, heads, vocabulary, RMSNorm and a gated MLP; returns (L, d, heads)."""
+    r.set("architecture", "decoder")
+    d_model, n_heads = _core(r, ("num_hidden_layers",), ("hidden_size",), ("num_attention_heads",))
+    r.set("positional", positional)
+    r.set("mlp", "swiglu")
+    r.set("norm", "rmsnorm")
+    _tie(r, tie)
+    return r.spec.get("n_layers"), d_model, n_heads
+
+
+def _biases(r: ConfigReader, attention: str | None, mlp: str | None) -> None:
+    """Attention biases (q, k, v and o) from one flag, the MLP's from another."""
+    bias = r.flag(attention, False) if attention else False
+    r.set("bias", bias, *(attention,) if attention else ())
+    mlp_bias = r.flag(mlp, False) if mlp else False
+    if mlp_bias != bias:
+        r.set("mlp_bias", mlp_bias, *(mlp,) if mlp else ())
+
+
+def _mamba2(
+    r: ConfigReader,
+    d_model: Any,
+    *,
+    heads: str,
+    head_dim: str,
+    groups: str,
+    state: str,
+    conv: str,
+    expand: str,
+    conv_bias: str,
+    proj_bias: str,
+    heads_default: int,
+    groups_default: int,
+    state_default: int,
+) -> None:
+    """A Mamba-2 mixer whose inner width is ``expand × hidden_size`` and whose heads are
+    given (``head_dim`` "auto": inner width / heads), checked as the config classes of
+    Bamba and Granite 4 check it."""
+    expansion = r.size(expand, default=2)
+    n_heads = r.size(heads, default=heads_default)
+    r.set("mamba.d_state", r.size(state, default=state_default), state)
+    r.set("mamba.d_conv", r.size(conv, default=4), conv)
+    r.set("mamba.expansion", expansion, expand)
+    r.set("mamba.ssm_heads", n_heads, heads)
+    r.set("mamba.n_groups", r.size(groups, default=groups_default), groups)
+    r.set("mamba.conv_bias", r.flag(conv_bias, True), conv_bias)
+    r.set("mamba.proj_bias", r.flag(proj_bias, False), proj_bias)
+    if not all(isinstance(v, int) for v in (d_model, expansion, n_heads)):
+        return
+    inner = expansion * d_model
+    if inner % n_heads:
+        r.error(heads, f"'{heads}' ({n_heads}) must divide {expand} × hidden_size ({inner})")
+        return
+    dim = r.value(head_dim)
+    if dim in (None, "auto"):
+        r.set("mamba.head_dim", inner // n_heads)
+        return
+    dim = r.size(head_dim)
+    if isinstance(dim, int) and dim * n_heads != inner:
+        r.error(
+            head_dim,
+            f"'{head_dim}' × '{heads}' ({dim} × {n_heads}) must equal {expand} × hidden_size "
+            f"({inner}); transformers refuses this config",
+        )
+    r.set("mamba.head_dim", dim, head_dim)
+
+
+# ------------------------------------------------------------------ Mamba hybrids
+
+
+def _jamba(r: ConfigReader) -> None:
+    """Jamba: Mamba mixers (with dt/B/C RMSNorms), attention every ``attn_layer_period``
+    layers from ``attn_layer_offset``, experts likewise (``expert_layer_*``); no RoPE."""
+    n_layers, d_model, n_heads = _decoder(r, positional="none")
+    _kv_heads(r, "num_key_value_heads", 8)
+    _head_dim(r, d_model, n_heads)
+    r.set("d_ff", r.size("intermediate_size", default=14336), "intermediate_size")
+    r.set("bias", False)
+    r.set("mixer", "mamba")
+    r.set("mamba.d_state", r.size("mamba_d_state", default=16), "mamba_d_state")
+    r.set("mamba.d_conv", r.size("mamba_d_conv", default=4), "mamba_d_conv")
+    r.set("mamba.expansion", r.size("mamba_expand", default=2), "mamba_expand")
+    if r.value("mamba_dt_rank") not in (None, "auto"):
+        r.set("mamba.dt_rank", r.size("mamba_dt_rank"), "mamba_dt_rank")
+    r.set("mamba.conv_bias", r.flag("mamba_conv_bias", True), "mamba_conv_bias")
+    r.set("mamba.proj_bias", r.flag("mamba_proj_bias", False), "mamba_proj_bias")
+    r.set("mamba.inner_norms", True)
+    # JambaConfig.layers_num_experts: a layer has experts when it is on the expert period
+    # and num_experts > 1 (otherwise a dense MLP).
+    experts = r.count("num_experts", default=16)
+    periods = {}
+    for what, period_default, offset_default in (("attn", 8, 4), ("expert", 2, 1)):
+        period = r.size(f"{what}_layer_period", default=period_default)
+        offset = r.count(f"{what}_layer_offset", default=offset_default)
+        if isinstance(period, int) and isinstance(offset, int) and offset >= period:
+            r.error(
+                f"{what}_layer_offset",
+                f"'{what}_layer_offset' ({offset}) must be smaller than '{what}_layer_period' "
+                f"({period}); transformers refuses this config",
+            )
+            period = None
+        periods[what] = (period, offset)
+    moe = isinstance(experts, int) and experts > 1
+    if moe:
+        r.set("moe.n_experts", experts, "num_experts")
+        r.set("moe.top_k", r.size("num_experts_per_tok", default=2), "num_experts_per_tok")
+    if not isinstance(n_layers, int) or None in (*periods["attn"], *periods["expert"]):
+        return
+    (ap, ao), (ep, eo) = periods["attn"], periods["expert"]
+    # The top-level block is a Mamba layer with experts (dense without experts at all).
+    kinds = []
+    for i in range(n_layers):
+        experts_here = moe and i % ep == eo
+        if i % ap == ao:
+            kinds.append("attention_moe" if experts_here else "attention")
+        else:
+            kinds.append("default" if experts_here or not moe else "ssm")
+    blocks = {
+        "attention": {"mixer": "attention", **({"moe": False} if moe else {})},
+        "attention_moe": {"mixer": "attention"},
+        "ssm": {"moe": False},
+    }
+    _layout(r, kinds, blocks, "attn_layer_period", "attn_layer_offset", "expert_layer_period")
+
+
+def _bamba(r: ConfigReader) -> None:
+    """Bamba: Mamba-2 mixers, attention in the layers of ``attn_layer_indices``."""
+    n_layers, d_model, n_heads = _decoder(r, positional="rope")
+    _kv_heads(r, "num_key_value_heads", 8, MHA)
+    _head_dim(r, d_model, n_heads)
+    r.set("d_ff", r.size("intermediate_size", default=14336), "intermediate_size")
+    _biases(r, "attention_bias", "mlp_bias")
+    r.set("mixer", "mamba2")
+    _mamba2(
+        r,
+        d_model,
+        heads="mamba_n_heads",
+        head_dim="mamba_d_head",
+        groups="mamba_n_groups",
+        state="mamba_d_state",
+        conv="mamba_d_conv",
+        expand="mamba_expand",
+        conv_bias="mamba_conv_bias",
+        proj_bias="mamba_proj_bias",
+        heads_default=128,
+        groups_default=1,
+        state_default=256,
+    )
+    attention = set(_int_list(r, "attn_layer_indices"))
+    if isinstance(n_layers, int):
+        kinds = ["attention" if i in attention else "default" for i in range(n_layers)]
+        _layout(r, kinds, {"attention": {"mixer": "attention"}}, "attn_layer_indices")
+
+
+def _granitemoehybrid(r: ConfigReader) -> None:
+    """Granite 4 (granitemoehybrid): Granite MoE's blocks (routed experts of width
+    ``intermediate_size`` plus an always-active shared MLP of ``shared_intermediate_size``;
+    only the shared MLP when ``num_local_experts`` is 0) with Mamba-2 mixers in the layers
+    ``layer_types`` marks ``linear_attention`` (all of them by default)."""
+    n_layers, d_model, n_heads = _decoder(r, positional="rope")
+    _kv_heads(r, "num_key_value_heads", MHA, MHA)
+    _head_dim(r, d_model, n_heads)
+    _biases(r, "attention_bias", None)
+    shared = r.size("shared_intermediate_size", default=1024)
+    experts = r.count("num_local_experts", default=8)
+    if experts:
+        r.set("d_ff", r.size("intermediate_size", default=11008), "intermediate_size")
+        r.set("moe.n_experts", experts, "num_local_experts")
+        r.set("moe.top_k", r.size("num_experts_per_tok", default=2), "num_experts_per_tok")
+        r.set("moe.n_shared_experts", 1)
+        r.set("moe.d_ff_shared", shared, "shared_intermediate_size")
+    else:
+        r.set("d_ff", shared, "shared_intermediate_size")
+    r.set("mixer", "mamba2")
+    _mamba2(
+        r,
+        d_model,
+        heads="mamba_n_heads",
+        head_dim="mamba_d_head",
+        groups="mamba_n_groups",
+        state="mamba_d_state",
+        conv="mamba_d_conv",
+        expand="mamba_expand",
+        conv_bias="mamba_conv_bias",
+        proj_bias="mamba_proj_bias",
+        heads_default=128,
+        groups_default=1,
+        state_default=256,
+    )
+    kinds = _layer_type_list(r, "layer_types", n_layers)
+    if kinds is not None:
+        names = ["default" if k == "linear_attention" else "attention" for k in kinds]
+        _layout(r, names, {"attention": {"mixer": "attention"}}, "layer_types")
+
+
+def _nemotron_h(r: ConfigReader) -> None:
+    """Nemotron-H: every block one sub-layer after one RMSNorm, by ``layers_block_type``
+    (or the older ``hybrid_override_pattern`` string, M E * -): a Mamba-2 mixer
+    (inner width mamba_num_heads × mamba_head_dim), routed ReLU² experts plus one shared
+    expert, attention without RoPE, or a ReLU² MLP. The depth is the list's length."""
+    r.set("architecture", "decoder")
+    kinds = _layer_type_list(
+        r,
+        "layers_block_type",
+        None,
+        frozenset({"full_attention", "linear_attention", "moe", "mlp"}),
+    )
+    if kinds is None and not r.present("layers_block_type"):
+        pattern = r.value("hybrid_override_pattern")
+        codes = {"M": "linear_attention", "E": "moe", "*": "full_attention", "-": "mlp"}
+        if pattern is None:
+            kinds = ["linear_attention", "moe", "full_attention", "mlp"]
+            r.defaults.setdefault("layers_block_type", kinds)
+        elif isinstance(pattern, str) and pattern and all(c in codes for c in pattern):
+            kinds = [codes[c] for c in pattern]
+        else:
+            r.error(
+                "hybrid_override_pattern",
+                f"'hybrid_override_pattern' must be a string of M, E, * and -, got {show(pattern)}",
+            )
+    if not kinds:
+        if kinds == []:
+            r.error("layers_block_type", "'layers_block_type' lists no layers")
+        return
+    r.set("n_layers", len(kinds), "layers_block_type", "hybrid_override_pattern")
+    d_model = r.size("hidden_size")
+    r.set("d_model", d_model, "hidden_size")
+    n_heads = r.size("num_attention_heads", default=32)
+    r.set("n_heads", n_heads, "num_attention_heads")
+    r.set("vocab_size", r.size("vocab_size"), "vocab_size")
+    _kv_heads(r, "num_key_value_heads", 8)
+    r.set("d_head", r.size("head_dim", default=128), "head_dim")
+    r.set("d_ff", r.size("intermediate_size", default=21504), "intermediate_size")
+    r.set("positional", "none")
+    r.set("mlp", "relu")  # ReLU²: up and down projections
+    r.set("norm", "rmsnorm")
+    r.set("bias", False)
+    mlp_bias = r.flag("mlp_bias", False)
+    if mlp_bias:
+        r.set("mlp_bias", True, "mlp_bias")
+    # NemotronHForCausalLM ties nothing (_tied_weights_keys is empty in transformers 5).
+    r.only(
+        "tie_word_embeddings",
+        False,
+        why="tie_word_embeddings: true (transformers 5 builds Nemotron-H's head untied anyway)",
+    )
+    r.set("tie_embeddings", False)
+    # The backward-compatible names win over the current ones, as in __post_init__.
+    groups = "mamba_n_groups" if "mamba_n_groups" in r.data else "n_groups"
+    conv = "mamba_d_conv" if "mamba_d_conv" in r.data else "conv_kernel"
+    conv_bias = "mamba_conv_bias" if "mamba_conv_bias" in r.data else "use_conv_bias"
+    heads = r.size("mamba_num_heads", default=128)
+    head_dim = r.size("mamba_head_dim", default=64)
+    r.set("mamba.d_state", r.size("ssm_state_size", default=128), "ssm_state_size")
+    r.set("mamba.d_conv", r.size(conv, default=4), conv)
+    if isinstance(heads, int) and isinstance(head_dim, int):
+        r.set("mamba.d_inner", heads * head_dim, "mamba_num_heads", "mamba_head_dim")
+    r.set("mamba.head_dim", head_dim, "mamba_head_dim")
+    r.set("mamba.ssm_heads", heads, "mamba_num_heads")
+    r.set("mamba.n_groups", r.size(groups, default=8), groups)
+    r.set("mamba.conv_bias", r.flag(conv_bias, True), conv_bias)
+    r.set("mamba.proj_bias", r.flag("use_bias", False), "use_bias")
+    blocks: dict[str, Any] = {
+        "ssm": {"mixer": "mamba2", "mlp": "none"},
+        "attention": {"mlp": "none"},
+        "mlp": {"mixer": "none"},
+    }
+    if "moe" in kinds:
+        if r.present("moe_latent_size"):
+            r.unsupported("moe_latent_size", "moe_latent_size (latent expert projections)")
+        if mlp_bias:
+            r.unsupported("mlp_bias", "mlp_bias with experts (the routed experts have none)")
+        blocks["experts"] = {
+            "mixer": "none",
+            "moe": {
+                "n_experts": r.size("n_routed_experts", default=8),
+                "top_k": r.size("num_experts_per_tok", default=2),
+                "d_ff_expert": r.size("moe_intermediate_size", default=7688),
+                # NemotronHMoE always builds one shared expert, whatever n_shared_experts says.
+                "n_shared_experts": 1,
+                "d_ff_shared": r.size("moe_shared_expert_intermediate_size", default=7688),
+            },
+        }
+        if None in blocks["experts"]["moe"].values():
+            return
+    names = {"linear_attention": "ssm", "moe": "experts", "full_attention": "attention"}
+    _layout(
+        r, [names.get(k, k) for k in kinds], blocks, "layers_block_type", "hybrid_override_pattern"
+    )
+
+
+def _falcon_mamba(r: ConfigReader) -> None:
+    """Falcon-Mamba: Mamba blocks only (one RMSNorm and a mixer each, no MLP); its dt, B
+    and C norms have no weights. The inner width is intermediate_size when the config
+    gives it, else expand × hidden_size."""
+    r.set("architecture", "decoder")
+    r.set("n_layers", r.size("num_hidden_layers"), "num_hidden_layers")
+    r.set("d_model", r.size("hidden_size"), "hidden_size")
+    r.set("vocab_size", r.size("vocab_size"), "vocab_size")
+    # No attention and no MLP: the spec still asks for a head count and an MLP width, which
+    # shape nothing here (mlp: none).
+    r.set("n_heads", 1)
+    r.set("d_ff", 1)
+    r.set("positional", "none")
+    r.set("mixer", "mamba")
+    r.set("mlp", "none")
+    r.set("norm", "rmsnorm")
+    r.set("mamba.d_state", r.size("state_size", default=16), "state_size")
+    r.set("mamba.d_conv", r.size("conv_kernel", default=4), "conv_kernel")
+    # __post_init__ derives intermediate_size from expand, but a config's own
+    # intermediate_size is set after it and wins.
+    if r.present("intermediate_size"):
+        r.set("mamba.d_inner", r.size("intermediate_size"), "intermediate_size")
+    else:
+        r.set("mamba.expansion", r.size("expand", default=2), "expand")
+    if r.value("time_step_rank") not in (None, "auto"):
+        r.set("mamba.dt_rank", r.size("time_step_rank"), "time_step_rank")
+    r.set("mamba.conv_bias", r.flag("use_conv_bias", True), "use_conv_bias")
+    r.set("mamba.proj_bias", r.flag("use_bias", False), "use_bias")
+    _tie(r, True)
+
+
+# ------------------------------------------------------------------ gated DeltaNet hybrids
+
+
+def _deltanet(r: ConfigReader, *, kv_heads: int, others: str) -> list[str] | None:
+    """Qwen3-Next / Qwen3.5: gated DeltaNet in ``linear_attention`` layers, gated full
+    attention (q_proj doubled for the output gate, per-head q/k norms) in
+    ``full_attention`` ones; ``others`` says what the remaining layer types build
+    ("full": attention too; "nomixer": no mixer, refused). Returns each layer's mixer."""
+    n_layers, _, _ = _decoder(r, positional="rope")
+    _kv_heads(r, "num_key_value_heads", kv_heads)
+    r.set("d_head", r.size("head_dim", default=256), "head_dim")
+    if r.flag("attention_bias", False):
+        # The fused gate shares q_proj's bias (2 × heads × head_dim); the spec's gate has none.
+        r.unsupported("attention_bias", "attention_bias (the gated q_proj's bias)")
+    r.set("bias", False)
+    r.set("mixer", "gated_deltanet")
+    r.set("deltanet.key_heads", r.size("linear_num_key_heads", default=16), "linear_num_key_heads")
+    r.set(
+        "deltanet.value_heads",
+        r.size("linear_num_value_heads", default=32),
+        "linear_num_value_heads",
+    )
+    r.set(
+        "deltanet.key_head_dim", r.size("linear_key_head_dim", default=128), "linear_key_head_dim"
+    )
+    r.set(
+        "deltanet.value_head_dim",
+        r.size("linear_value_head_dim", default=128),
+        "linear_value_head_dim",
+    )
+    r.set(
+        "deltanet.conv_size", r.size("linear_conv_kernel_dim", default=4), "linear_conv_kernel_dim"
+    )
+    types = _layer_type_list(r, "layer_types", n_layers)
+    if types is None and not r.present("layer_types") and isinstance(n_layers, int):
+        interval = r.size("full_attention_interval", default=4)
+        if not isinstance(interval, int):
+            return None
+        types = [
+            "linear_attention" if (i + 1) % interval else "full_attention" for i in range(n_layers)
+        ]
+    if types is None:
+        return None
+    mixers = {"linear_attention": "", "full_attention": "full"}
+    if others == "nomixer" and set(types) - set(mixers):
+        # transformers builds such a layer without a mixer but keeps both of its norms,
+        # which the spec's mixer: none (one norm) cannot express.
+        other = sorted(set(types) - set(mixers))[0]
+        r.unsupported("layer_types", f"layer type '{show(other)}' (a block without a mixer)")
+        return None
+    return [mixers.get(t, others) for t in types]
+
+
+def _deltanet_layout(r: ConfigReader, mixers: list[str], dense: Sequence[bool] = ()) -> None:
+    """The stack of a DeltaNet hybrid: each layer's mixer, and whether its MLP is dense
+    where the top-level block has experts."""
+    kinds = []
+    for i, mixer in enumerate(mixers):
+        name = f"{mixer}_dense" if dense and dense[i] else mixer
+        kinds.append(name.strip("_") or "default")
+    attention = {"mixer": "attention", "attention_gate": "element", "qk_norm": True}
+    blocks: dict[str, Any] = {
+        "full": attention,
+        "dense": {"moe": False},
+        "full_dense": {**attention, "moe": False},
+    }
+    _layout(r, kinds, blocks, "layer_types", "full_attention_interval", "mlp_only_layers")
+
+
+def _qwen_experts(r: ConfigReader, experts: Any, top_k_default: int) -> None:
+    """Routed experts plus a gated shared expert (Qwen3-Next, Qwen3.5-MoE)."""
+    r.set("moe.n_experts", experts, "num_experts")
+    r.set("moe.top_k", r.size("num_experts_per_tok", default=top_k_default), "num_experts_per_tok")
+    r.set("moe.d_ff_expert", r.size("moe_intermediate_size", default=512), "moe_intermediate_size")
+    r.set("moe.n_shared_experts", 1)
+    r.set(
+        "moe.d_ff_shared",
+        r.size("shared_expert_intermediate_size", default=512),
+        "shared_expert_intermediate_size",
+    )
+    r.set("moe.shared_expert_gate", True)
+
+
+def _qwen3_next(r: ConfigReader) -> None:
+    """Qwen3-Next: gated DeltaNet with gated full attention every fourth layer, routed
+    experts with a gated shared expert; layers in ``mlp_only_layers`` or off the
+    ``decoder_sparse_step`` keep a dense MLP of ``intermediate_size`` (every layer does
+    with ``num_experts: 0``)."""
+    mixers = _deltanet(r, kv_heads=2, others="nomixer")
+    r.set("d_ff", r.size("intermediate_size", default=5632), "intermediate_size")
+    experts = r.count("num_experts", default=512)
+    if not experts:
+        if mixers is not None:
+            _deltanet_layout(r, mixers)
+        return
+    _qwen_experts(r, experts, 10)
+    step = r.size("decoder_sparse_step", default=1)
+    only = set(_int_list(r, "mlp_only_layers"))
+    if mixers is not None and isinstance(step, int):
+        dense = [i in only or bool((i + 1) % step) for i in range(len(mixers))]
+        _deltanet_layout(r, mixers, dense)
+
+
+def _qwen3_5_text(r: ConfigReader) -> None:
+    """Qwen3.5 (dense): gated DeltaNet, gated full attention in every other layer type,
+    a dense gated MLP."""
+    mixers = _deltanet(r, kv_heads=4, others="full")
+    r.set("d_ff", r.size("intermediate_size", default=12288), "intermediate_size")
+    if mixers is not None:
+        _deltanet_layout(r, mixers)
+
+
+def _qwen3_5_moe_text(r: ConfigReader) -> None:
+    """Qwen3.5-MoE: gated DeltaNet and gated full attention, experts with a gated shared
+    expert in every layer; no dense MLP, so d_ff is the experts' width."""
+    mixers = _deltanet(r, kv_heads=2, others="nomixer")
+    _qwen_experts(r, r.size("num_experts", default=256), 8)
+    r.set("d_ff", r.spec.get("moe", {}).get("d_ff_expert"), "moe_intermediate_size")
+    if mixers is not None:
+        _deltanet_layout(r, mixers)
+
+
+def _olmo_hybrid(r: ConfigReader) -> None:
+    """OLMo-Hybrid: gated DeltaNet layers (pre-norm; q, k, v, a, b, g projections stored
+    apart, count-equal to Qwen3.5's) and, for every other layer type, OLMo 2's attention
+    (q/k norms over whole projections, norms after attention and MLP: two per block)."""
+    n_layers, d_model, n_heads = _decoder(r, positional="rope")
+    _kv_heads(r, "num_key_value_heads", MHA, MHA)
+    _head_dim(r, d_model, n_heads)
+    _biases(r, "attention_bias", None)
+    r.set("d_ff", r.size("intermediate_size", default=11008), "intermediate_size")
+    r.set("mixer", "gated_deltanet")
+    # __post_init__ derives the DeltaNet's shapes from the attention's when left out (null).
+    keys = r.size("linear_num_key_heads", default=n_heads, nullable=True)
+    values = r.size("linear_num_value_heads", default=n_heads, nullable=True)
+    if r.present("linear_key_head_dim"):
+        key_dim = r.size("linear_key_head_dim")
+    elif isinstance(d_model, int) and isinstance(keys, int):
+        key_dim = int(0.75 * d_model / keys)
+        if key_dim < 1:
+            r.error("hidden_size", "the derived linear_key_head_dim is 0; give it")
+            key_dim = None
+    else:
+        key_dim = None
+    if r.present("linear_value_head_dim"):
+        value_dim = r.size("linear_value_head_dim")
+    else:
+        value_dim = 2 * key_dim if key_dim else None
+    r.set("deltanet.key_heads", keys, "linear_num_key_heads", "num_attention_heads")
+    r.set("deltanet.value_heads", values, "linear_num_value_heads", "num_attention_heads")
+    r.set("deltanet.key_head_dim", key_dim, "linear_key_head_dim", "hidden_size")
+    r.set("deltanet.value_head_dim", value_dim, "linear_value_head_dim", "linear_key_head_dim")
+    r.set(
+        "deltanet.conv_size", r.size("linear_conv_kernel_dim", default=4), "linear_conv_kernel_dim"
+    )
+    types = _layer_type_list(r, "layer_types", n_layers)
+    if types is None and not r.present("layer_types") and isinstance(n_layers, int):
+        types = ["full_attention" if i % 4 == 3 else "linear_attention" for i in range(n_layers)]
+        if "full_attention" not in types:
+            types[-1] = "full_attention"
+    if types is None:
+        return
+    if "linear_attention" not in types or all(t == "linear_attention" for t in types):
+        r.error(
+            "layer_types",
+            "OLMo-Hybrid needs both linear_attention and attention layers; transformers "
+            "refuses this config",
+        )
+        return
+    attention = {"mixer": "attention", "qk_norm": True, "qk_norm_scope": "projection"}
+    kinds = ["default" if t == "linear_attention" else "attention" for t in types]
+    _layout(r, kinds, {"attention": attention}, "layer_types")
+
+
+def _lfm2_ff(r: ConfigReader) -> Any:
+    """Lfm2MLP's width: 2/3 of intermediate_size (``block_ff_dim`` wins), scaled by
+    block_ffn_dim_multiplier and rounded up to block_multiple_of, when auto-adjusted."""
+    key = "block_ff_dim" if "block_ff_dim" in r.data else "intermediate_size"
+    width = r.size(key, default=12288)
+    if not isinstance(width, int) or not r.flag("block_auto_adjust_ff_dim", True):
+        return width
+    width = int(2 * width / 3)
+    multiplier = r.value("block_ffn_dim_multiplier")
+    if "block_ffn_dim_multiplier" not in r.data:
+        multiplier = 1.0
+    elif isinstance(multiplier, bool) or not isinstance(multiplier, (int, float)):
+        r.error(
+            "block_ffn_dim_multiplier",
+            f"'block_ffn_dim_multiplier' must be a number, got {show(multiplier)}",
+        )
+        return None
+    step = r.size("block_multiple_of", default=256)
+    if not isinstance(step, int):
+        return None
+    width = int(multiplier * width)
+    return step * ((width + step - 1) // step)
+
+
+def _lfm2(r: ConfigReader) -> None:
+    """LFM2: attention layers (per-head q/k RMSNorms) and, where ``layer_types`` says
+    ``conv``, gated short convolutions; a SwiGLU MLP whose width LFM2 derives from
+    intermediate_size; the final RMSNorm is called embedding_norm. Convolution layers
+    are not modelled yet (refused); attention-only LFM2 configs count exactly."""
+    n_layers, d_model, n_heads = _decoder(r, positional="rope")
+    key = "tie_embedding" if "tie_embedding" in r.data else "tie_word_embeddings"
+    r.set("tie_embeddings", r.flag(key, True), key)
+    _kv_heads(r, "num_key_value_heads", 8)
+    _head_dim(r, d_model, n_heads)
+    r.set("bias", False)
+    r.set("qk_norm", True)
+    r.set("d_ff", _lfm2_ff(r), "intermediate_size", "block_ff_dim")
+    types = _layer_type_list(r, "layer_types", n_layers)
+    if types is None and not r.present("layer_types") and isinstance(n_layers, int):
+        full = r.value("full_attn_idxs")
+        if full is not None:
+            full = set(_int_list(r, "full_attn_idxs"))
+        types = ["full_attention" if full is None or i in full else "conv" for i in range(n_layers)]
+    if types and "conv" in types:
+        where = "layer_types" if r.present("layer_types") else "full_attn_idxs"
+        r.unsupported(where, "LFM2's short-convolution layers (layer type conv)")
+
+
+#: model_type -> translator.
+TRANSLATORS: dict[str, Translator] = {
+    "jamba": _jamba,
+    "bamba": _bamba,
+    "granitemoehybrid": _granitemoehybrid,
+    "nemotron_h": _nemotron_h,
+    "falcon_mamba": _falcon_mamba,
+    "lfm2": _lfm2,
+    "olmo_hybrid": _olmo_hybrid,
+    "qwen3_next": _qwen3_next,
+    "qwen3_5_text": _qwen3_5_text,
+    "qwen3_5_moe_text": _qwen3_5_moe_text,
+}
+
+#: Each config class's ``attribute_map`` (alias -> key) in transformers 5.24.
+ATTRIBUTE_MAPS: dict[str, dict[str, str]] = {
+    "jamba": {"num_local_experts": "num_experts"},
+    "bamba": {"layer_types": "layers_block_type"},
+    "granitemoehybrid": {"layers_block_type": "layer_types"},
+    "nemotron_h": {"layer_types": "layers_block_type", "num_local_experts": "n_routed_experts"},
+}
+
+KEY_ORDER = (*ORDER, "mixer", "mamba", "deltanet", "blocks", "stack")
+
+
+@hookimpl
+def archcalc_hf_model_types() -> list[HFModelType]:
+    return [
+        HFModelType(
+            model_type,
+            family="transformer",
+            translate=translator,
+            key_order=KEY_ORDER,
+            aliases=ATTRIBUTE_MAPS.get(model_type, {}),
+        )
+        for model_type, translator in sorted(TRANSLATORS.items())
+    ]
