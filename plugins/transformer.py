@@ -28,7 +28,10 @@ norm, token-type embeddings and a pooler (BERT); learned positions with an offse
 BART); factorised embeddings and shared layers (ALBERT); a relative attention bias (T5);
 multi-head latent attention (DeepSeek); attention sinks and router biases (gpt-oss);
 cross-attention in decoder blocks (``add_cross_attention``); shared experts of their own
-width with a gate (Qwen2-MoE) and dense blocks before the MoE blocks (DeepSeek-V3).
+width with a gate (Qwen2-MoE) and dense blocks before the MoE blocks (DeepSeek-V3);
+encoder attention extras: Longformer's global q/k/v, DeBERTa's position projections and
+relative embeddings, a value convolution (Nyströmformer); FNet's Fourier mixer; a block
+without its input norm (ModernBERT's first).
 
 Structural decisions (does a part exist?) branch on bools, choices or
 ``spec.exact(name)``, never on a symbol, so one description gives the exact count and
@@ -37,16 +40,21 @@ the formula.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archcalc.plugins import transformer_parts as parts
 from archcalc.plugins import transformer_stack
 from archcalc.plugins.transformer_parts import GATED, mlp_params
 
 from archcalc import Breakdown, Family, Field, Group, Part, hookimpl
+from archcalc.errors import Unavailable
 from archcalc.family import independent
 from archcalc.spec import Resolved
+
+if TYPE_CHECKING:
+    from archcalc.tensors import Tensor
 
 __all__ = ["FAMILY", "FIELDS", "GATED", "check", "count", "mlp_params", "tensors"]
 
@@ -108,10 +116,11 @@ FIELDS = (
         "choice",
         "What mixes tokens in a block: attention; a Mamba (selective scan, as in Jamba) or "
         "Mamba-2 mixer (Bamba, Nemotron-H), shaped by the mamba group; a gated DeltaNet "
-        "linear attention (Qwen3-Next, Qwen3.5), shaped by the deltanet group; or none (a "
+        "linear attention (Qwen3-Next, Qwen3.5), shaped by the deltanet group; fourier: "
+        "FNet's parameter-free Fourier transform (its norms are attention's); or none (a "
         "block of only its MLP or experts).",
         default="attention",
-        choices=("attention", "mamba", "mamba2", "gated_deltanet", "none"),
+        choices=("attention", "mamba", "mamba2", "gated_deltanet", "fourier", "none"),
     ),
     Field(
         "norm",
@@ -183,6 +192,35 @@ FIELDS = (
         "Norms inside the sub-layers (BitNet): on the attention output before o_proj "
         "(n_heads·d_head wide) and on the MLP's hidden activations before down_proj (d_ff).",
         default=False,
+    ),
+    Field(
+        "input_norm",
+        "bool",
+        "The norm before the block's mixer (false: ModernBERT's first layer has none).",
+        default=True,
+    ),
+    Field(
+        "global_attention",
+        "bool",
+        "Longformer's and LED's global attention: q, k, v projections of their own "
+        "(query_global...) beside the sliding-window ones, biased like q, k, v.",
+        default=False,
+    ),
+    Field(
+        "position_projections",
+        "choice",
+        "DeBERTa's disentangled attention without shared keys (share_att_key false): a "
+        "projection of the relative embeddings to keys (c2p), to queries (p2c) or both, "
+        "d_model → n_heads·d_head each, biased like q, k, v.",
+        default="none",
+        choices=("none", "key", "query", "both"),
+    ),
+    Field(
+        "value_conv",
+        "count",
+        "Taps of a depthwise convolution over each head's values, without bias "
+        "(Nyströmformer conv_kernel_size, YOSO conv_window): n_heads × value_conv; 0 for none.",
+        default=0,
     ),
     Field(
         "qk_norm_scope",
@@ -273,6 +311,20 @@ FIELDS = (
         "bool",
         "With relative_attention_buckets, every block's self-attention has its own relative "
         "position bias (UMT5), not only the first block of each stack (T5).",
+        default=False,
+    ),
+    Field(
+        "relative_embeddings",
+        "count",
+        "Rows of a table of relative position embeddings (rows × d_model) in each stack, "
+        "read by every layer (DeBERTa-v2 rel_embeddings: 2·position_buckets); 0 for none.",
+        default=0,
+    ),
+    Field(
+        "relative_embeddings_norm",
+        "bool",
+        "A norm (of the spec's kind) of width d_model on the relative embeddings, in each "
+        "stack (DeBERTa-v2 norm_rel_ebd: layer_norm).",
         default=False,
     ),
     Field(
@@ -501,8 +553,10 @@ def count(spec: Resolved) -> Breakdown:
 MAX_LISTED_BLOCKS = 10_000
 
 
-def tensors(spec: Resolved) -> Iterator[parts.Weight]:
+def tensors(spec: Resolved) -> Iterator[Tensor]:
     """Every parameter tensor, block by block with exact values (tied weights once)."""
+    from archcalc.tensors import Tensor  # only here: counting does not need it
+
     stacks = transformer_stack.stacks(spec)
     blocks = sum(stack.exact_distinct for stack in stacks)
     if blocks > MAX_LISTED_BLOCKS:
@@ -513,24 +567,21 @@ def tensors(spec: Resolved) -> Iterator[parts.Weight]:
             code="T503",
         )
         spec.sink.raise_if_errors()
-    for piece in parts.embeddings(spec):
-        yield from piece.weights
+
+    def named(pieces: list[parts.Piece], prefix: str = "") -> Iterator[Tensor]:
+        for piece in pieces:
+            yield from (Tensor(prefix + w.name, w.shape) for w in piece.weights)
+
+    yield from named(parts.embeddings(spec))
     for stack in stacks:
         prefix = f"{stack.section}." if stack.section else ""
-        for piece in parts.stack_inputs(spec):
-            yield from (_named(w, prefix) for w in piece.weights)
+        yield from named(parts.stack_inputs(spec), prefix)
         for i in range(stack.exact_distinct):
             kind = stack.kind_at(i)
-            for piece in parts.block(kind.spec, cross=stack.section == "decoder"):
-                yield from (_named(w, f"{prefix}layers.{i}.") for w in piece.weights)
-        for piece in parts.stack_outputs(spec):
-            yield from (_named(w, prefix) for w in piece.weights)
-    for piece in parts.heads(spec):
-        yield from piece.weights
-
-
-def _named(weight: parts.Weight, prefix: str) -> parts.Weight:
-    return parts.Weight(prefix + weight.name, weight.shape, weight.matmul)
+            pieces = parts.block(kind.spec, cross=stack.section == "decoder")
+            yield from named(pieces, f"{prefix}layers.{i}.")
+        yield from named(parts.stack_outputs(spec), prefix)
+    yield from named(parts.heads(spec))
 
 
 def check_positions(spec: Resolved) -> None:
@@ -691,7 +742,18 @@ class _Once:
 
 
 def _check_block(spec: Resolved, report: _Once, decoder: bool) -> None:
-    """Checks of one kind of block (the top-level one or a variant from ``blocks``)."""
+    """Checks of one kind of block (the top-level one or a variant from ``blocks``).
+
+    Each rule runs on its own: one that reads a value already reported wrong (a
+    misspelt ``mixer``) stops quietly and the others still report.
+    """
+    for rule in BLOCK_RULES:
+        with contextlib.suppress(Unavailable):
+            rule(spec, report, decoder)
+
+
+def _check_mixer(spec: Resolved, report: _Once, decoder: bool) -> None:
+    """A mixer has the group that shapes it; a block has something besides norms."""
     v = spec.values
     mixer = v.mixer if spec.given("mixer") else "attention"
     if mixer in ("mamba", "mamba2") and v.mamba is None:
@@ -708,17 +770,21 @@ def _check_block(spec: Resolved, report: _Once, decoder: bool) -> None:
             "mixer: gated_deltanet needs the deltanet group (key_heads, key_head_dim)",
             code="T523",
         )
-    if _opt_on(spec, "sub_norms") and v.moe is not None:
-        report(spec, "sub_norms", "sub_norms with moe is not modelled", code="T524")
-    if v.mlp == "none" and v.moe is not None:
-        report(
-            spec,
-            "mlp",
-            "mlp: none with moe: experts are MLPs of the spec's mlp kind; give their kind",
-            code="T524",
-        )
-    elif v.mlp == "none" and mixer == "none":
+    if mixer != "attention":
+        for name in ATTENTION_ONLY:
+            if _opt_on(spec, name):
+                report(
+                    spec,
+                    name,
+                    f"{name} shapes attention; the block's mixer is {mixer}",
+                    code="T524",
+                )
+    if mixer == "none" and v.moe is None and v.mlp == "none":
         report(spec, "mixer", "a block with neither a mixer nor an MLP has nothing", code="T524")
+
+
+def _check_heads(spec: Resolved, report: _Once, decoder: bool) -> None:
+    v = spec.values
     if v.mla is None and v.n_heads % v.n_kv_heads:
         report(
             spec,
@@ -727,15 +793,21 @@ def _check_block(spec: Resolved, report: _Once, decoder: bool) -> None:
             "head serves a whole group of query heads",
             code="T501",
         )
+
+
+def _check_experts(spec: Resolved, report: _Once, decoder: bool) -> None:
+    v = spec.values
     moe = v.moe
-    if moe is not None and moe.top_k > moe.n_experts:
+    if moe is None:
+        return
+    if moe.top_k > moe.n_experts:
         report(
             spec,
             "top_k",
             f"top_k ({moe.top_k}) cannot exceed n_experts ({moe.n_experts})",
             code="T503",
         )
-    gated = moe is not None and spec.given("shared_expert_gate") and moe.shared_expert_gate
+    gated = spec.given("shared_expert_gate") and moe.shared_expert_gate
     if gated and not (spec.exact("n_shared_experts") and spec.exact("d_ff_shared")):
         report(
             spec,
@@ -744,31 +816,48 @@ def _check_block(spec: Resolved, report: _Once, decoder: bool) -> None:
             code="T510",
             warning=True,
         )
-    if v.mla is not None:
-        for name in ("n_kv_heads", "d_head", "qk_norm"):
-            if spec.given(name):
-                report(
-                    spec,
-                    name,
-                    f"{name} has no effect with mla (multi-head latent attention)",
-                    code="T510",
-                    warning=True,
-                )
-        if spec.exact("index_n_heads") and not spec.exact("q_lora_rank"):
+    if _opt_on(spec, "sub_norms"):
+        report(spec, "sub_norms", "sub_norms with moe is not modelled", code="T524")
+    if v.mlp == "none":
+        report(
+            spec,
+            "mlp",
+            "mlp: none with moe: experts are MLPs of the spec's mlp kind; give their kind",
+            code="T524",
+        )
+
+
+def _check_latent_attention(spec: Resolved, report: _Once, decoder: bool) -> None:
+    v = spec.values
+    if v.mla is None:
+        return
+    for name in ("n_kv_heads", "d_head", "qk_norm"):
+        if spec.given(name):
             report(
                 spec,
-                "index_n_heads",
-                "an indexer reads the low-rank query: index_n_heads needs q_lora_rank",
-                code="T502",
+                name,
+                f"{name} has no effect with mla (multi-head latent attention)",
+                code="T510",
+                warning=True,
             )
-        if _opt_on(spec, "attention_sinks") or _opt_on(spec, "attention_gate"):
-            name = "attention_sinks" if _opt_on(spec, "attention_sinks") else "attention_gate"
+    if spec.exact("index_n_heads") and not spec.exact("q_lora_rank"):
+        report(
+            spec,
+            "index_n_heads",
+            "an indexer reads the low-rank query: index_n_heads needs q_lora_rank",
+            code="T502",
+        )
+    for name in ("attention_sinks", "attention_gate", *ATTENTION_ONLY):
+        if _opt_on(spec, name):
             report(
                 spec,
                 name,
                 f"{name} with mla is not modelled (no such model is known)",
                 code="T524",
             )
+
+
+def _check_cross_attention(spec: Resolved, report: _Once, decoder: bool) -> None:
     if decoder and spec.given("cross_attention"):
         report(
             spec,
@@ -779,10 +868,22 @@ def _check_block(spec: Resolved, report: _Once, decoder: bool) -> None:
         )
 
 
+#: Block keys that add tensors to a self-attention (and so need one).
+ATTENTION_ONLY = ("global_attention", "position_projections", "value_conv")
+
+BLOCK_RULES = (
+    _check_mixer,
+    _check_heads,
+    _check_experts,
+    _check_latent_attention,
+    _check_cross_attention,
+)
+
+
 def _opt_on(spec: Resolved, name: str) -> bool:
     """Whether an optional feature is given and switched on (``true``, or not ``none``)."""
     value = getattr(spec.values, name) if spec.given(name) else None
-    return value not in (None, False, "none")
+    return value not in (None, False, 0, "none")
 
 
 check = independent(check_positions, check_architecture, check_layout)

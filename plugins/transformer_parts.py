@@ -26,17 +26,26 @@ from fractions import Fraction
 from typing import Any
 
 from archcalc.spec import Resolved
-from archcalc.tensors import Tensor
 
 GATED = frozenset({"swiglu", "geglu"})
 
 
 @dataclass(frozen=True)
-class Weight(Tensor):
-    """One parameter tensor of a part, named relative to the part's owner."""
+class Weight:
+    """One parameter tensor of a part, named relative to the part's owner.
 
+    Not an :class:`archcalc.tensors.Tensor` itself, so that counting never imports the
+    tensors module; ``transformer.tensors`` turns each into one.
+    """
+
+    name: str
+    shape: tuple[Any, ...]
     #: Every token passing through is multiplied by it: 2·numel FLOPs per token.
     matmul: bool = False
+
+    @property
+    def numel(self) -> Any:
+        return _product(self.shape)
 
 
 @dataclass(frozen=True)
@@ -147,6 +156,8 @@ def attention(spec: Resolved, cross: bool = False) -> Piece:
     ]
     if _opt(spec, "qk_norm", False):
         weights += _qk_norms(spec, prefix)
+    if not cross:
+        weights += _self_attention_extras(spec, prefix)
     if not cross and _opt(spec, "relative_attention_per_layer", False):
         table = (v.relative_attention_buckets, v.n_heads)
         weights.append(Weight(f"{prefix}.relative_attention_bias.weight", table))
@@ -166,6 +177,36 @@ def attention(spec: Resolved, cross: bool = False) -> Piece:
         kv_expanded=2 * kv_width,
         cross=cross,
     )
+
+
+def _self_attention_extras(spec: Resolved, prefix: str) -> list[Weight]:
+    """Tensors some encoders' self-attention holds beside q, k, v, o.
+
+    None of them multiplies every token, so they add no per-token FLOPs: Longformer's
+    global q, k, v serve only the few global tokens (and are skipped without any),
+    DeBERTa's position projections map the relative-embedding table once per layer, and
+    a value convolution (Nyströmformer) is a depthwise filter, not a matmul.
+    """
+    v = spec.values
+    q_width, kv_width = v.n_heads * v.d_head, v.n_kv_heads * v.d_head
+    weights = []
+    if _opt(spec, "global_attention", False):
+        for name, width in (("q", q_width), ("k", kv_width), ("v", kv_width)):
+            layer = linear(f"{prefix}.{name}_global_proj", v.d_model, width, v.qkv_bias)
+            weights += _unmultiplied(layer)
+    projections = _opt(spec, "position_projections", "none")
+    for name in ("key", "query"):
+        if projections in (name, "both"):
+            layer = linear(f"{prefix}.pos_{name}_proj", v.d_model, q_width, v.qkv_bias)
+            weights += _unmultiplied(layer)
+    if spec.exact("value_conv"):
+        weights.append(Weight(f"{prefix}.value_conv.weight", (v.n_heads, 1, v.value_conv, 1)))
+    return weights
+
+
+def _unmultiplied(weights: list[Weight]) -> list[Weight]:
+    """The same tensors, not multiplied by every token (no per-token FLOPs)."""
+    return [Weight(w.name, w.shape) for w in weights]
 
 
 def _qk_norms(spec: Resolved, prefix: str) -> list[Weight]:
@@ -256,7 +297,7 @@ def mixer(spec: Resolved) -> list[Piece]:
     kind = _opt(spec, "mixer", "attention")
     if kind == "attention":
         return [attention(spec)]
-    if kind == "none":
+    if kind in ("none", "fourier"):  # FNet's Fourier transform has no parameters
         return []
     if kind == "gated_deltanet":
         return [_gated_deltanet(spec)]
@@ -440,13 +481,15 @@ def block(spec: Resolved, cross: bool = False) -> list[Piece]:
     """Every part of one block: its mixer, cross-attention, MLP or experts, norms."""
     v = spec.values
     pieces = mixer(spec)
-    mixes = bool(pieces)
+    mixes = _opt(spec, "mixer", "attention") != "none"
     if cross or _opt(spec, "cross_attention", False):
         pieces.append(attention(spec, cross=True))
         cross = True
     ffn = feed_forward(spec)
     pieces += ffn
     names = norm_names(spec, cross, mixes=mixes, feeds=bool(ffn))
+    if not _opt(spec, "input_norm", True):
+        names = [name for name in names if name != "input_layernorm"]
     norms = [w for name in names for w in norm(name, v.d_model, v.norm)]
     if norms:
         pieces.append(Piece("norms", tuple(norms)))
@@ -472,7 +515,7 @@ def embeddings(spec: Resolved) -> list[Piece]:
 
 
 def stack_inputs(spec: Resolved) -> list[Piece]:
-    """What each stack has before its blocks: positions, embedding norm, relative bias."""
+    """What each stack has before its blocks: positions, embedding norm, relative positions."""
     v = spec.values
     d_embed = _opt(spec, "d_embed", v.d_model)
     pieces = []
@@ -489,6 +532,12 @@ def stack_inputs(spec: Resolved) -> list[Piece]:
         table = (v.relative_attention_buckets, v.n_heads)
         name = "relative_attention_bias.weight"
         pieces.append(Piece("relative position bias", (Weight(name, table),)))
+    if spec.exact("relative_embeddings"):
+        rows = Weight("rel_embeddings.weight", (v.relative_embeddings, v.d_model))
+        pieces.append(Piece("relative embeddings", (rows,)))
+    if _opt(spec, "relative_embeddings_norm", False) and v.norm != "nonparametric":
+        weights = norm("rel_embeddings_norm", v.d_model, v.norm)
+        pieces.append(Piece("relative embeddings norm", tuple(weights)))
     return pieces
 
 

@@ -62,6 +62,10 @@ BLOCK_KEYS = (
     "attention_sinks",
     "attention_gate",
     "cross_attention",
+    "input_norm",
+    "global_attention",
+    "position_projections",
+    "value_conv",
 )
 BLOCK_GROUPS = ("moe", "mla", "mamba", "deltanet")
 #: Kinds a stack may name in all its segments and patterns together: each is resolved, so

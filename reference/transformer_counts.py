@@ -58,9 +58,9 @@ FORMAT_VERSION = 1
 CONVENTION = (
     "total_params = sum(p.numel() for p in model.parameters()) of "
     "AutoModelForCausalLM.from_config(AutoConfig.for_model(model_type, **config)) built "
-    "under torch.device('meta') (AutoModelForSeq2SeqLM for the cases whose model_class is "
-    "a seq2seq one); tied tensors are counted once, as parameters() yields "
-    "them once. Buffers (e.g. rotary inv_freq, DeepSeek-V3's e_score_correction_bias) "
+    "under torch.device('meta') (the case's auto_class instead when it names one: "
+    "AutoModelForSeq2SeqLM, or AutoModel for encoders); tied tensors are counted once, as "
+    "parameters() yields them once. Buffers (e.g. rotary inv_freq, DeepSeek-V3's e_score_correction_bias) "
     "are not parameters and are not counted."
 )
 ACTIVE_METHOD = (
@@ -786,6 +786,99 @@ CASES: list[Case] = [
         "description": (
             "Small UMT5: a relative position bias in every block's self-attention (T5 has "
             "one in the first block only), gated-GELU MLPs, tied head."
+        ),
+    },
+    {
+        "id": "modernbert-small",
+        "model_type": "modernbert",
+        "auto_class": "AutoModel",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 384,
+            "num_hidden_layers": 4,
+            "num_attention_heads": 8,
+            "vocab_size": 1000,
+            "pad_token_id": 0,
+        },
+        "description": (
+            "Small ModernBERT (AutoModel): no norm before attention in layer 0, bias-free "
+            "LayerNorms, a GeGLU MLP (Wi is d → 2·intermediate), embedding and final norms."
+        ),
+    },
+    {
+        "id": "deberta-v2-small",
+        "model_type": "deberta-v2",
+        "auto_class": "AutoModel",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "num_hidden_layers": 3,
+            "num_attention_heads": 8,
+            "vocab_size": 1000,
+            "relative_attention": True,
+            "position_buckets": 64,
+            "pos_att_type": ["p2c", "c2p"],
+            "share_att_key": False,
+            "norm_rel_ebd": "layer_norm",
+            "position_biased_input": False,
+            "type_vocab_size": 0,
+        },
+        "description": (
+            "Small DeBERTa-v2 (AutoModel) without shared attention keys: position key and "
+            "query projections per layer, a relative-embedding table of 2·position_buckets "
+            "rows with its LayerNorm, no absolute positions."
+        ),
+    },
+    {
+        "id": "longformer-small",
+        "model_type": "longformer",
+        "auto_class": "AutoModel",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "num_hidden_layers": 3,
+            "num_attention_heads": 8,
+            "vocab_size": 1000,
+            "attention_window": [16, 16, 16],
+            "max_position_embeddings": 130,
+        },
+        "description": (
+            "Small Longformer (AutoModel): every self-attention has global q, k, v "
+            "projections beside the local ones; BERT-style post-norm blocks and pooler."
+        ),
+    },
+    {
+        "id": "fnet-small",
+        "model_type": "fnet",
+        "auto_class": "AutoModel",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "num_hidden_layers": 3,
+            "vocab_size": 1000,
+            "max_position_embeddings": 128,
+        },
+        "description": (
+            "Small FNet (AutoModel): a parameter-free Fourier transform in place of "
+            "attention (its output LayerNorm stays), an embedding projection, a pooler."
+        ),
+    },
+    {
+        "id": "nystromformer-small",
+        "model_type": "nystromformer",
+        "auto_class": "AutoModel",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "num_hidden_layers": 3,
+            "num_attention_heads": 8,
+            "vocab_size": 1000,
+            "max_position_embeddings": 128,
+            "conv_kernel_size": 33,
+        },
+        "description": (
+            "Small Nyströmformer (AutoModel): a depthwise convolution over each head's "
+            "values (n_heads × 33 taps, no bias); positions with an offset of 2."
         ),
     },
     {

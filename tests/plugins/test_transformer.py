@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +55,7 @@ def test_tensors_sum_to_the_count(path: Path) -> None:
     assert len({t.name for t in tensors}) == len(tensors)
 
 
-LAYER = re.compile(r"(?:^|\.)(?:layers|h|block)\.(\d+)\.")
+LAYER = re.compile(r"(?:^|\.)(?:layers|layer|h|block)\.(\d+)\.")
 
 
 def _layer_numel(shapes: dict[str, list[int]], layer: int) -> int:
@@ -143,6 +145,22 @@ def _spec_strategy() -> st.SearchStrategy[dict[str, Any]]:
         }
         if draw(st.booleans()):
             spec["d_head"] = draw(st.integers(1, 16))
+        extras = st.fixed_dictionaries(
+            {},
+            optional={
+                "input_norm": st.booleans(),
+                "global_attention": st.booleans(),
+                "position_projections": st.sampled_from(["none", "key", "query", "both"]),
+                "value_conv": st.integers(0, 9),
+                "relative_embeddings": st.integers(0, 64),
+                "relative_embeddings_norm": st.booleans(),
+            },
+        )
+        spec.update(draw(extras))
+        if draw(st.booleans()):  # FNet: attention's norms, no attention
+            spec["mixer"] = "fourier"
+            for key in ("global_attention", "position_projections", "value_conv"):
+                spec.pop(key, None)
         if spec["positional"] == "learned":
             spec["max_seq_len"] = draw(st.integers(1, 64))
         if spec["architecture"] == "encoder":
@@ -286,3 +304,15 @@ def test_all_semantic_problems_are_reported_together(tmp_path: Path) -> None:
         {**BASE, "n_kv_heads": 3, "positional": "learned", "moe": {"n_experts": 2, "top_k": 3}},
     )
     assert len(lines) == 3
+
+
+def test_counting_does_not_import_the_tensors_module() -> None:
+    """Block parts are described without archcalc.tensors (only ``tensors`` needs it)."""
+    code = (
+        "import sys, archcalc; "
+        "archcalc.count(archcalc.load_spec(sys.argv[1])); "
+        "print('archcalc.tensors' in sys.modules)"
+    )
+    path = str(EXAMPLES / "mixtral-8x7b.yaml")
+    out = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True)
+    assert out.stdout.strip() == "False", out.stderr

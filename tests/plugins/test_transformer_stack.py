@@ -162,6 +162,10 @@ def _stacks(draw: Any) -> dict[str, Any]:
             "attention_gate": st.sampled_from(["none", "head", "element"]),
             "qk_norm_scope": st.sampled_from(["head", "projection"]),
             "cross_attention": st.booleans(),
+            "input_norm": st.booleans(),
+            "global_attention": st.booleans(),
+            "position_projections": st.sampled_from(["none", "key", "query", "both"]),
+            "value_conv": st.integers(0, 5),
             "moe": st.just(False)
             | st.fixed_dictionaries(
                 {
@@ -174,11 +178,14 @@ def _stacks(draw: Any) -> dict[str, Any]:
     )
     names = [f"k{i}" for i in range(draw(st.integers(1, 3)))]
     spec["blocks"] = {name: draw(overrides) for name in names}
-    mixers = ["attention", "none", *(["mamba", "mamba2"] if "mamba" in spec else [])]
+    mixers = ["attention", "none", "fourier", *(["mamba", "mamba2"] if "mamba" in spec else [])]
     mixers += ["gated_deltanet"] if "deltanet" in spec else []
     for kind in spec["blocks"].values():
         if draw(st.booleans()):
             kind["mixer"] = draw(st.sampled_from(mixers))
+            if kind["mixer"] != "attention":  # keys that shape attention need one
+                for key in ("global_attention", "position_projections", "value_conv"):
+                    kind.pop(key, None)
     kinds = st.sampled_from(["default", *names])
     segments = []
     for _ in range(draw(st.integers(1, 4))):
@@ -431,3 +438,47 @@ def test_a_group_made_by_set_on_a_spec_without_it_is_a_usage_error(tmp_path: Pat
     # command line is refused before the family sees half a group.
     with pytest.raises(UsageError, match="has no 'moe' section"):
         _load(tmp_path, BASE, "moe.n_experts=8")
+
+
+def test_encoder_attention_extras_are_named_and_need_attention(tmp_path: Path) -> None:
+    """Longformer's global q/k/v, DeBERTa's position projections, a value convolution."""
+    spec = {
+        **BASE,
+        "global_attention": True,
+        "position_projections": "key",
+        "value_conv": 5,
+        "relative_embeddings": 10,
+        "relative_embeddings_norm": True,
+        "norm": "layernorm",
+        "blocks": {"first": {"input_norm": False}, "ssm": {"mixer": "fourier"}},
+        "stack": [{"block": "first", "layers": 1}, {"block": "default"}],
+        "n_layers": 2,
+    }
+    with pytest.raises(SpecError) as info:
+        _load(tmp_path, {**spec, "stack": [{"block": "ssm", "layers": 1}, {"block": "default"}]})
+    errors = [d.format() for d in info.value.diagnostics if d.severity == "error"]
+    assert len(errors) == 3 and all("the block's mixer is fourier" in e for e in errors)
+    spec["blocks"].pop("ssm")
+    shapes = {t.name: t.shape for t in transformer.tensors(_load(tmp_path, spec).exact)}
+    assert shapes["layers.0.self_attn.q_global_proj.weight"] == (64, 64)
+    assert shapes["layers.1.self_attn.pos_key_proj.weight"] == (64, 64)
+    assert "layers.0.self_attn.pos_query_proj.weight" not in shapes
+    assert shapes["layers.0.self_attn.value_conv.weight"] == (4, 1, 5, 1)
+    assert shapes["rel_embeddings.weight"] == (10, 64)
+    assert shapes["rel_embeddings_norm.bias"] == (64,)
+    assert "layers.0.input_layernorm.weight" not in shapes
+    assert "layers.1.input_layernorm.weight" in shapes
+    # Applied to few tokens or to the relative table: no per-token FLOPs from them.
+    plain = {k: v for k, v in spec.items() if k not in ("global_attention", "value_conv")}
+    plain["position_projections"] = "none"
+    a, b = (sizes.sizes(_load(tmp_path, s), seq_len=7).compute for s in (spec, plain))
+    assert a is not None and b is not None and a.flops_per_sequence == b.flops_per_sequence
+
+
+def test_one_bad_value_in_a_block_hides_no_independent_problem(tmp_path: Path) -> None:
+    """A misspelt mlp stops only the rules that read it: heads and experts still report."""
+    lines = _errors(
+        tmp_path, {**BASE, "n_kv_heads": 3, "mlp": "swiglo", "moe": {"n_experts": 2, "top_k": 4}}
+    )
+    assert len(lines) == 3
+    assert any("[T501]" in line for line in lines) and any("top_k (4)" in line for line in lines)
