@@ -60,8 +60,8 @@ CONVENTION = (
     "AutoModelForCausalLM.from_config(AutoConfig.for_model(model_type, **config)) built "
     "under torch.device('meta') (the case's auto_class instead when it names one: "
     "AutoModelForSeq2SeqLM, or AutoModel for encoders); tied tensors are counted once, as "
-    "parameters() yields them once. Buffers (e.g. rotary inv_freq, DeepSeek-V3's e_score_correction_bias) "
-    "are not parameters and are not counted."
+    "parameters() yields them once. Buffers (e.g. rotary inv_freq, DeepSeek-V3's "
+    "e_score_correction_bias) are not parameters and are not counted."
 )
 ACTIVE_METHOD = (
     "active_params = total_params - sum over layers of (E_l / n_experts) * "
