@@ -24,6 +24,7 @@ import bisect
 import json
 import math
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +118,15 @@ def show(value: Any) -> str:
 
 def _reject_constant(name: str) -> Any:
     raise _Reject(f"{name} is not a number in JSON (and has no parameter count)")
+
+
+def _float_constant(name: str) -> float:
+    """``NaN``/``Infinity``/``-Infinity`` as the floats json.dump wrote them from."""
+    return float(name)
+
+
+def _non_finite(value: Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
 
 
 def _parse_int(text: str) -> int:
@@ -241,16 +251,106 @@ def _top_level_marks(text: str) -> tuple[dict[str, Mark], dict[str, Mark]]:
     return keys, values
 
 
+_NUMBER = re.compile(r"-?(?:Infinity|[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?)")
+#: Most problems of one config reported (each at its own line).
+MAX_CONFIG_PROBLEMS = 20
+
+
+def _value_problems(text: str) -> list[tuple[int, str, str]]:
+    """Where ``text`` holds what json.loads would accept but a config must not: numbers
+    out of range or with too many digits, a key twice in one object.
+
+    The bare constants ``NaN`` and ``Infinity`` are not problems here: json.dump writes
+    them for float fields (Mamba-2's ``time_step_limit: [0.0, Infinity]``), so a config
+    may hold them where no size is read; :meth:`ConfigReader.size` refuses one as a size.
+
+    One linear scan (strings skipped, a set of keys per open object), so each problem is
+    reported at its own line and column rather than at the top of the file; json.loads,
+    which gives no positions, then only has to agree.
+    """
+    problems: list[tuple[int, str, str]] = []
+    objects: list[set[str] | None] = []  # one entry per open container; None for a list
+    expect_key = False
+    index, end = 0, len(text)
+    while index < end and len(problems) < MAX_CONFIG_PROBLEMS:
+        char = text[index]
+        if char == '"':
+            close = index + 1
+            while close < end and text[close] != '"':
+                close += 2 if text[close] == "\\" else 1
+            if close >= end:
+                break  # unterminated: json.loads says so, with its position
+            keys = objects[-1] if objects else None
+            if expect_key and keys is not None:
+                try:
+                    key = json.loads(text[index : close + 1])
+                except ValueError:
+                    key = text[index + 1 : close]
+                if key in keys:
+                    problems.append((index, f"duplicate key '{show(key)}' in one object", "Y108"))
+                keys.add(key)
+                expect_key = False
+            index = close + 1
+            continue
+        if char in "[{":
+            objects.append(set() if char == "{" else None)
+            expect_key = char == "{"
+        elif char in "]}":
+            if objects:
+                objects.pop()
+            expect_key = False
+        elif char == ",":
+            expect_key = bool(objects) and objects[-1] is not None
+        elif char == "N" and text.startswith("NaN", index):
+            index += 3
+            continue
+        elif char in "-0123456789I":
+            match = _NUMBER.match(text, index)
+            if match is None:
+                index += 1
+                continue
+            token = match.group()
+            problem = _number_problem(token)
+            if problem:
+                problems.append((index, problem, "Y111"))
+            index = match.end()
+            continue
+        index += 1
+    return problems
+
+
+def _number_problem(token: str) -> str:
+    if token.lstrip("-") == "Infinity":
+        return ""
+    mantissa = re.split("[eE]", token.lstrip("-"))[0]
+    digits = len(mantissa.replace(".", "").lstrip("0"))
+    if "." not in token and "e" not in token.lower():
+        if digits > MAX_INT_DIGITS:
+            return f"an integer with {digits} digits is too large (at most {MAX_INT_DIGITS})"
+        return ""
+    if digits > 4 * MAX_INT_DIGITS:
+        return f"a number with {digits} digits (at most {MAX_INT_DIGITS} significant ones)"
+    if not math.isfinite(float(token)):
+        return f"the number {shorten(token)} is out of range"
+    return ""
+
+
 def parse_config(raw: bytes, file: str) -> HFConfig:
     """Parse config bytes; every failure is a located :class:`SpecError`."""
     text = _decode(raw, file)
     deep = _nesting_problem(text)
     if deep is not None:
         raise _error(file, _position(text, deep), f"nesting deeper than {MAX_DEPTH} levels", "Y105")
+    problems = _value_problems(text)
+    if problems:
+        sink = DiagnosticSink(file)
+        for index, message, code in problems:
+            sink.error(_position(text, index), message, code)
+        raise SpecError(sink.diagnostics)
     try:
         data = json.loads(
             text,
-            parse_constant=_reject_constant,
+            parse_constant=_float_constant,
             parse_int=_parse_int,
             parse_float=_parse_float,
             object_pairs_hook=_pairs,
@@ -404,6 +504,13 @@ class ConfigReader:
                     f"({show(value)}); transformers reads them as one field",
                     "H403",
                 )
+        if _non_finite(value):
+            self.sink.error(
+                self.config.mark(key),
+                f"'{key}' is {json.dumps(value)}, which is not a size (an integer ≥ {minimum})",
+                "Y111",
+            )
+            return None
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             self.sink.error(
                 self.config.mark(key),

@@ -16,6 +16,7 @@ in a way the spec cannot express are refused, never ignored.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -54,6 +55,7 @@ def _rope_head_dim(r: ConfigReader) -> None:
         and head_dim > 4
         and head_dim % 2
         and isinstance(factor, (int, float))
+        and math.isfinite(factor)  # json.dump writes Infinity/NaN for float fields
         and int(head_dim * factor) == head_dim
     ):
         r.error("head_dim", f"RoPE needs an even head_dim, got {head_dim}; transformers refuses it")
