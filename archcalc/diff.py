@@ -20,7 +20,7 @@ from fractions import Fraction
 from typing import Any
 
 from archcalc import api
-from archcalc.errors import ArchcalcError
+from archcalc.errors import ArchcalcError, safe
 
 
 @dataclass(frozen=True)
@@ -140,11 +140,11 @@ def to_text(result: Diff) -> str:
     """A table of components: A, B, A − B and A / B; then totals and the formula."""
     from archcalc.render import human
 
-    name_a, name_b = result.a.name, result.b.name
+    name_a, name_b = safe(result.a.name), safe(result.b.name)
     header = ("component", name_a, name_b, "A − B", "A / B")
     rows = [header]
     for part in result.parts:
-        label = f"{part.section} {part.name}" if part.section else part.name
+        label = safe(f"{part.section} {part.name}" if part.section else part.name)
         rows.append(
             (label, f"{part.a:,}", f"{part.b:,}", f"{part.difference:+,}", _ratio_text(part.ratio))
         )
@@ -164,7 +164,7 @@ def to_text(result: Diff) -> str:
         ]
         return "  ".join(cells).rstrip()
 
-    lines = [f"A = {name_a} ({result.a.file}), B = {name_b} ({result.b.file})", ""]
+    lines = [f"A = {name_a} ({safe(result.a.file)}), B = {name_b} ({safe(result.b.file)})", ""]
     lines += [line(r) for r in rows]
     lines.append("-" * (sum(widths) + 8))
     lines += [line(r) for r in footer]

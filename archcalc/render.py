@@ -23,7 +23,7 @@ def human(n: int) -> str:
 
 
 def _label(section: str, name: str) -> str:
-    return f"{section} {name}" if section else name
+    return safe(f"{section} {name}" if section else name)
 
 
 def count_text(spec: Spec, result: Count) -> str:

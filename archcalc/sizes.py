@@ -31,7 +31,7 @@ from typing import Any
 
 from archcalc import api
 from archcalc.contract import family_call, family_failure, figure_problem
-from archcalc.errors import PluginError, UsageError, shorten
+from archcalc.errors import PluginError, UsageError, safe, shorten
 
 #: Bytes per parameter (int4 packs two parameters per byte).
 DTYPE_BYTES: dict[str, Fraction] = {
@@ -377,7 +377,7 @@ def _input_flops_text(c: Compute) -> list[str]:
     )
     for name, flops in c.components:
         share = 100 * flops / c.flops_per_sequence if c.flops_per_sequence else 0
-        lines.append(f"    {name:<32} {flops:>20,}  {share:5.1f}%")
+        lines.append(f"    {safe(name):<32} {flops:>20,}  {share:5.1f}%")
     lines += [f"  note: {note}" for note in c.notes]
     return lines
 
@@ -391,7 +391,7 @@ def to_text(result: Sizes) -> str:
     from archcalc.render import human
 
     lines = [
-        f"{result.name} ({result.family}): {result.total_params:,} params "
+        f"{safe(result.name)} ({safe(result.family)}): {result.total_params:,} params "
         f"({human(result.total_params)})"
         + (
             f", {result.active_params:,} active ({human(result.active_params)})"
@@ -438,7 +438,7 @@ def to_text(result: Sizes) -> str:
         )
         for name, flops in c.components:
             share = 100 * flops / c.flops_per_sequence if c.flops_per_sequence else 0
-            lines.append(f"    {name:<32} {flops:>20,}  {share:5.1f}%")
+            lines.append(f"    {safe(name):<32} {flops:>20,}  {share:5.1f}%")
         for note in c.notes:
             lines.append(f"  note: {note}")
     if c is not None and c.input is not None:  # no tokens: training cost per input

@@ -11,7 +11,7 @@ import typer
 
 from archcalc import api, hf, yamlsafe
 from archcalc.cli._app import JsonOpt, PluginOpt, _err, _format, _guard, _out, _registry, app
-from archcalc.errors import ArchcalcError, SpecError, UsageError
+from archcalc.errors import ArchcalcError, SpecError, UsageError, safe
 
 #: Schema files looked for, in each folder from the spec's up to the repository's root.
 SCHEMA_FILES = ("schemas/archcalc.schema.json", ".archcalc.schema.json", "archcalc.schema.json")
@@ -100,7 +100,7 @@ def import_hf(
         _registry(plugin)
         if output is not None and _same_file(config, output):
             raise UsageError(
-                f"--output {output}: that is the config being read; write the spec elsewhere"
+                f"--output {safe(output)}: that is the config being read; write the spec elsewhere"
             )
         parsed = hf.load_config(config, str(config))
         translation = hf.translate(parsed)
@@ -118,7 +118,7 @@ def import_hf(
             api.check_document(doc)
         except SpecError as exc:
             raise ArchcalcError(
-                f"internal error: the spec written for {config} does not validate "
+                f"internal error: the spec written for {safe(config)} does not validate "
                 f"({exc.diagnostics[0].format()}); please report this"
             ) from None
         if not local:
@@ -128,12 +128,13 @@ def import_hf(
             )
         if output is not None:
             if output.exists() and not output.is_file():
-                raise UsageError(f"--output {output}: not a regular file")
+                raise UsageError(f"--output {safe(output)}: not a regular file")
             try:
                 output.write_text(text, encoding="utf-8")
             except OSError as exc:
-                raise UsageError(f"--output {output}: {exc.strerror or exc}") from None
-            _err(f"archcalc: wrote {output} ({translation.model_type}, from {config})")
+                raise UsageError(f"--output {safe(output)}: {exc.strerror or exc}") from None
+            what = f"{safe(translation.model_type)}, from {safe(config)}"
+            _err(f"archcalc: wrote {safe(output)} ({what})")
         if fmt == "json":  # on stdout, with or without -o
             from archcalc import __version__
 
