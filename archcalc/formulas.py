@@ -17,7 +17,7 @@ from typing import Any
 import sympy
 
 from archcalc import api
-from archcalc.contract import family_failure, layer_failure
+from archcalc.contract import family_failure, label, layer_failure
 from archcalc.errors import Diagnostic, SpecError, UsageError, safe
 from archcalc.spec import Override, Resolved, did_you_mean
 
@@ -126,17 +126,25 @@ def _refuse_huge(spec: api.Spec, resolved: Resolved, figures: list[Any]) -> None
     """A located error, before anything is expanded, for a formula beyond :data:`MAX_TERMS`.
 
     It points at the field whose own expression is too large when there is one, else at
-    the ``family`` line (the family's formula multiplies fields that are each fine).
+    the first layer whose parameters are, else at the ``family`` line (the family's
+    formula multiplies fields that are each fine).
     """
     if all(expanded_terms(f) <= MAX_TERMS for f in figures):
         return
     where: tuple[str | int, ...] = ("family",)
     name = "the formula"
     entries = resolved.namespace.entries
-    for field_name, value in resolved.namespace.memo.items():
-        if field_name in entries and expanded_terms(value) > MAX_TERMS:
-            where, name = entries[field_name].path, field_name
-            break
+    huge = (
+        (entries[n].path, n)
+        for n, value in resolved.namespace.memo.items()
+        if n in entries and expanded_terms(value) > MAX_TERMS
+    )
+    layers = (
+        (path, f"the parameters of {label(path)} ({safe(layer)})")
+        for (path, layer, what), results in resolved.calls.items()
+        if what == "params" and any(expanded_terms(r) > MAX_TERMS for r in results)
+    )
+    where, name = next(huge, None) or next(layers, None) or (where, name)
     mark = spec.doc.mark(where)
     raise SpecError(
         [

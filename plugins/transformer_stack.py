@@ -32,6 +32,7 @@ from typing import Any
 from archcalc.plugins.transformer_parts import add_all
 
 from archcalc import expr as exprs
+from archcalc.errors import DiagnosticSink, SpecError
 from archcalc.family import REQUIRED, Field, Group
 from archcalc.schema import EXPRESSION_PATTERN, field_schema
 from archcalc.spec import Resolved, did_you_mean
@@ -71,6 +72,10 @@ BLOCK_GROUPS = ("moe", "mla", "mamba", "deltanet")
 #: Kinds a stack may name in all its segments and patterns together: each is resolved, so
 #: this bounds the work a spec can ask for (a model written block by block is far below).
 MAX_ENTRIES = 512
+#: Pattern positions a formula may hold. Repeating a pattern of P kinds a symbolic number
+#: of times gives P floor terms in every component (each kind's ⌈(L - j) / P⌉); beyond this
+#: the formula is refused, located, before sympy builds and prints a page of floors.
+MAX_FORMULA_POSITIONS = 128
 #: Group keys that describe the stack rather than one block.
 STACK_ONLY = frozenset({"moe.first_dense_layers"})
 
@@ -260,8 +265,33 @@ def _resolve(spec: Resolved, key: str, section: str) -> Stack:
     for segment in segments:
         placed.append(Segment(segment.pattern, segment.layers, segment.exact_layers, start))
         start += segment.exact_layers
+    if spec.symbolic:
+        _refuse_huge_formula(spec, key, placed)
     floordiv = spec.namespace.algebra.floordiv if spec.symbolic else operator.floordiv
     return Stack(section, resolved, tuple(placed), total, total, floordiv)
+
+
+def _refuse_huge_formula(spec: Resolved, key: str, segments: list[Segment]) -> None:
+    """Refuse (X309, at the first long pattern) a formula of more floor terms than
+    :data:`MAX_FORMULA_POSITIONS`; with the layers exact (``--keep`` without them) the
+    floors are numbers and nothing is refused."""
+    symbolic = [
+        i
+        for i, s in enumerate(segments)
+        if len(s.pattern) > 1 and getattr(s.layers, "free_symbols", None)
+    ]
+    positions = sum(len(segments[i].pattern) for i in symbolic)
+    if positions <= MAX_FORMULA_POSITIONS:
+        return
+    sink = DiagnosticSink(spec.sink.file)
+    sink.error(
+        spec.mark((key, symbolic[0], "pattern")),
+        f"the formula would hold {positions:,} floor terms per component (one per position "
+        f"of a pattern repeated a symbolic number of times; at most "
+        f"{MAX_FORMULA_POSITIONS}); keep the layer counts exact with --keep, or use count",
+        "X309",
+    )
+    raise SpecError(sink.diagnostics)  # the symbolic pass: the spec is valid, its formula too big
 
 
 def _flat(spec: Resolved, kinds: dict[str, Kind], total: Any, n_name: str, section: str) -> Stack:

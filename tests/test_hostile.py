@@ -235,6 +235,46 @@ def test_a_formula_too_large_to_expand_is_refused_before_building(tmp_path: Path
         assert f"{spec}:6:7: error: d_ff would expand to more than 10,000 terms" in result.output
 
 
+def test_a_formula_of_a_huge_symbolic_pattern_is_refused_at_the_pattern(tmp_path: Path) -> None:
+    from plugins.transformer_stack import MAX_FORMULA_POSITIONS
+
+    n = MAX_FORMULA_POSITIONS + 1
+    kinds = "".join(f"  k{i}: {{d_ff: {100 + i}}}\n" for i in range(n))
+    pattern = ", ".join(f"k{i}" for i in range(n))
+    spec = tmp_path / "s.yaml"
+    text = BASE.replace("n_layers: 2", "n_layers: 1000000000000")
+    spec.write_text(text + f"blocks:\n{kinds}stack:\n  - pattern: [{pattern}]\n")
+    count = json.loads(run("count", spec, "--json").stdout)["total_params"]
+    line = 9 + n  # BASE, blocks:, the kinds, stack:
+    for args in (["formula", spec], ["diff", spec, spec]):
+        result = run(*args)
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith(
+            f"{spec}:{line}:14: error: the formula would hold {n} floor terms per component"
+        ), result.output
+    # With the layer count exact the floors are numbers: the formula is built, and right.
+    kept = run("formula", spec, "--keep", "d_model", "--format", "json")
+    assert kept.exit_code == 0, kept.output
+    assert json.loads(kept.stdout)["total_params"] == count
+
+
+def test_a_layer_whose_params_expand_too_far_is_refused_at_the_layer(tmp_path: Path) -> None:
+    names = [f"x{i}" for i in range(20)]
+    width = f"({' + '.join(names)}) ** 6"
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "family: cnn\nvars: {" + ", ".join(f"{n}: 1" for n in names) + "}\n"
+        "input: [3, 8, 8]\nlayers:\n"
+        f'  - conv2d: {{out_channels: "{width}", kernel_size: 1}}\n'
+    )
+    assert run("count", spec).exit_code == 0
+    result = run("formula", spec)
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(
+        f"{spec}:5:5: error: the parameters of layers[0] (conv2d) would expand to more than"
+    ), result.output
+
+
 def test_expanded_terms_bounds_what_expand_gives() -> None:
     import sympy
 
