@@ -156,10 +156,21 @@ def _kind(mode: int) -> str | None:
 
 
 class _File:
-    """A regular file opened for bounded reads (symbolic links followed, then checked)."""
+    """A regular file opened for bounded reads (a symbolic link followed only when
+    :func:`~archcalc.yamlsafe.link_target` allows it, then checked)."""
 
     def __init__(self, path: str | os.PathLike[str], name: str) -> None:
         self.name = name
+        try:
+            if os.path.islink(path):
+                from archcalc.yamlsafe import LINK_OUTSIDE, link_target
+
+                target = link_target(path)
+                if target is None:
+                    raise _fail(name, _START, LINK_OUTSIDE)
+                path = target
+        except ValueError as exc:  # an embedded NUL byte
+            raise _fail(name, _START, f"invalid path ({shorten(str(exc))})") from None
         flags = os.O_RDONLY
         for extra in ("O_NONBLOCK", "O_CLOEXEC", "O_BINARY"):
             flags |= getattr(os, extra, 0)

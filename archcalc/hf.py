@@ -370,9 +370,10 @@ def parse_config(raw: bytes, file: str) -> HFConfig:
 
 
 def load_config(path: str | os.PathLike[str], display: str | None = None) -> HFConfig:
-    """Read a config file (regular files only, size-capped) and parse it."""
+    """Read a config file (a regular file, or a link within its folder or Hugging Face
+    cache repo; size-capped) and parse it."""
     name = _yaml_display_name(path, display)
-    return parse_config(_read_regular_file(path, name), name)
+    return parse_config(_read_regular_file(path, name, follow_links=True), name)
 
 
 def is_hf_config_data(data: Mapping[str, Any]) -> bool:

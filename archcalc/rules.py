@@ -68,7 +68,9 @@ _RULES = (
     Rule(
         "Y101",
         "error",
-        "the file cannot be read: missing, unreadable, not a regular file, a link, over 1 MiB",
+        "the file cannot be read: missing, unreadable, not a regular file, a link (a "
+        "config.json may link within its folder or, in a Hugging Face cache snapshot, its "
+        "repo's `blobs/`), over 1 MiB",
         "`models/llama.yaml -> /etc/passwd`",
         "pass a regular file of at most 1 MiB",
     ),
@@ -451,7 +453,7 @@ _RULES = (
         "K801",
         "error",
         "not a readable safetensors file: too short, a header length beyond the file or "
-        "over the limit, a Git LFS pointer, not a regular file",
+        "over the limit, a Git LFS pointer, not a regular file, a link out of its folder",
         "a `model.safetensors` cut short by an interrupted download",
         "fetch the checkpoint again (`git lfs pull` for a pointer)",
     ),

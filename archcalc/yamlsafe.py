@@ -33,6 +33,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 from typing import Any, NoReturn
 
 import yaml
@@ -311,11 +312,46 @@ def _display_name(path: object, display: str | None) -> str:
         return repr(path)
 
 
-def _read_regular_file(path: str | os.PathLike[str], name: str) -> bytes:
-    """Read at most ``MAX_BYTES + 1`` bytes of a regular file, or fail with a clear reason."""
+#: Why a link that :func:`link_target` will not follow is refused.
+LINK_OUTSIDE = (
+    "is a symbolic link to a file outside its folder; archcalc follows links only within "
+    "the folder (or a Hugging Face cache snapshot's repo): pass the file itself"
+)
+
+
+def link_target(path: str | os.PathLike[str]) -> str | None:
+    """The file the symbolic link ``path`` leads to, when archcalc may follow it; else None.
+
+    Hugging Face cache snapshots, the most common layout of a downloaded model, are
+    folders of links into the repo's ``blobs/`` (``models--X/snapshots/<sha>/config.json
+    -> ../../blobs/<hash>``). So a config or checkpoint file may be a link whose target
+    stays inside the link's own folder or, in a snapshot, inside that repo's cache folder;
+    a link anywhere else (``config.json -> /proc/self/environ`` in a pull request) is
+    refused before anything is opened. Specs never follow links.
+    """
+    folder = Path(os.path.realpath(os.path.dirname(os.path.abspath(path))))
+    root = folder.parent.parent if folder.parent.name == "snapshots" else folder
+    target = Path(os.path.realpath(path))
+    return str(target) if target.is_relative_to(root) else None
+
+
+def _read_regular_file(
+    path: str | os.PathLike[str], name: str, follow_links: bool = False
+) -> bytes:
+    """Read at most ``MAX_BYTES + 1`` bytes of a regular file, or fail with a clear reason.
+
+    With ``follow_links`` (configs, not specs) a link :func:`link_target` allows is read
+    as its target.
+    """
     problems = _Problems(name)
     try:
         before = os.lstat(path)
+        if follow_links and stat.S_ISLNK(before.st_mode):
+            target = link_target(path)
+            if target is None:
+                problems.fail(_START, LINK_OUTSIDE, "Y101")
+            path = target
+            before = os.lstat(path)
     except OSError as exc:
         problems.fail(_START, _os_error_message(exc), "Y101")
     except ValueError as exc:  # e.g. an embedded NUL byte

@@ -77,3 +77,53 @@ def test_a_folder_with_a_config_is_counted_from_the_config_with_set(tmp_path: Pa
     three = _count(str(folder), "--set", "n_layers=3")["total_params"]
     per_block = (two - 2 * 64 * 32 - 32) // 2  # embeddings, head and final norm are shared
     assert three == two + per_block
+
+
+def _snapshot(tmp_path: Path, name: str) -> Path:
+    """``name`` laid out as the Hugging Face cache does: files in ``blobs/`` named by hash,
+    the snapshot a folder of relative links to them."""
+    staged = write_case(tmp_path / "staged", name)
+    repo = tmp_path / "hub" / f"models--org--{name}"
+    snapshot = repo / "snapshots" / ("0" * 40)
+    (repo / "blobs").mkdir(parents=True)
+    snapshot.mkdir(parents=True)
+    for i, file in enumerate(sorted(staged.iterdir())):
+        blob = repo / "blobs" / f"{i:064x}"
+        file.rename(blob)
+        (snapshot / file.name).symlink_to(Path("..", "..", "blobs", blob.name))
+    return snapshot
+
+
+@pytest.mark.parametrize("name", ["llama", "llama-sharded"])
+def test_a_hugging_face_cache_snapshot_is_read_through_its_links(tmp_path: Path, name: str) -> None:
+    snapshot = _snapshot(tmp_path, name)
+    assert all(p.is_symlink() for p in snapshot.iterdir())
+    total = case(name)["total_params"]
+    assert _count(str(snapshot))["total_params"] == total  # config.json, a link
+    target = "model.safetensors.index.json" if case(name)["index"] else "model.safetensors"
+    assert _count(str(snapshot / target))["total_params"] == total  # shards, links
+    checked = runner.invoke(
+        app, ["check", str(snapshot / "config.json"), "--against", str(snapshot)]
+    )
+    assert checked.exit_code == 0, checked.output
+
+
+def test_links_out_of_the_folder_are_refused_before_opening(tmp_path: Path) -> None:
+    outside = write_case(tmp_path / "elsewhere", "llama")
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for file in ("config.json", "model.safetensors"):
+        (folder / file).symlink_to(outside / file)
+    for target, code in (("config.json", "Y101"), ("model.safetensors", "K801")):
+        result = runner.invoke(app, ["count", str(folder / target)])
+        assert result.exit_code == 1, result.output
+        assert result.output.strip().startswith(
+            f"{folder / target}:1:1: error: is a symbolic link to a file outside its folder"
+        ), result.output
+        assert f"[{code}]" in result.output
+    # A link in a snapshot may not leave its repo's cache folder either.
+    snapshot = _snapshot(tmp_path, "llama")
+    (snapshot / "config.json").unlink()
+    (snapshot / "config.json").symlink_to(outside / "config.json")
+    result = runner.invoke(app, ["count", str(snapshot)])
+    assert result.exit_code == 1 and "outside its folder" in result.output, result.output
