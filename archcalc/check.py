@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from archcalc.errors import DiagnosticSink, SpecError, UsageError
+from archcalc.errors import DiagnosticSink, SpecError, UsageError, safe
 from archcalc.state_dict import NAMINGS, Expected, Naming, UnnamedTensor, state_dict
 from archcalc.tensors import DTYPE_BITS, Tensor, tensors_of
 
@@ -45,19 +45,35 @@ def model_type_of_spec(spec: Spec) -> str | None:
     return model_type_of(spec.doc)
 
 
-def _naming(spec: Spec, model_type: str) -> Naming:
-    naming = NAMINGS.get(model_type)
-    if naming is None or spec.family.name != NAMED_FAMILY:
-        known = ", ".join(sorted(NAMINGS))
-        if spec.family.name != NAMED_FAMILY:
-            raise UsageError(
-                f"--model-type names transformers' state-dict convention; family "
-                f"'{spec.family.name}' has one naming of its own"
-            )
+def _refuse(spec: Spec, message: str) -> SpecError:
+    """The spec cannot be named tensor by tensor: one located error at its family."""
+    sink = DiagnosticSink(spec.file)
+    sink.error(spec.doc.mark(("family",)), message, code="K807")
+    return SpecError(sink.diagnostics)
+
+
+def _naming(spec: Spec, model_type: str, given: bool) -> Naming:
+    """The naming of ``model_type``; ``given``: it came from --model-type, not the spec."""
+    if spec.family.name != NAMED_FAMILY:
         raise UsageError(
-            f"no state-dict naming for model type '{model_type[:40]}' (known: {known})"
+            f"--model-type names transformers' state-dict convention; family "
+            f"'{spec.family.name}' has one naming of its own"
         )
-    return naming
+    naming = NAMINGS.get(model_type)
+    if naming is not None:
+        return naming
+    if given:
+        known = ", ".join(sorted(NAMINGS))
+        raise UsageError(
+            f"no state-dict naming for model type '{safe(model_type, 40)}' (known: {known})"
+        )
+    # The spec's own model type, counted by a plugin but not named here: the command line
+    # was fine, the spec is what archcalc cannot name.
+    raise _refuse(
+        spec,
+        f"archcalc counts model type '{safe(model_type, 40)}' but does not know the names "
+        "its checkpoints give the tensors (try --model-type with a type saved alike)",
+    )
 
 
 def spec_tensors(spec: Spec, model_type: str | None = None) -> tuple[list[Expected], str | None]:
@@ -68,17 +84,20 @@ def spec_tensors(spec: Spec, model_type: str | None = None) -> tuple[list[Expect
     """
     listed = tensors_of(spec)
     if listed is None:
-        raise UsageError(f"family '{spec.family.name}' does not list its tensors")
+        raise _refuse(
+            spec,
+            f"family '{safe(spec.family.name, 40)}' does not list its tensors, so archcalc "
+            "cannot name them (its plugin gives no Family.tensors)",
+        )
+    given = model_type is not None
     if spec.family.name == NAMED_FAMILY:
         model_type = model_type or model_type_of_spec(spec)
     if model_type is None:
         return [Expected(t, (t.name,)) for t in listed], None
     try:
-        return state_dict(listed, _naming(spec, model_type)), model_type
+        return state_dict(listed, _naming(spec, model_type, given)), model_type
     except UnnamedTensor as exc:
-        sink = DiagnosticSink(spec.file)
-        sink.error(spec.doc.mark(("family",)), str(exc), code="K807")
-        raise SpecError(sink.diagnostics) from None
+        raise _refuse(spec, str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -289,8 +308,6 @@ def _head_class_note(spec: Spec, report: CheckReport, checkpoint: Checkpoint) ->
         return
     if any(_built_by(str(c), hf_type.auto_class) for c in classes):
         return
-    from archcalc.errors import safe
-
     shown = ", ".join(safe(str(c), 60) for c in classes[:3])
     report.notes.append(
         f"the checkpoint was saved from {shown} (its config.json's architectures); archcalc "
@@ -305,7 +322,7 @@ def _check(spec: Spec, checkpoint: Checkpoint, model_type: str | None) -> CheckR
         return _compare(spec, expected, checkpoint, NAMINGS.get(used or ""), used, "--model-type")
     own = model_type_of_spec(spec) if spec.family.name == NAMED_FAMILY else None
     if own is not None:
-        expected, used = spec_tensors(spec, own)
+        expected, _ = spec_tensors(spec)
         return _compare(spec, expected, checkpoint, NAMINGS.get(own), own, "the spec")
     if spec.family.name != NAMED_FAMILY:
         expected, _ = spec_tensors(spec)

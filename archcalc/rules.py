@@ -497,7 +497,8 @@ _RULES = (
     Rule(
         "K807",
         "error",
-        "archcalc does not know the name a model type's checkpoints give one of the tensors",
+        "archcalc does not know the names a model type's checkpoints give the spec's "
+        "tensors (one tensor, a whole model type, or a family that lists none)",
         "`--model-type gpt2` for a spec with qk_norm",
         "name the tensors with another --model-type, or drop --model-type",
     ),

@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from archcalc.tensors import Tensor
 
@@ -42,7 +43,8 @@ class Rule:
 
     pattern: str
     target: str
-    #: Stored transposed (GPT-2's Conv1D keeps weights as (in, out)).
+    #: Stored transposed, the last two axes swapped (GPT-2's Conv1D keeps weights as
+    #: (in, out); GPT-OSS's stacked experts as (E, in, out)).
     transpose: bool = False
     #: Other names a checkpoint may use for the same tensor (first is what `tensors` shows).
     alternatives: tuple[str, ...] = ()
@@ -80,7 +82,7 @@ class Naming:
     #: Prefixes a checkpoint of the base model (or of another head) adds or drops.
     prefixes: tuple[str, ...] = ()
     #: Routed experts saved one tensor per expert (most types); False: stacked as
-    #: (E, out, in), as Granite's MoE types save them.
+    #: (E, out, in), as Granite's MoE types and GPT-OSS (transposed) save them.
     split_experts: bool = True
     #: The prefix the reference class's names carry, stripped to compare (e.g. "model.").
     base: str = ""
@@ -172,6 +174,10 @@ def _fuse(
     return out
 
 
+def _transposed(shape: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (*shape[:-2], shape[-1], shape[-2]) if len(shape) >= 2 else shape
+
+
 def state_dict(tensors: Iterable[Tensor], naming: Naming) -> list[Expected]:
     """The family's tensors as ``naming``'s model type saves them; raises UnnamedTensor."""
     tensors = list(tensors)
@@ -188,7 +194,7 @@ def state_dict(tensors: Iterable[Tensor], naming: Naming) -> list[Expected]:
                 continue
             if rule.unless is not None and pattern.sub(rule.unless, tensor.name, 1) in present:
                 continue
-            shape = tuple(reversed(tensor.shape)) if rule.transpose else tensor.shape
+            shape = _transposed(tensor.shape) if rule.transpose else tensor.shape
             # pattern.sub caches its compiled template; match.expand re-parses it every call
             name = pattern.sub(rule.target, tensor.name, count=1)
             alternatives = tuple(pattern.sub(a, tensor.name, count=1) for a in rule.alternatives)
@@ -234,12 +240,31 @@ def _llama(
     )
 
 
+def _norms(names: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """A block's norms renamed (canonical -> transformers') under ``model.layers``."""
+    return tuple(
+        (rf"layers\.{_N}\.{ours}\.{_WB}", rf"model.layers.\1.{theirs}.\2")
+        for ours, theirs in names.items()
+    )
+
+
+def _mlp(names: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """A block's MLP projections renamed under ``model.layers.N.mlp``."""
+    return tuple(
+        (rf"layers\.{_N}\.mlp\.{ours}\.{_WB}", rf"model.layers.\1.mlp.{theirs}.\2")
+        for ours, theirs in names.items()
+    )
+
+
 def _experts(layer: str, names: dict[str, str]) -> tuple[tuple[str, str], ...]:
     """Per-expert projections renamed (``gate_proj`` -> ``w1``...) under ``layer``."""
     return tuple(
         (rf"layers\.{_N}\.mlp\.experts\.{_N}\.{ours}\.{_WB}", rf"{layer}.experts.\2.{theirs}.\3")
         for ours, theirs in names.items()
     )
+
+
+_QKV = Fuse(("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"), "self_attn.qkv")
 
 
 MIXTRAL = _llama(
@@ -269,56 +294,226 @@ STARCODER2 = _llama(
     (rf"layers\.{_N}\.mlp\.down_proj\.{_WB}", r"model.layers.\1.mlp.c_proj.\2"),
 )
 
-DEEPSEEK_V3 = _llama(
-    "deepseek_v3", buffers=(r"(model\.)?layers\.\d+\.mlp\.gate\.e_score_correction_bias",)
+#: DeepSeek-V3's router keeps its load-balancing bias as a saved buffer.
+_SCORE_BIAS = (r"(model\.)?layers\.\d+\.mlp\.gate\.e_score_correction_bias",)
+DEEPSEEK_V3 = _llama("deepseek_v3", buffers=_SCORE_BIAS)
+
+#: Post-norm blocks (OLMo 2): the two norms follow attention and the MLP.
+_POST_NORMS = _norms(
+    {
+        "input_layernorm": "post_attention_layernorm",
+        "post_attention_layernorm": "post_feedforward_layernorm",
+    }
+)
+#: Sandwich norms in GLM-4's names: the family's Gemma-2 names one step shifted.
+_GLM4_NORMS = {
+    "post_attention_layernorm": "post_self_attn_layernorm",
+    "pre_feedforward_layernorm": "post_attention_layernorm",
+    "post_feedforward_layernorm": "post_mlp_layernorm",
+}
+_GATE_UP = Fuse(("mlp.gate_proj", "mlp.up_proj"), "mlp.gate_up_proj")
+
+GPT_OSS = _llama(
+    "gpt_oss",
+    # stacked experts, gate and up fused, stored (E, in, out); the router is mlp.router
+    Rule(
+        rf"layers\.{_N}\.mlp\.experts\.(gate_up_proj|down_proj)\.weight",
+        r"model.layers.\1.mlp.experts.\2",
+        transpose=True,
+    ),
+    (
+        rf"layers\.{_N}\.mlp\.experts\.(gate_up_proj|down_proj)\.bias",
+        r"model.layers.\1.mlp.experts.\2_bias",
+    ),
+    (rf"layers\.{_N}\.mlp\.gate\.{_WB}", r"model.layers.\1.mlp.router.\2"),
+    fuse=(Fuse(("mlp.experts.gate_proj", "mlp.experts.up_proj"), "mlp.experts.gate_up_proj", 1),),
+    split_experts=False,
 )
 
-_QKV = Fuse(("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"), "self_attn.qkv")
 
-GPT2 = Naming(
-    "gpt2",
+def _granitemoe(model_type: str) -> Naming:
+    """Stacked experts with gate and up fused as ``input_linear`` (E, 2F, d)."""
+    moe = r"model.layers.\1.block_sparse_moe"
+    return _llama(
+        model_type,
+        (rf"layers\.{_N}\.mlp\.experts\.gate_up_proj\.weight", rf"{moe}.input_linear.weight"),
+        (rf"layers\.{_N}\.mlp\.experts\.down_proj\.weight", rf"{moe}.output_linear.weight"),
+        (rf"layers\.{_N}\.mlp\.gate\.weight", rf"{moe}.router.layer.weight"),
+        (
+            rf"layers\.{_N}\.mlp\.shared_experts\.gate_up_proj\.weight",
+            r"model.layers.\1.shared_mlp.input_linear.weight",
+        ),
+        (
+            rf"layers\.{_N}\.mlp\.shared_experts\.down_proj\.weight",
+            r"model.layers.\1.shared_mlp.output_linear.weight",
+        ),
+        fuse=(
+            Fuse(("mlp.experts.gate_proj", "mlp.experts.up_proj"), "mlp.experts.gate_up_proj", 1),
+            Fuse(
+                ("mlp.shared_experts.gate_proj", "mlp.shared_experts.up_proj"),
+                "mlp.shared_experts.gate_up_proj",
+            ),
+        ),
+        split_experts=False,
+    )
+
+
+PERSIMMON = _llama(
+    "persimmon",
+    (rf"layers\.{_N}\.self_attn\.qkv\.{_WB}", r"model.layers.\1.self_attn.query_key_value.\2"),
+    (rf"layers\.{_N}\.self_attn\.o_proj\.{_WB}", r"model.layers.\1.self_attn.dense.\2"),
+    (rf"layers\.{_N}\.self_attn\.(q|k)_norm\.{_WB}", r"model.layers.\1.self_attn.\2_layernorm.\3"),
+    *_mlp({"up_proj": "dense_h_to_4h", "down_proj": "dense_4h_to_h"}),
+    (rf"norm\.{_WB}", r"model.final_layernorm.\1"),
+    fuse=(_QKV,),
+)
+
+PHI = _llama(
+    "phi",
+    (rf"layers\.{_N}\.self_attn\.o_proj\.{_WB}", r"model.layers.\1.self_attn.dense.\2"),
+    (rf"layers\.{_N}\.self_attn\.(q|k)_norm\.{_WB}", r"model.layers.\1.self_attn.\2_layernorm.\3"),
+    *_mlp({"up_proj": "fc1", "down_proj": "fc2"}),
+    (rf"norm\.{_WB}", r"model.final_layernorm.\1"),
+)
+
+SARVAM_MOE = _llama(
+    "sarvam_moe",
+    (r"embed_tokens\.weight", r"model.word_embeddings.weight"),
+    (rf"layers\.{_N}\.self_attn\.qkv\.{_WB}", r"model.layers.\1.attention.query_key_value.\2"),
+    (rf"layers\.{_N}\.self_attn\.o_proj\.{_WB}", r"model.layers.\1.attention.dense.\2"),
+    (rf"layers\.{_N}\.self_attn\.q_norm\.{_WB}", r"model.layers.\1.attention.query_layernorm.\2"),
+    (rf"layers\.{_N}\.self_attn\.k_norm\.{_WB}", r"model.layers.\1.attention.key_layernorm.\2"),
+    fuse=(_QKV,),
+    buffers=(r"(model\.)?layers\.\d+\.mlp\.gate\.expert_bias",),
+)
+
+
+def _gpt2(
+    model_type: str,
+    *,
+    conv1d: bool = True,
+    tokens: str = "wte",
+    positions: str = "wpe",
+    buffers: tuple[str, ...] = (),
+) -> Naming:
+    """GPT-2's names: ``transformer.h.N.attn.c_attn`` (fused q, k, v), ``mlp.c_fc``...
+
+    ``conv1d``: weights stored (in, out) by GPT-2's Conv1D; GPTBigCode uses nn.Linear.
+    """
+    h = r"transformer.h.\1"
+    return Naming(
+        model_type,
+        _rules(
+            (r"embed_tokens\.weight", f"transformer.{tokens}.weight"),
+            (r"embed_positions\.weight", f"transformer.{positions}.weight"),
+            (rf"layers\.{_N}\.input_layernorm\.{_WB}", rf"{h}.ln_1.\2"),
+            (rf"layers\.{_N}\.post_attention_layernorm\.{_WB}", rf"{h}.ln_2.\2"),
+            Rule(rf"layers\.{_N}\.self_attn\.qkv\.weight", rf"{h}.attn.c_attn.weight", conv1d),
+            (rf"layers\.{_N}\.self_attn\.qkv\.bias", rf"{h}.attn.c_attn.bias"),
+            Rule(rf"layers\.{_N}\.self_attn\.o_proj\.weight", rf"{h}.attn.c_proj.weight", conv1d),
+            (rf"layers\.{_N}\.self_attn\.o_proj\.bias", rf"{h}.attn.c_proj.bias"),
+            Rule(rf"layers\.{_N}\.mlp\.up_proj\.weight", rf"{h}.mlp.c_fc.weight", conv1d),
+            (rf"layers\.{_N}\.mlp\.up_proj\.bias", rf"{h}.mlp.c_fc.bias"),
+            Rule(rf"layers\.{_N}\.mlp\.down_proj\.weight", rf"{h}.mlp.c_proj.weight", conv1d),
+            (rf"layers\.{_N}\.mlp\.down_proj\.bias", rf"{h}.mlp.c_proj.bias"),
+            (rf"norm\.{_WB}", r"transformer.ln_f.\1"),
+            (r"lm_head\.weight", "lm_head.weight"),
+        ),
+        fuse=(_QKV,),
+        buffers=buffers,
+        prefixes=("transformer.",),
+        base="transformer.",
+    )
+
+
+#: Checkpoints saved by transformers 4 keep the causal-mask buffers.
+_GPT2_MASKS = (r"(transformer\.)?h\.\d+\.attn\.(bias|masked_bias)",)
+GPT2 = _gpt2("gpt2", buffers=_GPT2_MASKS)
+
+
+def _gptj(model_type: str, fuse: tuple[Fuse, ...] = ()) -> Naming:
+    """GPT-J's names (``transformer.h.N.attn.q_proj``, ``mlp.fc_in``); CodeGen fuses q, k, v."""
+    return Naming(
+        model_type,
+        _rules(
+            (r"embed_tokens\.weight", "transformer.wte.weight"),
+            (rf"layers\.{_N}\.input_layernorm\.{_WB}", r"transformer.h.\1.ln_1.\2"),
+            (rf"layers\.{_N}\.self_attn\.o_proj\.{_WB}", r"transformer.h.\1.attn.out_proj.\2"),
+            (rf"layers\.{_N}\.self_attn\.(.+)", r"transformer.h.\1.attn.\2"),
+            (rf"layers\.{_N}\.mlp\.up_proj\.{_WB}", r"transformer.h.\1.mlp.fc_in.\2"),
+            (rf"layers\.{_N}\.mlp\.down_proj\.{_WB}", r"transformer.h.\1.mlp.fc_out.\2"),
+            (rf"norm\.{_WB}", r"transformer.ln_f.\1"),
+            (rf"lm_head\.{_WB}", r"lm_head.\1"),
+        ),
+        fuse=fuse,
+        buffers=(r"(transformer\.)?h\.\d+\.attn\.(bias|masked_bias|causal_mask)",),
+        prefixes=("transformer.",),
+        base="transformer.",
+    )
+
+
+GPTJ = _gptj("gptj")
+CODEGEN = _gptj(
+    "codegen",
+    (Fuse(("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"), "self_attn.qkv_proj"),),
+)
+
+EXAONE = Naming(
+    "exaone",
+    _rules(
+        (r"embed_tokens\.weight", "transformer.wte.weight"),
+        (rf"layers\.{_N}\.input_layernorm\.{_WB}", r"transformer.h.\1.ln_1.\2"),
+        (rf"layers\.{_N}\.post_attention_layernorm\.{_WB}", r"transformer.h.\1.ln_2.\2"),
+        (
+            rf"layers\.{_N}\.self_attn\.o_proj\.{_WB}",
+            r"transformer.h.\1.attn.attention.out_proj.\2",
+        ),
+        (rf"layers\.{_N}\.self_attn\.(.+)", r"transformer.h.\1.attn.attention.\2"),
+        (rf"layers\.{_N}\.mlp\.gate_proj\.{_WB}", r"transformer.h.\1.mlp.c_fc_0.\2"),
+        (rf"layers\.{_N}\.mlp\.up_proj\.{_WB}", r"transformer.h.\1.mlp.c_fc_1.\2"),
+        (rf"layers\.{_N}\.mlp\.down_proj\.{_WB}", r"transformer.h.\1.mlp.c_proj.\2"),
+        (rf"norm\.{_WB}", r"transformer.ln_f.\1"),
+        (rf"lm_head\.{_WB}", r"lm_head.\1"),
+    ),
+    prefixes=("transformer.",),
+    base="transformer.",
+)
+
+GPT_NEO = Naming(
+    "gpt_neo",
     _rules(
         (r"embed_tokens\.weight", "transformer.wte.weight"),
         (r"embed_positions\.weight", "transformer.wpe.weight"),
         (rf"layers\.{_N}\.input_layernorm\.{_WB}", r"transformer.h.\1.ln_1.\2"),
         (rf"layers\.{_N}\.post_attention_layernorm\.{_WB}", r"transformer.h.\1.ln_2.\2"),
-        Rule(
-            rf"layers\.{_N}\.self_attn\.qkv\.weight", r"transformer.h.\1.attn.c_attn.weight", True
+        (
+            rf"layers\.{_N}\.self_attn\.o_proj\.{_WB}",
+            r"transformer.h.\1.attn.attention.out_proj.\2",
         ),
-        (rf"layers\.{_N}\.self_attn\.qkv\.bias", r"transformer.h.\1.attn.c_attn.bias"),
-        Rule(
-            rf"layers\.{_N}\.self_attn\.o_proj\.weight",
-            r"transformer.h.\1.attn.c_proj.weight",
-            True,
-        ),
-        (rf"layers\.{_N}\.self_attn\.o_proj\.bias", r"transformer.h.\1.attn.c_proj.bias"),
-        Rule(rf"layers\.{_N}\.mlp\.up_proj\.weight", r"transformer.h.\1.mlp.c_fc.weight", True),
-        (rf"layers\.{_N}\.mlp\.up_proj\.bias", r"transformer.h.\1.mlp.c_fc.bias"),
-        Rule(rf"layers\.{_N}\.mlp\.down_proj\.weight", r"transformer.h.\1.mlp.c_proj.weight", True),
-        (rf"layers\.{_N}\.mlp\.down_proj\.bias", r"transformer.h.\1.mlp.c_proj.bias"),
+        (rf"layers\.{_N}\.self_attn\.(.+)", r"transformer.h.\1.attn.attention.\2"),
+        (rf"layers\.{_N}\.mlp\.up_proj\.{_WB}", r"transformer.h.\1.mlp.c_fc.\2"),
+        (rf"layers\.{_N}\.mlp\.down_proj\.{_WB}", r"transformer.h.\1.mlp.c_proj.\2"),
         (rf"norm\.{_WB}", r"transformer.ln_f.\1"),
-        (r"lm_head\.weight", "lm_head.weight"),
+        (rf"lm_head\.{_WB}", r"lm_head.\1"),
     ),
-    fuse=(_QKV,),
-    # Checkpoints saved by transformers 4 keep the causal-mask buffers.
-    buffers=(r"(transformer\.)?h\.\d+\.attn\.(bias|masked_bias)",),
+    buffers=(r"(transformer\.)?h\.\d+\.attn\.attention\.(bias|masked_bias)",),
     prefixes=("transformer.",),
     base="transformer.",
 )
 
-GPTJ = Naming(
-    "gptj",
+MPT = Naming(
+    "mpt",
     _rules(
         (r"embed_tokens\.weight", "transformer.wte.weight"),
-        (rf"layers\.{_N}\.input_layernorm\.{_WB}", r"transformer.h.\1.ln_1.\2"),
-        (rf"layers\.{_N}\.self_attn\.o_proj\.{_WB}", r"transformer.h.\1.attn.out_proj.\2"),
-        (rf"layers\.{_N}\.self_attn\.(.+)", r"transformer.h.\1.attn.\2"),
-        (rf"layers\.{_N}\.mlp\.up_proj\.{_WB}", r"transformer.h.\1.mlp.fc_in.\2"),
-        (rf"layers\.{_N}\.mlp\.down_proj\.{_WB}", r"transformer.h.\1.mlp.fc_out.\2"),
-        (rf"norm\.{_WB}", r"transformer.ln_f.\1"),
+        (rf"layers\.{_N}\.input_layernorm\.{_WB}", r"transformer.blocks.\1.norm_1.\2"),
+        (rf"layers\.{_N}\.post_attention_layernorm\.{_WB}", r"transformer.blocks.\1.norm_2.\2"),
+        (rf"layers\.{_N}\.self_attn\.qkv\.{_WB}", r"transformer.blocks.\1.attn.Wqkv.\2"),
+        (rf"layers\.{_N}\.self_attn\.o_proj\.{_WB}", r"transformer.blocks.\1.attn.out_proj.\2"),
+        (rf"layers\.{_N}\.mlp\.(up_proj|down_proj)\.{_WB}", r"transformer.blocks.\1.ffn.\2.\3"),
+        (rf"norm\.{_WB}", r"transformer.norm_f.\1"),
         (rf"lm_head\.{_WB}", r"lm_head.\1"),
     ),
-    buffers=(r"(transformer\.)?h\.\d+\.attn\.(bias|masked_bias)",),
+    fuse=(_QKV,),
     prefixes=("transformer.",),
     base="transformer.",
 )
@@ -378,35 +573,61 @@ FALCON = Naming(
     base="transformer.",
 )
 
-OPT = Naming(
-    "opt",
+BLOOM = Naming(
+    "bloom",
     _rules(
-        (r"embed_tokens\.weight", "model.decoder.embed_tokens.weight"),
-        (r"embed_positions\.weight", "model.decoder.embed_positions.weight"),
+        (r"embed_tokens\.weight", "transformer.word_embeddings.weight"),
+        (rf"embed_norm\.{_WB}", r"transformer.word_embeddings_layernorm.\1"),
         (
-            rf"layers\.{_N}\.self_attn\.o_proj\.{_WB}",
-            r"model.decoder.layers.\1.self_attn.out_proj.\2",
-        ),
-        (rf"layers\.{_N}\.self_attn\.(.+)", r"model.decoder.layers.\1.self_attn.\2"),
-        (
-            rf"layers\.{_N}\.input_layernorm\.{_WB}",
-            r"model.decoder.layers.\1.self_attn_layer_norm.\2",
+            rf"layers\.{_N}\.(input_layernorm|post_attention_layernorm)\.{_WB}",
+            r"transformer.h.\1.\2.\3",
         ),
         (
-            rf"layers\.{_N}\.post_attention_layernorm\.{_WB}",
-            r"model.decoder.layers.\1.final_layer_norm.\2",
+            rf"layers\.{_N}\.self_attn\.qkv\.{_WB}",
+            r"transformer.h.\1.self_attention.query_key_value.\2",
         ),
-        (rf"layers\.{_N}\.mlp\.up_proj\.{_WB}", r"model.decoder.layers.\1.fc1.\2"),
-        (rf"layers\.{_N}\.mlp\.down_proj\.{_WB}", r"model.decoder.layers.\1.fc2.\2"),
-        (rf"norm\.{_WB}", r"model.decoder.final_layer_norm.\1"),
+        (rf"layers\.{_N}\.self_attn\.o_proj\.{_WB}", r"transformer.h.\1.self_attention.dense.\2"),
+        (rf"layers\.{_N}\.mlp\.up_proj\.{_WB}", r"transformer.h.\1.mlp.dense_h_to_4h.\2"),
+        (rf"layers\.{_N}\.mlp\.down_proj\.{_WB}", r"transformer.h.\1.mlp.dense_4h_to_h.\2"),
+        (rf"norm\.{_WB}", r"transformer.ln_f.\1"),
         (r"lm_head\.weight", "lm_head.weight"),
     ),
-    prefixes=("model.",),
-    base="model.",
+    fuse=(_QKV,),
+    prefixes=("transformer.",),
+    base="transformer.",
 )
 
 
-def _bert(model_type: str) -> Naming:
+def _opt(model_type: str, base: str, norm: str, head: str = "lm_head.weight") -> Naming:
+    """OPT's names (``self_attn.out_proj``, ``self_attn_layer_norm``, ``fc1``) under ``base``."""
+    layer = rf"{base}layers.\1"
+    return Naming(
+        model_type,
+        _rules(
+            (r"embed_tokens\.weight", f"{base}embed_tokens.weight"),
+            (r"embed_positions\.weight", f"{base}embed_positions.weight"),
+            (rf"layers\.{_N}\.self_attn\.o_proj\.{_WB}", rf"{layer}.self_attn.out_proj.\2"),
+            (rf"layers\.{_N}\.self_attn\.(.+)", rf"{layer}.self_attn.\2"),
+            (rf"layers\.{_N}\.input_layernorm\.{_WB}", rf"{layer}.self_attn_layer_norm.\2"),
+            (rf"layers\.{_N}\.post_attention_layernorm\.{_WB}", rf"{layer}.final_layer_norm.\2"),
+            (rf"layers\.{_N}\.mlp\.up_proj\.{_WB}", rf"{layer}.fc1.\2"),
+            (rf"layers\.{_N}\.mlp\.down_proj\.{_WB}", rf"{layer}.fc2.\2"),
+            (rf"norm\.{_WB}", rf"{base}{norm}.\1"),
+            (r"lm_head\.weight", head),
+        ),
+        head=head,
+        prefixes=(base.split(".")[0] + ".",),
+        base=base.split(".")[0] + ".",
+    )
+
+
+OPT = _opt("opt", "model.decoder.", "final_layer_norm")
+XGLM = _opt("xglm", "model.", "layer_norm")
+BIOGPT = _opt("biogpt", "biogpt.", "layer_norm", head="output_projection.weight")
+
+
+def _bert(model_type: str, prefix: str | None = None) -> Naming:
+    """BERT's names; ``prefix``: the base model's attribute in the task heads (``roberta.``)."""
     layer = r"encoder.layer.\1"
     return Naming(
         model_type,
@@ -426,7 +647,7 @@ def _bert(model_type: str) -> Naming:
             (rf"pooler\.dense\.{_WB}", r"pooler.dense.\1"),
         ),
         buffers=(r"(\w+\.)?embeddings\.(position_ids|token_type_ids)",),
-        prefixes=(f"{model_type}.",),
+        prefixes=(prefix or f"{model_type}.",),
     )
 
 
@@ -684,10 +905,37 @@ HYBRID = (
     ),
 )
 
+#: Model types saved under the family's own names with ``model.`` (Llama's convention).
+_LLAMA_TYPES = (
+    "llama",
+    "mistral",
+    "qwen2",
+    "qwen3",
+    "gemma",
+    "gemma2",
+    "olmo",
+    "arcee",
+    "cohere",
+    "cohere2",
+    "cwm",
+    "ernie4_5",
+    "gemma3_text",
+    "granite",
+    "helium",
+    "internlm3",
+    "iquestcoder",
+    "ministral3",
+    "olmoe",
+    "qwen3_moe",
+    "seed_oss",
+    "smollm3",
+    "stablelm",
+)
+
 NAMINGS: dict[str, Naming] = {
     n.model_type: n
     for n in (
-        *(_llama(t) for t in ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "olmo")),
+        *(_llama(t) for t in _LLAMA_TYPES),
         MIXTRAL,
         QWEN2_MOE,
         PHI3,
@@ -705,6 +953,43 @@ NAMINGS: dict[str, Naming] = {
         T5,
         BART,
         *HYBRID,
+        # measured with transformers 5.24 as well (reference/checkpoint_headers.py)
+        *(_llama(t, *_POST_NORMS) for t in ("olmo2", "olmo3", "flex_olmo", "exaone4")),
+        *(_llama(t, buffers=_SCORE_BIAS) for t in ("glm4_moe", "solar_open")),
+        _llama("vaultgemma", *_norms({"post_attention_layernorm": "pre_feedforward_layernorm"})),
+        _llama("glm", fuse=(_GATE_UP,)),
+        _llama("glm4", *_norms(_GLM4_NORMS), fuse=(_GATE_UP,)),
+        _llama(
+            "hyperclovax",
+            *_norms(
+                {
+                    **_GLM4_NORMS,
+                    "post_attention_layernorm": "post_norm1",
+                    "post_feedforward_layernorm": "post_norm2",
+                }
+            ),
+        ),
+        _llama("nanochat", *_mlp({"up_proj": "fc1", "down_proj": "fc2"})),
+        _llama("phimoe", *MIXTRAL.rules[:4]),
+        GPT_OSS,
+        _granitemoe("granitemoe"),
+        _granitemoe("granitemoeshared"),
+        PERSIMMON,
+        PHI,
+        SARVAM_MOE,
+        _gpt2("gpt-sw3", buffers=_GPT2_MASKS),
+        _gpt2("openai-gpt", tokens="tokens_embed", positions="positions_embed"),
+        _gpt2("gpt_bigcode", conv1d=False, buffers=_GPT2_MASKS),
+        CODEGEN,
+        EXAONE,
+        GPT_NEO,
+        MPT,
+        BLOOM,
+        XGLM,
+        BIOGPT,
+        _bert("xlm-roberta", "roberta."),
+        _bert("camembert", "roberta."),
+        _bert("data2vec-text", "data2vec_text."),
     )
 }
 

@@ -349,6 +349,91 @@ CASES: dict[str, dict[str, Any]] = {
 }
 
 
+#: Size keys of a default config, shrunk for the cases built with ``"tiny": True``: every
+#: key a model type's config has among these takes the small value.
+SMALL = {
+    ("num_hidden_layers", "n_layer", "num_layers", "n_layers"): 2,
+    ("hidden_size", "n_embd", "d_model", "dim"): 32,
+    ("intermediate_size", "n_inner", "ffn_dim", "hidden_dim", "d_ff"): 48,
+    ("num_attention_heads", "n_head", "n_heads", "num_heads"): 4,
+    ("num_key_value_heads", "n_kv_heads", "num_kv_heads", "multi_query_group_num"): 2,
+    ("head_dim", "kv_channels"): 8,
+    ("vocab_size",): 64,
+    ("max_position_embeddings", "n_positions", "n_ctx", "max_seq_len"): 64,
+    ("moe_intermediate_size", "expert_intermediate_size"): 16,
+    ("shared_expert_intermediate_size",): 24,
+    ("num_experts", "num_local_experts", "n_routed_experts", "moe_num_experts"): 4,
+    ("num_experts_per_tok", "moe_k", "moe_top_k"): 2,
+    ("rotary_dim",): 4,
+}
+
+#: Model types whose default config only needs shrinking (``SMALL``), each with the
+#: fields that must change beside it. (Not gpt-sw3: its config class is GPT2Config, so
+#: save_pretrained writes model_type gpt2, the "gpt2" case.)
+TINY: dict[str, dict[str, Any]] = {
+    "arcee": {},
+    "biogpt": {},
+    "bloom": {},
+    "camembert": {},
+    "codegen": {},
+    "cohere": {},
+    "cohere2": {},
+    "cwm": {},
+    "data2vec-text": {},
+    "ernie4_5": {},
+    "exaone": {},
+    "exaone4": {},
+    "flex_olmo": {},
+    "gemma3_text": {},
+    "glm": {},
+    "glm4": {},
+    "glm4_moe": {},
+    "gpt_bigcode": {},
+    "gpt_oss": {},
+    "granite": {},
+    "granitemoe": {},
+    "helium": {},
+    "hyperclovax": {},
+    "internlm3": {},
+    "iquestcoder": {},
+    "ministral3": {},
+    "mpt": {},
+    "nanochat": {},
+    "olmo2": {},
+    "olmo3": {},
+    "olmoe": {},
+    "openai-gpt": {},
+    "persimmon": {},
+    "phi": {},
+    "phimoe": {},
+    "qwen3_moe": {},
+    "sarvam_moe": {},
+    "seed_oss": {},
+    "smollm3": {},
+    "solar_open": {},
+    "stablelm": {},
+    "vaultgemma": {},
+    "xglm": {},
+    "xlm-roberta": {},
+    "gpt_neo": {"attention_types": [[["global", "local"], 1]]},
+    "granitemoeshared": {"shared_intermediate_size": 24},
+}
+CASES.update({t: {"model_type": t, "config": c, "tiny": True} for t, c in TINY.items()})
+
+
+def tiny_config(model_type: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` over the default config's size keys shrunk to ``SMALL``'s values."""
+    from transformers import AutoConfig
+
+    default = AutoConfig.for_model(model_type).to_dict()
+    small = {k: v for keys, v in SMALL.items() for k in keys if k in default}
+    # token ids must index the tiny vocabulary (an embedding's padding_idx)
+    for key, value in (("pad_token_id", 0), ("bos_token_id", 1), ("eos_token_id", 2)):
+        if isinstance(default.get(key), int) and default[key] >= small.get("vocab_size", 64):
+            small[key] = value
+    return {**small, **fields}
+
+
 def read_header(path: Path) -> dict[str, Any]:
     """A safetensors file's JSON header, read the plain way (trusted, freshly written)."""
     with path.open("rb") as f:
@@ -365,7 +450,8 @@ def save(case: dict[str, Any], folder: Path) -> dict[str, Any]:
 
     torch.manual_seed(0)
     model_type = case["model_type"]
-    config = AutoConfig.for_model(model_type, **case["config"])
+    fields = tiny_config(model_type, case["config"]) if case.get("tiny") else case["config"]
+    config = AutoConfig.for_model(model_type, **fields)
     auto = getattr(transformers, auto_class_name(model_type))
     model = auto.from_config(config)
     if case.get("dtype"):
