@@ -38,7 +38,8 @@ if TYPE_CHECKING:
         div,
     )
     from archcalc.formulas import Formula
-    from archcalc.hf import ConfigReader, HFModelType
+    from archcalc.hf import ConfigReader
+    from archcalc.hf_types import HFModelType
     from archcalc.hookspecs import hookimpl
     from archcalc.registry import Registry, load_registry
     from archcalc.schema import field_schema
@@ -118,7 +119,8 @@ _LAZY = {
     "Compute": "archcalc.sizes",
     "Resolved": "archcalc.spec",
     "Formula": "archcalc.formulas",
-    **dict.fromkeys(("ConfigReader", "HFModelType"), "archcalc.hf"),
+    "ConfigReader": "archcalc.hf",
+    "HFModelType": "archcalc.hf_types",
     "hookimpl": "archcalc.hookspecs",
     "Tensor": "archcalc.tensors",
 }

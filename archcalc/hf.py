@@ -25,7 +25,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +42,7 @@ from archcalc.errors import (
     safe,
     shorten,
 )
+from archcalc.hf_types import HFModelType
 from archcalc.yamlsafe import MAX_BYTES, MAX_DEPTH, Document, _read_regular_file
 from archcalc.yamlsafe import _display_name as _yaml_display_name
 
@@ -384,31 +385,8 @@ def is_hf_config_data(data: Mapping[str, Any]) -> bool:
 # --------------------------------------------------------------------------- translation
 
 
-#: What a translator gives for a spec key: a value, and the config keys it came from.
-Translator = Callable[["ConfigReader"], None]
-
-
-@dataclass(frozen=True)
-class HFModelType:
-    """A Hugging Face ``model_type`` a plugin reads, returned from ``archcalc_hf_model_types``.
-
-    ``translate`` receives a :class:`ConfigReader` over the config and fills in the spec of
-    ``family`` (which any plugin may provide) with :meth:`ConfigReader.set`. The count of
-    that spec must equal what ``auto_class`` (a transformers Auto class, for documentation
-    and coverage tables) builds from the config. ``key_order`` orders the keys of the spec
-    ``archcalc import-hf`` writes (unlisted keys follow in the order they were set).
-    ``aliases`` maps other names of a key to it, as the config class's ``attribute_map``
-    does (``num_experts`` → ``num_local_experts``): a config that uses the alias is read
-    as if it used the key, and one that gives both, differently, is refused.
-    """
-
-    model_type: str
-    family: str
-    translate: Translator
-    auto_class: str = "AutoModelForCausalLM"
-    description: str = ""
-    key_order: tuple[str, ...] = ()
-    aliases: Mapping[str, str] = field(default_factory=dict)
+# HFModelType and Translator live in archcalc.hf_types (a count of a YAML spec needs
+# them to load plugins, not this module); re-exported here.
 
 
 @dataclass

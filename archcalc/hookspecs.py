@@ -31,7 +31,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from archcalc.family import Family, LayerType
-    from archcalc.hf import HFModelType
+    from archcalc.hf_types import HFModelType
 
 PROJECT = "archcalc"
 F = TypeVar("F", bound=Callable[..., Any])

@@ -26,7 +26,7 @@ import pluggy
 from archcalc import discovery, hookspecs
 from archcalc.errors import PluginError, safe
 from archcalc.family import Family, LayerType
-from archcalc.hf import HFModelType
+from archcalc.hf_types import HFModelType
 from archcalc.registrations import family_problems, hf_model_type_problems, layer_type_problems
 
 BUILTIN_PLUGINS = (
@@ -279,6 +279,7 @@ class _Loader:
         for collected in COLLECTED:
             owners: dict[str, str] = getattr(self.registry, collected.owners)
             items = found.setdefault(collected.store, [])
+            keys: set[str] = set()  # of items: a set, as a plugin may register hundreds
             for item in self._call(name, collected):
                 problem = next(iter(collected.problems(item)), "")
                 if problem:
@@ -288,7 +289,7 @@ class _Loader:
                     )
                 key = getattr(item, collected.key)
                 owner = owners.get(key)
-                if owner is None and any(k == key for k, _ in items):
+                if owner is None and key in keys:
                     owner = name
                 if owner is not None:
                     raise _Broken(
@@ -296,6 +297,7 @@ class _Loader:
                         f"{collected.what} '{safe(key)}'"
                     )
                 items.append((key, item))
+                keys.add(key)
         for collected in COLLECTED:
             store: dict[str, Any] = getattr(self.registry, collected.store)
             owners = getattr(self.registry, collected.owners)

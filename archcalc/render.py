@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
 from typing import Any
@@ -96,9 +97,10 @@ def defaults_used(spec: Spec) -> list[tuple[str, Any]]:
     For a Hugging Face config these are the config keys it left out and the model type's
     defaults that filled them in: the translated spec's own keys all come from the config.
     """
-    from archcalc.hf import defaults_of
-
-    hf_defaults = defaults_of(spec.doc)
+    # Only archcalc.hf translates configs: when this run never imported it, the spec is not
+    # one, and a YAML spec's count does not pay for importing it.
+    hf = sys.modules.get("archcalc.hf")
+    hf_defaults = None if hf is None else hf.defaults_of(spec.doc)
     if hf_defaults is not None:
         return [(k, json_value(v)) for k, v in hf_defaults.items()]
     shown = []

@@ -10,7 +10,6 @@ simply stop suggesting.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 #: Word-option comparisons one process may spend on suggestions (a fraction of a second of CPU).
@@ -36,6 +35,8 @@ def close_matches(word: str, options: Iterable[str], n: int = 1) -> list[str]:
     except TypeError:  # not iterable: nothing to suggest from
         return []
     _spent += len(lowered) + 1
+    import difflib  # here, not at the top: a valid spec's count never suggests
+
     found = difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.6)
     return [lowered[match] for match in found]
 

@@ -21,20 +21,17 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from typing import Any
-
-from archcalc.plugins.cnn_graph import (
-    COMPOSITIONS,
-    NAME_KEY,
-    BudgetExceeded,
-    Walker,
-    label,
-)
+from typing import TYPE_CHECKING, Any
 
 from archcalc import Breakdown, Family, LayerType, Part, ShapeRow, hookimpl
 from archcalc.registry import Registry
 from archcalc.schema import EXPRESSION_PATTERN
 from archcalc.spec import Resolved
+
+# The walker (cnn_graph) is imported by the functions that walk a cnn spec, not here:
+# every run loads this plugin, and a transformer's count should not pay for the walker.
+if TYPE_CHECKING:
+    from archcalc.plugins.cnn_graph import Walker
 
 
 def walker(
@@ -44,11 +41,15 @@ def walker(
     tensors: list[Any] | None = None,
     macs: bool = False,
 ) -> Walker:
+    from archcalc.plugins.cnn_graph import Walker
+
     return Walker(spec, spec.registry.layer_types, rows, checks, tensors, macs)
 
 
 def count(spec: Resolved) -> Breakdown:
     """One part per top-level item that has parameters; repeats keep their factor."""
+    from archcalc.plugins.cnn_graph import label
+
     walk = walker(spec)
     results = walk.run()
     if spec.sink.errors or any(r.flow is None for _, _, r in results):
@@ -73,6 +74,8 @@ def check(spec: Resolved) -> None:
     Structural errors the schema already reported (at their paths) are not repeated: the
     walk runs only when the schema accepted ``input`` and ``layers``.
     """
+    from archcalc.plugins.cnn_graph import BudgetExceeded
+
     walk = walker(spec, checks=True)
     with contextlib.suppress(BudgetExceeded):
         walk.run()
@@ -109,6 +112,8 @@ def macs(spec: Resolved) -> int:
 
 
 def _macs_by_item(spec: Resolved) -> tuple[list[tuple[str, int]], set[str]]:
+    from archcalc.plugins.cnn_graph import label
+
     walk = walker(spec, macs=True)
     items = [(f"{label(path)} {name}", result.macs or 0) for path, name, result in walk.run()]
     return items, walk.without_macs
@@ -176,6 +181,8 @@ def layers_schema(types: Mapping[str, LayerType]) -> dict[str, Any]:
     schema because a spec's templates are called like layers; the walker reports an
     unknown one, with a suggestion.
     """
+    from archcalc.plugins.cnn_graph import COMPOSITIONS, NAME_KEY
+
     names = sorted(types)
     properties: dict[str, Any] = {}
     for name in names:

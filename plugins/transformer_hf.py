@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archcalc import hookimpl
-from archcalc.hf import ConfigReader, HFModelType, show
+from archcalc.hf_types import HFModelType, Translator
 
-Translator = Callable[[ConfigReader], None]
+if TYPE_CHECKING:  # archcalc.hf itself only when a config is read (a YAML count skips it)
+    from archcalc.hf import ConfigReader
 
 
 def _tie(r: ConfigReader, default: bool) -> None:
@@ -524,6 +525,8 @@ def _int_list(r: ConfigReader, key: str) -> list[int]:
     if not isinstance(value, list) or not all(
         isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value
     ):
+        from archcalc.hf import show
+
         r.error(key, f"'{key}' must be a list of layer indices, got {show(value)}")
         return []
     return value

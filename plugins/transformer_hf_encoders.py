@@ -17,10 +17,15 @@ checkpoints keep it separate; archcalc follows the config.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from archcalc.plugins.transformer_hf import ORDER, Translator, _core, _tie
 
 from archcalc import hookimpl
-from archcalc.hf import ConfigReader, HFModelType, show
+from archcalc.hf_types import HFModelType
+
+if TYPE_CHECKING:  # archcalc.hf itself only when a config is read (a YAML count skips it)
+    from archcalc.hf import ConfigReader
 
 
 def _encoder(r: ConfigReader, *, types: int) -> None:
@@ -74,6 +79,8 @@ def _t5_mlp(r: ConfigReader) -> str:
     proj = r.text("feed_forward_proj", "relu")
     parts = proj.split("-")
     if len(parts) > 2 or (len(parts) == 2 and parts[0] != "gated") or not parts[-1]:
+        from archcalc.hf import show
+
         r.unsupported("feed_forward_proj", f"feed_forward_proj '{show(proj)}'")
     gated = r.flag("is_gated_act", parts[0] == "gated" and len(parts) == 2)
     act = parts[-1]

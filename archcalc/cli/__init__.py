@@ -17,9 +17,11 @@ archcalc has a bug. No input prints a traceback: every failure becomes one locat
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     import typer
@@ -57,6 +59,35 @@ def command_in(args: Sequence[str]) -> str | None:
     return None
 
 
+#: The options a plain ``archcalc count`` may carry (``--json``, ``--shapes``).
+PLAIN_COUNT_FLAGS = ("--json", "--shapes")
+
+
+class PlainCount(NamedTuple):
+    """A plain ``archcalc count``: its spec paths and flags."""
+
+    paths: list[Path]
+    as_json: bool = False
+    show_shapes: bool = False
+
+
+def plain_count(args: Sequence[str]) -> PlainCount | None:
+    """``count SPEC... [--json] [--shapes]``, or None for anything else (typer parses that).
+
+    Only a form typer would parse the same way qualifies: at least one path, no word
+    starting with ``-`` other than those flags, no empty word. On Windows typer expands
+    wildcards in the arguments, and a shell-completion request is typer's, so neither
+    takes this route.
+    """
+    if not args or args[0] != "count" or os.name == "nt" or "_ARCHCALC_COMPLETE" in os.environ:
+        return None
+    words = args[1:]
+    names = [arg for arg in words if arg not in PLAIN_COUNT_FLAGS]
+    if not names or any(not name or name.startswith("-") for name in names):
+        return None
+    return PlainCount([Path(name) for name in names], "--json" in words, "--shapes" in words)
+
+
 def load_commands(names: Sequence[str] | None = None) -> typer.Typer:
     """Register the commands ``names`` (all when None) on the app, and return it."""
     from archcalc.cli import _app
@@ -83,6 +114,12 @@ def main() -> None:
     sys.stderr = SafeWriter(sys.stderr)
     try:
         args = sys.argv[1:]
+        plain = plain_count(args)
+        if plain is not None:
+            from archcalc.cli._count import run
+
+            run(plain.paths, as_json=plain.as_json, show_shapes=plain.show_shapes)
+            return
         command = command_in(args)
         if command in COMMANDS:
             app = load_commands([command])

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from archcalc.cli import COMMANDS, command_in
-from tests.helpers import EXAMPLES
+from archcalc.cli import COMMANDS, PlainCount, command_in, plain_count
+from tests.helpers import DATA, EXAMPLES
 
 PROBE = """
 import json, sys
@@ -36,12 +36,32 @@ sys.stderr.write("\\n" + json.dumps({"code": code, "modules": sorted(sys.modules
 
 #: Never needed to count or validate a valid spec: formulas, the validator of record (only
 #: for a spec with a problem), typer's pydantic, NumPy, the metadata scan (the discovery
-#: cache answers). (archcalc.hf joins the list once the registry no longer needs it.)
-HEAVY = ("sympy", "jsonschema", "referencing", "pydantic", "numpy", "importlib.metadata")
+#: cache answers), the Hugging Face config reader (a YAML spec is no config: plugins take
+#: HFModelType from archcalc.hf_types and ConfigReader only under TYPE_CHECKING), the
+#: cnn walker for a spec of another family (plugins/cnn.py imports it in its functions),
+#: ignore comments the spec does not have, checkpoints.
+HEAVY = (
+    "sympy",
+    "jsonschema",
+    "referencing",
+    "pydantic",
+    "numpy",
+    "importlib.metadata",
+    "archcalc.hf",
+    "archcalc.ignores",
+    "archcalc.checkpoint",
+    "archcalc.formulas",
+)
+#: Only for a spec of the family that needs them.
+FAMILY_HEAVY = {"cnn": ("archcalc.plugins.cnn_graph",)}
+#: Not even imported by a plain ``archcalc count SPEC... [--json]`` (archcalc.cli.plain_count):
+#: typer (and the difflib it imports; archcalc's "did you mean" imports it when it suggests).
+NOT_FOR_PLAIN_COUNT = ("typer", "rich", "difflib", "archcalc.cli._app", "archcalc.cli.count")
 
 
-def heavy(modules: set[str]) -> set[str]:
-    return {m for m in modules if m in HEAVY or m.split(".")[0] in HEAVY}
+def heavy(modules: set[str], also: tuple[str, ...] = ()) -> set[str]:
+    names = (*HEAVY, *also)
+    return {m for m in modules if m in names or m.split(".")[0] in names}
 
 
 def imported(*args: str, autoload: bool = False) -> tuple[int, set[str]]:
@@ -78,15 +98,97 @@ def test_count_imports_only_its_command() -> None:
     assert modules & others == set()
 
 
-@pytest.mark.parametrize("example", ["llama-3-8b", "mixtral-8x7b", "resnet50", "vit-b-16"])
+FAMILIES = {"llama-3-8b": "transformer", "mixtral-8x7b": "transformer", "resnet50": "cnn"}
+FAMILIES["vit-b-16"] = "vit"
+
+
+@pytest.mark.parametrize("example", sorted(FAMILIES))
 @pytest.mark.parametrize("command", ["count", "validate"])
 def test_a_valid_spec_imports_nothing_heavy(command: str, example: str) -> None:
-    """With entry points autoloaded, as a user runs it (the first run fills the cache)."""
+    """With entry points autoloaded, as a user runs it (the first run fills the cache).
+
+    A failure names the module that crept in: import it inside the function that needs
+    it (or under ``TYPE_CHECKING`` for a hint), as the modules listed in HEAVY do.
+    """
     path = str(EXAMPLES / f"{example}.yaml")
     imported(command, path, autoload=True)
     code, modules = imported(command, path, autoload=True)
     assert code == 0
-    assert heavy(modules) == set()
+    family = FAMILIES[example]
+    others = tuple(m for f, names in FAMILY_HEAVY.items() if f != family for m in names)
+    assert heavy(modules, others) == set()
+
+
+@pytest.mark.parametrize("flags", [[], ["--json"]])
+def test_a_plain_count_does_not_import_typer(flags: list[str]) -> None:
+    code, modules = imported("count", str(EXAMPLES / "llama-3-8b.yaml"), *flags, autoload=True)
+    assert code == 0
+    assert heavy(modules, NOT_FOR_PLAIN_COUNT) == set()
+
+
+def test_plain_count_recognises_only_what_typer_parses_the_same_way() -> None:
+    both = plain_count(["count", "a.yaml", "--json", "b.yaml"])
+    assert both == PlainCount([Path("a.yaml"), Path("b.yaml")], as_json=True)
+    assert plain_count(["count", "a", "--shapes"]) == PlainCount([Path("a")], show_shapes=True)
+    for args in (
+        ["count"],
+        ["count", "--json"],
+        ["count", "a.yaml", "--set", "n_layers=2"],
+        ["count", "a.yaml", "-f", "json"],
+        ["count", "a.yaml", "--format=json"],
+        ["count", "a.yaml", "-h"],
+        ["count", "--", "a.yaml"],
+        ["count", "a.yaml", ""],
+        ["count", "-"],
+        ["validate", "a.yaml"],
+        ["--version"],
+        [],
+    ):
+        assert plain_count(args) is None, args
+
+
+def run_main(*args: str) -> tuple[int, str, str]:
+    """``archcalc ARGS`` through the console-script entry point, in a fresh interpreter."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from archcalc.cli import main; sys.exit(main())",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ARCHCALC_DISABLE_PLUGIN_AUTOLOAD": "1"},
+        timeout=120,
+        check=False,
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_the_plain_route_and_typer_agree(tmp_path: Path) -> None:
+    """Exit code, output and messages are the same whichever route a count takes.
+
+    ``--format text`` / ``--format json`` send the same request through typer.
+    """
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nfamily: transformer\nn_layers: 0\n", encoding="utf-8")
+    llama, resnet = str(EXAMPLES / "llama-2-7b.yaml"), str(EXAMPLES / "resnet18.yaml")
+    config = str(DATA / "hf" / "bert-base-uncased.json")
+    cases = [
+        ([llama], ["--format", "text"]),
+        ([llama, config, str(bad)], ["--format", "text"]),
+        ([str(bad), str(tmp_path / "missing.yaml")], ["--format", "text"]),
+        ([llama, str(bad)], ["--format", "json"]),
+        ([str(tmp_path)], ["--format", "json"]),  # a folder: a checkpoint without tensors
+    ]
+    for paths, typer_flags in cases:
+        plain_flags = ["--json"] if "json" in typer_flags else []
+        plain = run_main("count", *paths, *plain_flags)
+        via_typer = run_main("count", *paths, *typer_flags)
+        assert plain == via_typer, (paths, plain, via_typer)
+    assert run_main("count", resnet, "--shapes") == run_main(
+        "count", "--shapes", "-f", "text", resnet
+    )
 
 
 def test_an_invalid_spec_is_explained_by_jsonschema(tmp_path: Path) -> None:
@@ -104,7 +206,8 @@ def test_version_imports_no_library() -> None:
     code, modules = imported("--version")
     assert code == 0
     assert "archcalc.api" not in modules
-    assert not any(m.startswith("archcalc.cli.") and m != "archcalc.cli._app" for m in modules)
+    shared = {"archcalc.cli._app", "archcalc.cli._common"}
+    assert not any(m.startswith("archcalc.cli.") and m not in shared for m in modules)
 
 
 @pytest.mark.parametrize("args", [["--help"], ["no-such-command"]])

@@ -31,9 +31,12 @@ counts exactly what ``MambaForCausalLM`` / ``Mamba2ForCausalLM`` build from them
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from archcalc import Breakdown, ConfigReader, Family, Field, HFModelType, LayerType, Part, hookimpl
+from archcalc import Breakdown, Family, Field, HFModelType, LayerType, Part, hookimpl
+
+if TYPE_CHECKING:  # only for the hints: importing the config reader costs every run's start-up
+    from archcalc import ConfigReader
 
 __version__ = "0.1.0"
 
