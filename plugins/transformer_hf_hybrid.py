@@ -17,7 +17,7 @@ meta device. Keys that change shapes in a way the spec cannot express are refuse
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archcalc.plugins.transformer_hf import (
     MHA,
@@ -32,7 +32,18 @@ from archcalc.plugins.transformer_hf import (
 )
 
 from archcalc import hookimpl
-from archcalc.hf import ConfigReader, HFModelType, show
+from archcalc.hf_types import HFModelType
+
+if TYPE_CHECKING:  # archcalc.hf itself only when a config is read (a YAML count skips it)
+    from archcalc.hf import ConfigReader
+
+
+def show(value: Any) -> str:
+    """:func:`archcalc.hf.show`, imported when a message needs it."""
+    from archcalc.hf import show as shown
+
+    return shown(value)
+
 
 #: Layer types transformers' config validation accepts in ``layer_types``
 #: (``ALLOWED_ATTN_LAYER_TYPES`` of transformers 5.24).
