@@ -115,6 +115,8 @@ class CheckReport:
     expected: list[Expected]
     matched: int
     missing: list[Expected] = field(default_factory=list)
+    #: Parameters the model type's checkpoints never hold (Naming.unsaved), absent here.
+    unsaved: list[Expected] = field(default_factory=list)
     unexpected: list[StoredTensor] = field(default_factory=list)
     mismatched: list[tuple[Expected, StoredTensor]] = field(default_factory=list)
     buffers: list[StoredTensor] = field(default_factory=list)
@@ -164,6 +166,7 @@ def _compare(
         else:
             stored[key] = tensor
     missing: list[Expected] = []
+    unsaved: list[Expected] = []
     mismatched: list[tuple[Expected, StoredTensor]] = []
     used: set[str] = set()
     matched = prefixed = 0
@@ -173,7 +176,10 @@ def _compare(
             None,
         )
         if hit is None:
-            missing.append(entry)
+            if naming is not None and naming.is_unsaved(entry.tensor.name):
+                unsaved.append(entry)
+            else:
+                missing.append(entry)
             continue
         used.add(hit)
         found = stored[hit]
@@ -203,6 +209,7 @@ def _compare(
         expected=expected,
         matched=matched,
         missing=missing,
+        unsaved=unsaved,
         unexpected=sorted(unexpected, key=lambda t: t.name),
         mismatched=mismatched,
         buffers=buffers,
@@ -213,7 +220,13 @@ def _compare(
         checkpoint_tensors=len(checkpoint.tensors),
         total_parameters=checkpoint.total_parameters,
         total_size=checkpoint.total_size,
-        expected_bytes=_expected_bytes(expected, stored, prefixes, buffers + tied, checkpoint),
+        expected_bytes=_expected_bytes(
+            [e for e in expected if all(e is not u for u in unsaved)],
+            stored,
+            prefixes,
+            buffers + tied,
+            checkpoint,
+        ),
     )
     _check_totals(report)
     if naming is not None and embedding is not None:

@@ -72,6 +72,9 @@ class Naming:
     fuse: tuple[Fuse, ...] = ()
     #: Checkpoint tensors that are buffers, not parameters (regular expressions).
     buffers: tuple[str, ...] = ()
+    #: Parameters save_pretrained leaves out (``_keys_to_ignore_on_save``: Marian's
+    #: sinusoidal tables, rebuilt when loading), by their saved names (regular expressions).
+    unsaved: tuple[str, ...] = ()
     #: Names under which the shared embedding may be stored a second time: modules that
     #: are always the very same parameter in transformers (T5's ``encoder.embed_tokens``).
     #: A tied LM head is not among them: safetensors files never store shared tensors
@@ -97,6 +100,9 @@ class Naming:
 
     def is_buffer(self, name: str) -> bool:
         return any(re.fullmatch(p, name) for p in self.buffers)
+
+    def is_unsaved(self, name: str) -> bool:
+        return any(re.fullmatch(p, name) for p in self.unsaved)
 
 
 @dataclass(frozen=True)
@@ -626,12 +632,20 @@ XGLM = _opt("xglm", "model.", "layer_norm")
 BIOGPT = _opt("biogpt", "biogpt.", "layer_norm", head="output_projection.weight")
 
 
-def _bert(model_type: str, prefix: str | None = None) -> Naming:
-    """BERT's names; ``prefix``: the base model's attribute in the task heads (``roberta.``)."""
+def _bert(
+    model_type: str,
+    *extra: tuple[str, str] | Rule,
+    prefix: str | None = None,
+    buffers: tuple[str, ...] = (),
+) -> Naming:
+    """BERT's module names (``encoder.layer.0.attention.self.query``), ``extra`` rules
+    first; ``prefix``: the base model's name in checkpoints of its heads (``bert.``)."""
     layer = r"encoder.layer.\1"
+    prefix = prefix or model_type
     return Naming(
         model_type,
         _rules(
+            *extra,
             (r"embed_tokens\.weight", "embeddings.word_embeddings.weight"),
             (r"embed_positions\.weight", "embeddings.position_embeddings.weight"),
             (r"token_type_embeddings\.weight", "embeddings.token_type_embeddings.weight"),
@@ -646,8 +660,8 @@ def _bert(model_type: str, prefix: str | None = None) -> Naming:
             (rf"layers\.{_N}\.post_attention_layernorm\.{_WB}", rf"{layer}.output.LayerNorm.\2"),
             (rf"pooler\.dense\.{_WB}", r"pooler.dense.\1"),
         ),
-        buffers=(r"(\w+\.)?embeddings\.(position_ids|token_type_ids)",),
-        prefixes=(prefix or f"{model_type}.",),
+        buffers=(r"(\w+\.)?embeddings\.(position_ids|token_type_ids)", *buffers),
+        prefixes=(f"{prefix}.",),
     )
 
 
@@ -749,16 +763,20 @@ def _t5_stack(stack: str) -> tuple[Rule, ...]:
     )
 
 
-T5 = Naming(
-    "t5",
-    (
-        Rule(r"embed_tokens\.weight", "shared.weight"),
-        *_t5_stack("encoder"),
-        *_t5_stack("decoder"),
-        Rule(r"lm_head\.weight", "lm_head.weight"),
-    ),
-    tied_copies=("encoder.embed_tokens.weight", "decoder.embed_tokens.weight"),
-)
+def _t5(model_type: str) -> Naming:
+    return Naming(
+        model_type,
+        (
+            Rule(r"embed_tokens\.weight", "shared.weight"),
+            *_t5_stack("encoder"),
+            *_t5_stack("decoder"),
+            Rule(r"lm_head\.weight", "lm_head.weight"),
+        ),
+        tied_copies=("encoder.embed_tokens.weight", "decoder.embed_tokens.weight"),
+    )
+
+
+T5 = _t5("t5")
 
 
 def _bart_stack(stack: str) -> tuple[Rule, ...]:
@@ -794,18 +812,177 @@ def _bart_stack(stack: str) -> tuple[Rule, ...]:
     )
 
 
-BART = Naming(
-    "bart",
-    (
-        Rule(r"embed_tokens\.weight", "model.shared.weight"),
-        *_bart_stack("encoder"),
-        *_bart_stack("decoder"),
-        Rule(r"lm_head\.weight", "lm_head.weight"),
+def _bart(
+    model_type: str,
+    *extra: tuple[str, str] | Rule,
+    buffers: tuple[str, ...] = (),
+    unsaved: tuple[str, ...] = (),
+) -> Naming:
+    """BART's names (``model.encoder.layers.0.fc1``), ``extra`` rules first."""
+    return Naming(
+        model_type,
+        (
+            *_rules(*extra),
+            Rule(r"embed_tokens\.weight", "model.shared.weight"),
+            *_bart_stack("encoder"),
+            *_bart_stack("decoder"),
+            Rule(r"lm_head\.weight", "lm_head.weight"),
+        ),
+        buffers=(r"final_logits_bias", *buffers),
+        unsaved=unsaved,
+        tied_copies=("model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight"),
+        prefixes=("model.",),
+        base="model.",
+    )
+
+
+BART = _bart("bart")
+
+# --------------------------------------------------------------------------- encoders and
+# encoder-decoders of plugins/transformer_hf_encoders.py (each checked on a checkpoint
+# saved by transformers: reference/checkpoint_headers.py)
+
+
+def _bert_norms(first: str, second: str, final: str) -> tuple[tuple[str, str], ...]:
+    """A BERT relative's block norms (before/after attention, then the MLP's) and final norm."""
+    return (
+        (rf"layers\.{_N}\.input_layernorm\.{_WB}", rf"encoder.layer.\1.{first}.\2"),
+        (rf"layers\.{_N}\.post_attention_layernorm\.{_WB}", rf"encoder.layer.\1.{second}.\2"),
+        (rf"norm\.{_WB}", rf"{final}.\1"),
+    )
+
+
+_XLM = Naming(
+    "xlm",
+    _rules(
+        (r"embed_tokens\.weight", "embeddings.weight"),
+        (r"embed_positions\.weight", "position_embeddings.weight"),
+        (r"token_type_embeddings\.weight", "lang_embeddings.weight"),
+        (rf"embed_norm\.{_WB}", r"layer_norm_emb.\1"),
+        (rf"layers\.{_N}\.self_attn\.(q|k|v)_proj\.{_WB}", r"attentions.\1.\2_lin.\3"),
+        (rf"layers\.{_N}\.self_attn\.o_proj\.{_WB}", r"attentions.\1.out_lin.\2"),
+        (rf"layers\.{_N}\.input_layernorm\.{_WB}", r"layer_norm1.\1.\2"),
+        (rf"layers\.{_N}\.mlp\.up_proj\.{_WB}", r"ffns.\1.lin1.\2"),
+        (rf"layers\.{_N}\.mlp\.down_proj\.{_WB}", r"ffns.\1.lin2.\2"),
+        (rf"layers\.{_N}\.post_attention_layernorm\.{_WB}", r"layer_norm2.\1.\2"),
     ),
-    buffers=(r"final_logits_bias",),
-    tied_copies=("model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight"),
-    prefixes=("model.",),
-    base="model.",
+    buffers=(r"(transformer\.)?position_ids",),
+    prefixes=("transformer.",),
+)
+
+
+def _post_norm_rope(model_type: str, attention: str, mlp: dict[str, str], *, prefix: str) -> Naming:
+    """Nomic BERT / Jina v3 as transformers 5 saves them: under their original repositories'
+    names (``encoder.layers.0.attn.Wqkv``, ``emb_ln``), q, k and v fused, ``norm1`` after
+    attention and ``norm2`` after the MLP; ``mlp`` renames the MLP's projections."""
+    layer = r"encoder.layers.\1"
+    return Naming(
+        model_type,
+        _rules(
+            (r"embed_tokens\.weight", "embeddings.word_embeddings.weight"),
+            (r"token_type_embeddings\.weight", "embeddings.token_type_embeddings.weight"),
+            (rf"embed_norm\.{_WB}", r"emb_ln.\1"),
+            (rf"layers\.{_N}\.self_attn\.Wqkv\.{_WB}", rf"{layer}.{attention}.Wqkv.\2"),
+            (rf"layers\.{_N}\.self_attn\.o_proj\.{_WB}", rf"{layer}.{attention}.out_proj.\2"),
+            *(
+                (rf"layers\.{_N}\.mlp\.{ours}\.{_WB}", rf"{layer}.mlp.{theirs}.\2")
+                for ours, theirs in mlp.items()
+            ),
+            (rf"layers\.{_N}\.input_layernorm\.{_WB}", rf"{layer}.norm1.\2"),
+            (rf"layers\.{_N}\.post_attention_layernorm\.{_WB}", rf"{layer}.norm2.\2"),
+            (rf"pooler\.dense\.{_WB}", r"pooler.dense.\1"),
+        ),
+        fuse=(Fuse(_QKV.parts, "self_attn.Wqkv"),),
+        buffers=(rf"({prefix}\.)?embeddings\.(position_ids|token_type_ids)",),
+        prefixes=(f"{prefix}.",),
+    )
+
+
+def _llama_encoder(model_type: str) -> Naming:
+    """EuroBERT / UltraBERT: the family's own names; ``model.`` in their heads' checkpoints."""
+    return Naming(
+        model_type,
+        _rules(
+            (r"embed_tokens\.weight", "embed_tokens.weight"),
+            (r"layers\.(.+)", r"layers.\1"),
+            (rf"norm\.{_WB}", r"norm.\1"),
+        ),
+        prefixes=("model.",),
+    )
+
+
+def _bigbird_pegasus_encoder() -> tuple[tuple[str, str], ...]:
+    s = r"model.encoder.layers.\1.self_attn"
+    return (
+        (rf"encoder\.layers\.{_N}\.self_attn\.q_proj\.{_WB}", rf"{s}.self.query.\2"),
+        (rf"encoder\.layers\.{_N}\.self_attn\.k_proj\.{_WB}", rf"{s}.self.key.\2"),
+        (rf"encoder\.layers\.{_N}\.self_attn\.v_proj\.{_WB}", rf"{s}.self.value.\2"),
+        (rf"encoder\.layers\.{_N}\.self_attn\.o_proj\.{_WB}", rf"{s}.output.\2"),
+    )
+
+
+ENCODER_NAMINGS = (
+    _bert("electra", (rf"embed_proj\.{_WB}", r"embeddings_project.\1")),
+    _bert(
+        "ibert",
+        buffers=(
+            r"(ibert\.)?.*\.(weight_scaling_factor|weight_integer|bias_integer|"
+            r"fc_scaling_factor|x_min|x_max|act_scaling_factor|shift)",
+        ),
+    ),
+    _bert("ernie"),
+    _bert("rembert", (rf"embed_proj\.{_WB}", r"encoder.embedding_hidden_mapping_in.\1")),
+    _bert("big_bird", (rf"pooler\.dense\.{_WB}", r"pooler.\1"), prefix="bert"),
+    _bert("megatron-bert", *_bert_norms("attention.ln", "ln", "encoder.ln"), prefix="bert"),
+    _bert(
+        "roberta-prelayernorm",
+        *_bert_norms("attention.LayerNorm", "intermediate.LayerNorm", "LayerNorm"),
+        prefix="roberta_prelayernorm",
+    ),
+    _bert(
+        "xlm-roberta-xl",
+        *_bert_norms("attention.self_attn_layer_norm", "LayerNorm", "encoder.LayerNorm"),
+        prefix="roberta",
+    ),
+    _bert("yoso"),
+    _bert("mra"),
+    _bert(
+        "mpnet",
+        (
+            rf"layers\.{_N}\.self_attn\.(q|k|v|o)_proj\.{_WB}",
+            r"encoder.layer.\1.attention.attn.\2.\3",
+        ),
+        (rf"layers\.{_N}\.input_layernorm\.{_WB}", r"encoder.layer.\1.attention.LayerNorm.\2"),
+        (r"relative_attention_bias\.weight", "encoder.relative_attention_bias.weight"),
+    ),
+    _XLM,
+    Naming("flaubert", _XLM.rules, buffers=_XLM.buffers, prefixes=_XLM.prefixes),
+    _post_norm_rope(
+        "nomic_bert",
+        "attn",
+        {"up_proj": "fc11", "gate_proj": "fc12", "down_proj": "fc2"},
+        prefix="nomic_bert",
+    ),
+    _post_norm_rope(
+        "jina_embeddings_v3", "mixer", {"up_proj": "fc1", "down_proj": "fc2"}, prefix="roberta"
+    ),
+    _llama_encoder("eurobert"),
+    _llama_encoder("ultrabert"),
+    _t5("mt5"),
+    *(
+        _bart(t)
+        for t in (
+            "mbart",
+            "plbart",
+            "mvp",
+            "pegasus",
+            "blenderbot",
+            "blenderbot-small",
+        )
+    ),
+    _bart("marian", unsaved=(r"model\.(encoder|decoder)\.embed_positions\.weight",)),
+    _bart("m2m_100", buffers=(r"model\.(encoder|decoder)\.embed_positions\.weights",)),
+    _bart("bigbird_pegasus", *_bigbird_pegasus_encoder()),
 )
 
 # ------------------------------------------------------------------ hybrid decoders
@@ -987,9 +1164,10 @@ NAMINGS: dict[str, Naming] = {
         BLOOM,
         XGLM,
         BIOGPT,
-        _bert("xlm-roberta", "roberta."),
-        _bert("camembert", "roberta."),
-        _bert("data2vec-text", "data2vec_text."),
+        _bert("xlm-roberta", prefix="roberta"),
+        _bert("camembert", prefix="roberta"),
+        _bert("data2vec-text", prefix="data2vec_text"),
+        *ENCODER_NAMINGS,
     )
 }
 

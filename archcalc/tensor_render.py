@@ -186,6 +186,13 @@ def _notes(report: CheckReport) -> list[str]:
             f"{len(report.buffers)} buffer(s) saved beside the parameters, not parameters: "
             f"{shown}{more}"
         )
+    if report.unsaved:
+        shown = ", ".join(safe(e.tensor.name) for e in report.unsaved[:3])
+        more = f" and {len(report.unsaved) - 3} more" if len(report.unsaved) > 3 else ""
+        notes.append(
+            f"{len(report.unsaved)} parameter(s) that {report.model_type} checkpoints never "
+            f"store (transformers rebuilds them when loading): {shown}{more}"
+        )
     for tensor in report.tied_copies:
         notes.append(
             f"{safe(tensor.name)} stores a second copy of the tied embedding (counted once)"
@@ -205,6 +212,9 @@ def check_json(report: CheckReport) -> dict[str, Any]:
         "matched": report.matched,
         "missing": [
             {"name": safe(e.tensor.name), "shape": list(e.tensor.shape)} for e in report.missing
+        ],
+        "unsaved": [
+            {"name": safe(e.tensor.name), "shape": list(e.tensor.shape)} for e in report.unsaved
         ],
         "unexpected": [
             {**_stored(t), **({"hint": report.hints[t.name]} if t.name in report.hints else {})}

@@ -434,6 +434,93 @@ def tiny_config(model_type: str, fields: dict[str, Any]) -> dict[str, Any]:
     return {**small, **fields}
 
 
+#: Tiny widths of the BERT-layout encoder cases (two blocks).
+BERT = {
+    "num_hidden_layers": 2,
+    "hidden_size": 32,
+    "num_attention_heads": 4,
+    "intermediate_size": 48,
+    "vocab_size": 64,
+    "max_position_embeddings": 40,
+}
+
+#: Tiny widths of the BART-layout encoder-decoder cases (two blocks per stack).
+BART = {
+    "encoder_layers": 2,
+    "decoder_layers": 2,
+    "d_model": 32,
+    "encoder_attention_heads": 4,
+    "decoder_attention_heads": 4,
+    "encoder_ffn_dim": 48,
+    "decoder_ffn_dim": 48,
+    "vocab_size": 64,
+    "max_position_embeddings": 40,
+}
+
+#: Special token ids inside the tiny vocabularies (some types' defaults point past them).
+TOKENS = {
+    "pad_token_id": 1,
+    "bos_token_id": 0,
+    "eos_token_id": 2,
+    "decoder_start_token_id": 2,
+    "mask_token_id": 3,
+}
+
+#: The encoders and encoder-decoders of plugins/transformer_hf_encoders.py beyond the
+#: original ones above (one case per model type, named after it).
+ENCODER_CASES: dict[str, dict[str, Any]] = {
+    **{
+        t: {"model_type": t, "config": BERT}
+        for t in (
+            "ibert",
+            "ernie",
+            "big_bird",
+            "megatron-bert",
+            "roberta-prelayernorm",
+            "xlm-roberta-xl",
+            "yoso",
+            "mra",
+            "nomic_bert",
+            "jina_embeddings_v3",
+        )
+    },
+    "electra": {"model_type": "electra", "config": {**BERT, "embedding_size": 16}},
+    "rembert": {"model_type": "rembert", "config": {**BERT, "input_embedding_size": 16}},
+    "mpnet": {"model_type": "mpnet", "config": {**BERT, "relative_attention_num_buckets": 8}},
+    **{
+        t: {
+            "model_type": t,
+            "config": {
+                "n_layers": 2,
+                "emb_dim": 32,
+                "n_heads": 4,
+                "vocab_size": 64,
+                "max_position_embeddings": 40,
+                "n_langs": 3,
+            },
+        }
+        for t in ("xlm", "flaubert")
+    },
+    **{t: {"model_type": t, "config": {**LLAMA, **TOKENS}} for t in ("eurobert", "ultrabert")},
+    "mt5": {"model_type": "mt5", "config": CASES["t5"]["config"]},
+    **{
+        t: {"model_type": t, "config": {**BART, **TOKENS}}
+        for t in (
+            "mbart",
+            "plbart",
+            "mvp",
+            "marian",
+            "pegasus",
+            "m2m_100",
+            "blenderbot",
+            "blenderbot-small",
+            "bigbird_pegasus",
+        )
+    },
+}
+CASES.update(ENCODER_CASES)
+
+
 def read_header(path: Path) -> dict[str, Any]:
     """A safetensors file's JSON header, read the plain way (trusted, freshly written)."""
     with path.open("rb") as f:

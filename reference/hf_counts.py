@@ -111,6 +111,10 @@ def active_params(config: Any, named: list[tuple[str, Any]], total: int) -> int 
     return total - inactive
 
 
+#: Model types on T5's code, whose LM head transformers 5 ties whatever the config says.
+T5_FAMILY = frozenset({"t5", "mt5", "umt5", "longt5"})
+
+
 def measure(config_dict: dict[str, Any], auto_class: str | None = None) -> dict[str, Any]:
     """Build the config's model on the meta device; total, active and any adjustment."""
     import torch
@@ -129,7 +133,7 @@ def measure(config_dict: dict[str, Any], auto_class: str | None = None) -> dict[
     head = getattr(model, "lm_head", None)
     shared = getattr(model, "shared", None)
     if (
-        model_type == "t5"
+        model_type in T5_FAMILY
         and config_dict.get("tie_word_embeddings") is False
         and head is not None
         and shared is not None
