@@ -559,7 +559,7 @@ def _scan_events(text: str, loader: type[Any], problems: _Problems) -> _Scan:
                 if scan.documents > 1:
                     problems.fail(_event_mark(event), _SECOND_DOCUMENT, "Y106")
     except yaml.YAMLError as exc:
-        problems.fail(*_syntax_error(exc), "Y104")
+        problems.fail(*_syntax_error(exc))
     finally:
         events.close()  # type: ignore[attr-defined]
     problems.raise_if_any()
@@ -625,18 +625,20 @@ def _tag_as_written(tag: str) -> str:
     return "!!" + tag[len(prefix) :] if tag.startswith(prefix) else tag
 
 
-def _syntax_error(exc: yaml.YAMLError) -> tuple[Mark, str]:
-    """Locate a scanner/parser/composer error at the problem, like the user's editor would."""
+def _syntax_error(exc: yaml.YAMLError) -> tuple[Mark, str, str]:
+    """Locate a scanner/parser/composer error at the problem, like the user's editor would;
+    with its code (Y104, or Y105 for flow collections nested too deeply: a bound, like
+    every other depth)."""
     where = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     mark = _yaml_mark(where) if where is not None else _START
     problem = getattr(exc, "problem", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
     if isinstance(exc, _FlowTooDeep) or problem == _LIBYAML_TOO_DEEP:
-        return mark, _too_deep_message()
+        return mark, _too_deep_message(), "Y105"
     message = f"YAML syntax error: {_clip(str(problem), 160)}"
     context = getattr(exc, "context", None)
     if context and len(str(context)) <= 60:
         message += f" ({context})"
-    return mark, message
+    return mark, message, "Y104"
 
 
 #: libyaml >= 0.2.5 stops at 1000 flow levels itself, before any event reaches us.
@@ -707,7 +709,7 @@ def _compose(text: str, loader: type[Any], problems: _Problems) -> Node | None:
     try:
         return yaml.compose(text, Loader=loader)
     except yaml.YAMLError as exc:
-        problems.fail(*_syntax_error(exc), "Y104")
+        problems.fail(*_syntax_error(exc))
 
 
 def _children(node: Node) -> list[Node]:

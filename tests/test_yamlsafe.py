@@ -282,6 +282,23 @@ def test_depth_100k_flow_nesting_rejected(loader: type[Any], opener: str) -> Non
     assert work < 50_000
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        "a: " + "[" * 100_000,
+        "a: " + "{b: " * 200,
+        "".join("  " * i + f"k{i}:\n" for i in range(70)) + "  " * 70 + "v: 1\n",
+    ],
+    ids=["flow list", "flow map", "block"],
+)
+def test_every_kind_of_deep_nesting_has_one_code(loader: type[Any], source: str) -> None:
+    with pytest.raises(SpecError) as info:
+        load(source)
+    assert [(d.code, d.message) for d in info.value.diagnostics] == [
+        ("Y105", "nesting deeper than 64 levels")
+    ]
+
+
 def test_depth_flow_location(loader: type[Any]) -> None:
     # libyaml scans ahead to its own limit of 1000 levels before any event is emitted
     column = 1003 if loader.__name__ == LIBYAML else 68
