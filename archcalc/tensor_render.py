@@ -1,8 +1,10 @@
 """Text and JSON for checkpoints and tensor lists: ``count CHECKPOINT``, ``tensors``, ``check``.
 
 Every name printed here may come from a hostile file (a tensor name in a safetensors
-header, a path), so it goes through :func:`archcalc.errors.safe` first: control, escape
+header, a path), so text goes through :func:`archcalc.errors.safe` first: control, escape
 and bidi characters are shown escaped and cannot rewrite the terminal or split a line.
+JSON keeps the true string (json.dumps writes every such character as an escape),
+so a consumer can match a name against the checkpoint's.
 """
 
 from __future__ import annotations
@@ -42,9 +44,9 @@ def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
 
     obj: dict[str, Any] = {
         "archcalc_version": __version__,
-        "name": safe(checkpoint.source),
+        "name": checkpoint.source,
         "source": "checkpoint",
-        "files": [safe(f) for f in checkpoint.files],
+        "files": list(checkpoint.files),
         "tensors": len(checkpoint.tensors),
         "total_params": total,
         # A checkpoint does not say which parameters a token uses; see "note".
@@ -114,14 +116,14 @@ def tensors_json(
         total_bytes += nbytes
         rows.append(
             {
-                "name": safe(t.name),
+                "name": t.name,
                 "shape": list(t.shape),
                 "numel": t.numel,
                 "bytes": _number(nbytes),
             }
         )
     return {
-        "name": safe(spec.name),
+        "name": spec.name,
         "family": spec.family.name,
         "model_type": model_type,
         "dtype": dtype,
@@ -168,10 +170,10 @@ TEXT_LIMIT = 50
 
 def _stored(tensor: StoredTensor) -> dict[str, Any]:
     return {
-        "name": safe(tensor.name),
+        "name": tensor.name,
         "shape": list(tensor.shape),
         "dtype": tensor.dtype,
-        "file": safe(tensor.file),
+        "file": tensor.file,
     }
 
 

@@ -119,6 +119,23 @@ def test_hostile_tensor_names_are_printed_escaped(env: dict[str, Path]) -> None:
         assert result.exit_code == 1
         assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
         assert "layers.9." in result.stdout
+    # JSON escapes them itself (\u001b), so it keeps the true name a consumer matches on.
+    args = ["check", str(env["spec"]), "--against", str(ckpt), "--format", "json"]
+    data = json.loads(_run(env, *args).stdout)
+    strings: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str):
+            strings.append(value)
+
+    walk(data)
+    assert evil in strings
 
 
 def test_index_totals_are_checked(env: dict[str, Path]) -> None:
