@@ -852,7 +852,15 @@ def _bloom(r: ConfigReader) -> None:
 def _mpt(r: ConfigReader) -> None:
     """MPT: ALiBi, bias-free LayerNorms (weight only: counted as one vector like RMSNorm),
     fused q/k/v and no biases. transformers' MptMLP is 4 × width and bias-free whatever
-    ``expansion_ratio`` and ``no_bias`` say, so those keys are not read."""
+    ``expansion_ratio`` and ``no_bias`` say, so those keys are not read. Its Wqkv is full
+    multi-head for both attention types it accepts; any other ``attn_type`` (MPT's own
+    code also has grouped-query attention, with fewer key/value heads) is refused."""
+    attn = r.value("attn_config")
+    kind = attn.get("attn_type") if isinstance(attn, dict) else None
+    if kind is not None and kind not in ("multihead_attention", "multiquery_attention"):
+        from archcalc.hf import show
+
+        r.unsupported("attn_config", f"attn_config.attn_type {show(kind)}")
     r.set("architecture", "decoder")
     _core(r, ("n_layers",), ("d_model",), ("n_heads",))
     r.set("d_ff", FOUR_D)

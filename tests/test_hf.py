@@ -462,6 +462,31 @@ def test_unsupported_variants_of_a_type_are_located_errors(tmp_path: Path) -> No
     )
 
 
+def test_mpt_attention_types_transformers_rejects_are_refused_at_attn_config(
+    tmp_path: Path,
+) -> None:
+    base = {"model_type": "mpt", "d_model": 64, "n_heads": 4, "n_layers": 2, "vocab_size": 100}
+    # transformers' MptAttention is full multi-head for both types its config accepts.
+    counts = {
+        kind: _counts(
+            _write(tmp_path, {**base, "attn_config": {"attn_type": kind}}, f"{kind}.json")
+        )
+        for kind in ("multihead_attention", "multiquery_attention")
+    }
+    assert (
+        counts["multiquery_attention"]
+        == counts["multihead_attention"]
+        == _counts(_write(tmp_path, base, "plain.json"))
+    )
+    gqa = {"attn_type": "grouped_query_attention", "kv_n_heads": 2}
+    text = json.dumps({**base, "attn_config": gqa}, indent=1)
+    errors = _errors(tmp_path, text)
+    assert errors == [
+        "config.json:7:17: error: mpt: attn_config.attn_type grouped_query_attention is not "
+        "supported (it changes parameter shapes) [H402]"
+    ]
+
+
 # --------------------------------------------------------------------------- the new keys
 
 
