@@ -14,6 +14,8 @@ really symbolic.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -39,6 +41,12 @@ DOING = {
 _LAYER_DOING = {"params": "counting", "shape": "following the shapes", "check": "checking"}
 
 Path = tuple[str | int, ...]
+
+
+def plugin_output() -> contextlib.AbstractContextManager[Any]:
+    """Around plugin code: its ``print()`` goes to stderr, since stdout is archcalc's
+    (``count --json`` piped into a script must stay JSON whatever a plugin prints)."""
+    return contextlib.redirect_stdout(sys.stderr)
 
 
 def label(path: Sequence[str | int]) -> str:
@@ -97,7 +105,8 @@ def family_call(spec: Resolved, what: str, fn: Callable[..., Any], *args: Any) -
     before = spec.doing
     spec.doing = what
     try:
-        result = fn(*args)
+        with plugin_output():
+            result = fn(*args)
     except (ArchcalcError, Unavailable):
         raise
     except RecursionError:
@@ -123,7 +132,8 @@ def layer_call(spec: Resolved, path: Path, layer: LayerType, what: str, *args: A
     """
     fn = getattr(layer, what)
     try:
-        result = fn(*args)
+        with plugin_output():
+            result = fn(*args)
     except (ArchcalcError, Unavailable):
         raise
     except TypeError as exc:

@@ -193,6 +193,9 @@ def build(spec: api.Spec, keep: Iterable[str] | None = None) -> Formula:
     checks += [(extras[k], int(v)) for k, v in exact.breakdown.extras.items() if k in extras]
     for expression, expected in checks:
         if formula.substitute(expression) != expected:
+            # A layer type whose symbolic result is not its exact one is the one to blame
+            # (a caught TypeError returning a constant), not the family walking the layers.
+            _blame_layer(resolved, spec.exact.calls, api.values_of(spec))
             raise family_failure(
                 resolved,
                 "count",
@@ -248,12 +251,35 @@ def probe(spec: api.Spec, formula: Formula, resolved: Resolved) -> None:
         return
     if [p.name for p in counted.breakdown.parts] != [name for _, name, _ in formula.parts]:
         return
-    mine, theirs = resolved.calls, there.exact.calls
-    if list(mine) != list(theirs) or any(len(mine[k]) != len(theirs[k]) for k in mine):
+    if not _blame_layer(resolved, there.exact.calls, point):
         return
     shown = ", ".join(f"{n}={_number(v)}" for n, v in point.items())
+    raise family_failure(
+        resolved,
+        "count",
+        f"its formula is not symbolic: at {shown} it gives {_at(formula.total, point)} but "
+        f"counting gives {counted.total_params} (int(), float(), a caught TypeError or "
+        "spec.exact() used for a value, not only for structure?)",
+    )
+
+
+def _blame_layer(
+    resolved: Resolved, theirs: Mapping[Any, list[Any]], point: Mapping[str, int | Fraction]
+) -> bool:
+    """Raise a layer type's failure for the first layer call whose symbolic result, at
+    ``point``, is not what the exact run there (``theirs``) got.
+
+    False when the two runs did not make the same calls (the structure changed between
+    them: nothing can be concluded), True when they did and every call agrees. An exact
+    run may have counted more than once; its last results are the ones compared.
+    """
+    mine = resolved.calls
+    if set(mine) != set(theirs) or any(len(theirs[k]) < len(mine[k]) for k in mine):
+        return False
+    shown = ", ".join(f"{n}={_number(v)}" for n, v in point.items())
     for (path, layer, what), results in mine.items():
-        for symbolic, exact in zip(results, theirs[(path, layer, what)], strict=True):
+        exacts = theirs[(path, layer, what)][-len(results) :]
+        for symbolic, exact in zip(results, exacts, strict=True):
             if _differs(symbolic, exact, point):
                 raise layer_failure(
                     resolved,
@@ -265,13 +291,7 @@ def probe(spec: api.Spec, formula: Formula, resolved: Resolved) -> None:
                     "(int(), float(), round(), a caught TypeError or an exact value used "
                     "where a symbol was given?)",
                 )
-    raise family_failure(
-        resolved,
-        "count",
-        f"its formula is not symbolic: at {shown} it gives {_at(formula.total, point)} but "
-        f"counting gives {counted.total_params} (int(), float(), a caught TypeError or "
-        "spec.exact() used for a value, not only for structure?)",
-    )
+    return True
 
 
 def _number(value: int | Fraction) -> str:

@@ -622,8 +622,11 @@ def translate(config: HFConfig, registry: Registry | None = None) -> Translation
         raise AssertionError("unreachable")
     reader = ConfigReader(_unaliased(config, hf_type.aliases, sink), hf_type.model_type, sink)
     reader.read.add("model_type")
+    from archcalc.contract import plugin_output
+
     try:
-        hf_type.translate(reader)
+        with plugin_output():
+            hf_type.translate(reader)
     except ArchcalcError:
         raise
     except Exception as exc:

@@ -24,6 +24,7 @@ from typing import Any
 import pluggy
 
 from archcalc import discovery, hookspecs
+from archcalc.contract import plugin_output
 from archcalc.errors import PluginError, safe
 from archcalc.family import Family, LayerType
 from archcalc.hf_types import HFModelType
@@ -201,7 +202,8 @@ class _Loader:
             return
         plugin = _Loading(name, source, "unknown", strict)
         try:
-            module = load()
+            with plugin_output():
+                module = load()
         except PluginError as exc:
             self._fail(plugin, f"plugin '{safe(name)}' failed to load: {exc}")
             return
@@ -315,8 +317,9 @@ class _Loader:
             if impl.plugin_name != name:
                 continue
             try:
-                returned = impl.function()
-                items = list(returned or ())
+                with plugin_output():
+                    returned = impl.function()
+                    items = list(returned or ())
             except Exception as exc:
                 raise _Broken(
                     f"plugin '{safe(name)}' failed in {collected.hook}: {safe(_one_line(exc))}"

@@ -364,6 +364,41 @@ def test_a_layer_type_that_is_not_symbolic_is_caught_by_the_probe(
     assert "its formula gives 32 but counting gives 64" in line
 
 
+def test_a_layer_type_wrong_at_the_spec_s_own_values_is_blamed_not_the_family(
+    tmp_path: Path,
+) -> None:
+    plugin = write(tmp_path, "se.py", SNEAKY_LAYER.replace("return 32", "return 7"))
+    spec = write(tmp_path, "net.yaml", NET)
+    line = one_plugin_line(run("formula", spec, "--plugin", plugin))
+    assert f"plugin '{plugin}'" in line and "layer type 'squeeze_excite' (params)" in line
+    assert (
+        f"{spec}:9:11" in line and "at width=16 its formula gives 7 but counting gives 32" in line
+    )
+
+
+def test_what_a_plugin_prints_goes_to_stderr_not_into_the_json(tmp_path: Path) -> None:
+    count = "print('HELLO FROM PLUGIN')\n    return Breakdown((Part('w', v.width),))"
+    plugin = family(tmp_path, count=count)
+    plugin.write_text("print('LOADED')\n" + plugin.read_text())
+    spec = write(tmp_path, "r.yaml", RWKV)
+    result = run("count", spec, "--plugin", plugin, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["total_params"] == 64
+    assert "LOADED" in result.stderr and "HELLO FROM PLUGIN" in result.stderr
+
+
+def test_a_plugin_that_registers_nothing_is_pointed_out(tmp_path: Path) -> None:
+    spec = write(tmp_path, "r.yaml", RWKV)
+    plugin = family(tmp_path)
+    result = run("validate", spec, "--plugin", plugin, "--plugin", "json")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0] == (
+        "archcalc: warning: plugin 'json' registers nothing (no families, layer types or "
+        "Hugging Face model types): is it the module you meant?"
+    )
+    assert f"plugin '{plugin}'" not in result.stderr  # a plugin with a family is fine
+
+
 def test_a_family_using_exact_values_for_counts_is_caught_by_the_probe(tmp_path: Path) -> None:
     plugin = family(tmp_path, count="return Breakdown((Part('w', spec.exact('width') * 2),))")
     spec = write(tmp_path, "r.yaml", RWKV)

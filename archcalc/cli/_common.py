@@ -24,6 +24,7 @@ from archcalc.errors import (
     PluginError,
     SpecError,
     UsageError,
+    safe,
     safe_text,
 )
 
@@ -114,6 +115,14 @@ def _registry(plugins: list[str] | None) -> None:
         api._default_registry = load_registry(plugins)
     for info in api.default_registry().broken:
         _err(f"archcalc: warning: skipping a broken plugin: {info.error}")
+    for info in api.default_registry().plugins:  # a typo that named some other module
+        named = bool(plugins) and info.name in (plugins or ()) and not info.error
+        if named and not (info.families or info.layer_types or info.hf_model_types):
+            _err(
+                f"archcalc: warning: plugin '{safe(info.name)}' registers nothing (no "
+                "families, layer types or Hugging Face model types): is it the module you "
+                "meant?"
+            )
 
 
 def _load(path: Path, overrides: list[Override]) -> api.Spec:
