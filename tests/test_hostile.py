@@ -126,10 +126,12 @@ def test_option_values_echoed_by_messages_are_escaped(tmp_path: Path) -> None:
         ["count", spec, "--set", "n_laye\x1brs=3"],
         ["formula", spec, "--keep", "d_mo\x1bdel"],
         ["schema", "tra\u202ensformer"],
+        ["count", spec, "--set", "\n="],  # found by test_validate_fuzz
     ):
         result = run(*args)
         assert result.exit_code == 2, result.output
         assert_clean(result)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_safe_escapes_every_dangerous_kind_and_keeps_plain_text() -> None:

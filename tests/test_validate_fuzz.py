@@ -9,6 +9,7 @@ no traceback. For longer runs than the suite allows, see ``tests/fuzz/atheris_va
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -19,9 +20,11 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from archcalc import expr as exprs
 from archcalc import yamlsafe
+from archcalc.cli import app
 from archcalc.errors import SpecError
 from tests.test_corpus import run_validate
 
@@ -236,6 +239,99 @@ def test_loader_gives_a_document_or_a_spec_error(data: bytes, loader: type) -> N
         assert isinstance(doc.data, dict)
     finally:
         yamlsafe.LOADER = previous
+
+
+# --------------------------------------------------------------------------- config.json, options
+
+CONFIG = {
+    "model_type": "llama",
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "vocab_size": 100,
+}
+CONFIG_KEYS = [
+    *CONFIG,
+    "head_dim",
+    "tie_word_embeddings",
+    "attention_bias",
+    "mlp_bias",
+    "rope_parameters",
+    "layer_types",
+    "text_config",
+    "_name_or_path",
+]
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**40), 10**40)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+runner = CliRunner()
+#: Whole commands are slower than a parse: fewer examples (ARCHCALC_FUZZ_EXAMPLES scales them).
+FUZZ_CLI = settings(FUZZ, max_examples=max(EXAMPLES // 5, 10))
+
+
+def check_cli(args: list[str]) -> None:
+    """Exit 0, 1 or 2; no traceback or internal error; every error line located or prefixed."""
+    result = runner.invoke(app, args)
+    assert result.exit_code in (0, 1, 2), (args, result.output)
+    assert "Traceback" not in result.output and "internal error" not in result.output, result.output
+    for line in result.stderr.splitlines():
+        assert DIAGNOSTIC.match(line) or line.startswith("archcalc: ") or not line.strip(), line
+
+
+@st.composite
+def mutated_configs(draw: st.DrawFn) -> bytes:
+    """A valid config with one value replaced (any JSON, NaN and 40-digit numbers too), or
+    with noise spliced into its text."""
+    config: dict[str, Any] = dict(CONFIG)
+    config[draw(st.sampled_from(CONFIG_KEYS))] = draw(json_values)
+    text = json.dumps(config, indent=1)
+    if draw(st.booleans()):
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + draw(st.text(max_size=12)) + text[at:]
+    return text.encode("utf-8", "surrogatepass")
+
+
+@FUZZ_CLI
+@given(data=mutated_configs(), command=st.sampled_from(["validate", "count", "import-hf"]))
+def test_a_mutated_config_json_is_a_located_error_or_a_count(data: bytes, command: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "config.json"
+        path.write_bytes(data)
+        check_cli([command, str(path)])
+
+
+option_text = st.text(max_size=30) | st.sampled_from(
+    ["n_layers", "d_model", "moe.top_k", "vars.w", "", "=", "1e999", "10**10**10", "\x1b[2J"]
+)
+
+
+@FUZZ_CLI
+@given(
+    command=st.sampled_from(["count", "formula", "size", "validate"]),
+    key=option_text,
+    value=option_text | st.integers(-(10**40), 10**40).map(str),
+    keep=st.none() | option_text,
+)
+def test_random_command_line_options_are_usage_errors_or_answers(
+    command: str, key: str, value: str, keep: str | None
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        spec = Path(folder) / "s.yaml"
+        spec.write_bytes(render(BASE))
+        args = [command, str(spec), "--set", f"{key}={value}"]
+        if keep is not None and command == "formula":
+            args += ["--keep", keep]
+        check_cli(args)
 
 
 def test_the_invariant_can_fail() -> None:

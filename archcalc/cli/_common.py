@@ -70,14 +70,18 @@ def _exit(code: ExitCode) -> NoReturn:
 
 @contextlib.contextmanager
 def _guard() -> Iterator[None]:
-    """Turn every failure into one line and the pinned exit code."""
+    """Turn every failure into one line and the pinned exit code.
+
+    A usage or plugin error is one line by contract, even when it echoes an option value
+    or a name holding a line break (``--set $'\\n='``): :func:`safe` keeps it one.
+    """
     try:
         yield
     except UsageError as exc:
-        _err(f"archcalc: error: {exc}")
+        _err(f"archcalc: error: {safe(str(exc))}")
         _exit(ExitCode.USAGE)
     except PluginError as exc:
-        _err(f"archcalc: plugin error: {exc}")
+        _err(f"archcalc: plugin error: {safe(str(exc))}")
         _exit(ExitCode.INTERNAL)
     except SpecError as exc:
         from archcalc import render
