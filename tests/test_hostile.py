@@ -328,7 +328,9 @@ def test_import_hf_refuses_to_overwrite_its_input(tmp_path: Path) -> None:
     config = tmp_path / "config.json"
     config.write_text(json.dumps(CONFIG))
     before = config.read_bytes()
-    for target in (config, tmp_path / "." / "config.json"):
+    link = tmp_path / "link.json"
+    link.symlink_to(config)
+    for target in (config, tmp_path / "." / "config.json", link):
         result = run("import-hf", config, "-o", target)
         assert result.exit_code == 2, result.output
         assert "that is the config being read" in result.stderr
