@@ -31,7 +31,10 @@ cross-attention in decoder blocks (``add_cross_attention``); shared experts of t
 width with a gate (Qwen2-MoE) and dense blocks before the MoE blocks (DeepSeek-V3);
 encoder attention extras: Longformer's global q/k/v, DeBERTa's position projections and
 relative embeddings, a value convolution (Nyströmformer); FNet's Fourier mixer; a block
-without its input norm (ModernBERT's first).
+without its input norm (ModernBERT's first); norms after the sub-layers (OLMo 2); other
+mixers: LFM2's short convolution, MiniMax's lightning attention, RecurrentGemma's RG-LRU,
+Falcon-H1's attention beside Mamba-2; a decoder's own vocabulary (FSMT) and position
+table length (LED).
 
 Structural decisions (does a part exist?) branch on bools, choices or
 ``spec.exact(name)``, never on a symbol, so one description gives the exact count and
@@ -117,10 +120,25 @@ FIELDS = (
         "What mixes tokens in a block: attention; a Mamba (selective scan, as in Jamba) or "
         "Mamba-2 mixer (Bamba, Nemotron-H), shaped by the mamba group; a gated DeltaNet "
         "linear attention (Qwen3-Next, Qwen3.5), shaped by the deltanet group; fourier: "
-        "FNet's parameter-free Fourier transform (its norms are attention's); or none (a "
-        "block of only its MLP or experts).",
+        "FNet's parameter-free Fourier transform (its norms are attention's); short_conv: "
+        "LFM2's gated short convolution (the short_conv group); lightning: MiniMax's "
+        "lightning (linear) attention over n_heads × d_head; rglru: RecurrentGemma's "
+        "recurrent block (the rglru group); attention+mamba2: Falcon-H1's attention and "
+        "Mamba-2 mixer side by side on one norm; or none (a block of only its MLP or "
+        "experts).",
         default="attention",
-        choices=("attention", "mamba", "mamba2", "gated_deltanet", "fourier", "none"),
+        choices=(
+            "attention",
+            "mamba",
+            "mamba2",
+            "gated_deltanet",
+            "attention+mamba2",
+            "short_conv",
+            "lightning",
+            "rglru",
+            "fourier",
+            "none",
+        ),
     ),
     Field(
         "norm",
@@ -200,6 +218,15 @@ FIELDS = (
         default=True,
     ),
     Field(
+        "norm_position",
+        "choice",
+        "Where a block's two norms sit: before each sub-layer (pre) or after it, on the "
+        "sub-layer's output (post: OLMo 2's post_attention_layernorm and "
+        "post_feedforward_layernorm). Counts the same; names the tensors.",
+        default="pre",
+        choices=("pre", "post"),
+    ),
+    Field(
         "global_attention",
         "bool",
         "Longformer's and LED's global attention: q, k, v projections of their own "
@@ -273,6 +300,27 @@ FIELDS = (
         "With positional: sinusoidal, the table is a (frozen) parameter of max_seq_len rows "
         "per stack, as transformers builds Marian and Pegasus.",
         default=False,
+    ),
+    Field(
+        "sinusoidal_table_width",
+        "size",
+        "Columns of the sinusoidal_table (RoFormer: d_model / n_heads, one head's width).",
+        default="d_embed",
+    ),
+    Field(
+        "decoder_max_seq_len",
+        "size",
+        "Rows of the decoder's position table when they differ from the encoder's "
+        "(LED max_decoder_position_embeddings; default max_seq_len); encoder-decoder only.",
+        default=None,
+    ),
+    Field(
+        "decoder_vocab_size",
+        "size",
+        "A decoder vocabulary of its own (FSMT tgt_vocab_size; Marian without shared "
+        "embeddings): the decoder gets its own token table and the LM head its rows "
+        "(tied to that table with tie_embeddings); encoder-decoder only.",
+        default="vocab_size",
     ),
     Field(
         "position_offset",
@@ -432,6 +480,48 @@ FIELDS = (
                 "Taps of the depthwise convolution (linear_conv_kernel_dim).",
                 default=4,
             ),
+            Field(
+                "deltanet.fused_projections",
+                "bool",
+                "Whether q, k, v (and z, and b, a) are stored fused, as Qwen3-Next does "
+                "(in_proj_qkv...); false: separate q_proj ... o_proj as OLMo-Hybrid. Counts "
+                "the same; names the tensors.",
+                default=True,
+            ),
+        ),
+    ),
+    Group(
+        "short_conv",
+        "Gated short convolution of the blocks whose mixer is short_conv (LFM2).",
+        (
+            Field("short_conv.kernel_size", "size", "Taps of the depthwise conv (conv_L_cache)."),
+            Field(
+                "short_conv.biases",
+                "bool",
+                "Biases on the in and out projections and the convolution (conv_bias).",
+                default=False,
+            ),
+        ),
+    ),
+    Group(
+        "rglru",
+        "RG-LRU recurrent block of the blocks whose mixer is rglru (RecurrentGemma, Griffin).",
+        (
+            Field("rglru.lru_width", "size", "Width of the recurrence (lru_width)."),
+            Field(
+                "rglru.gate_blocks",
+                "size",
+                "Blocks of the block-diagonal input and recurrence gates (num_attention_heads).",
+                default="n_heads",
+            ),
+            Field(
+                "rglru.block_width",
+                "size",
+                "Width of one gate block.",
+                default="lru_width / gate_blocks",
+                default_hint="gate_blocks must divide lru_width, or give block_width",
+            ),
+            Field("rglru.conv_width", "size", "Taps of the convolution (conv1d_width).", default=4),
         ),
     ),
     Group(
@@ -496,6 +586,8 @@ COMPONENTS = (
     "attention",
     "mamba",
     "linear attention",
+    "short conv",
+    "recurrence",
     "cross-attention",
     "mlp",
     "router",
@@ -542,7 +634,7 @@ def count(spec: Resolved) -> Breakdown:
     """The transformer's parameters, component by component."""
     out = [_part(p) for p in parts.embeddings(spec)]
     for stack in transformer_stack.stacks(spec):
-        out += [_part(p, stack.section) for p in parts.stack_inputs(spec)]
+        out += [_part(p, stack.section) for p in parts.stack_inputs(spec, stack.section)]
         out += _block_parts(stack)
         out += [_part(p, stack.section) for p in parts.stack_outputs(spec)]
     out += [_part(p) for p in parts.heads(spec)]
@@ -575,7 +667,7 @@ def tensors(spec: Resolved) -> Iterator[Tensor]:
     yield from named(parts.embeddings(spec))
     for stack in stacks:
         prefix = f"{stack.section}." if stack.section else ""
-        yield from named(parts.stack_inputs(spec), prefix)
+        yield from named(parts.stack_inputs(spec, stack.section), prefix)
         for i in range(stack.exact_distinct):
             kind = stack.kind_at(i)
             pieces = parts.block(kind.spec, cross=stack.section == "decoder")
@@ -612,6 +704,19 @@ def check_positions(spec: Resolved) -> None:
             f"max_seq_len has no parameters with positional: {v.positional}; it is ignored",
             code="T510",
         )
+    table = v.positional == "learned" or _opt_on(spec, "sinusoidal_table")
+    if spec.given("decoder_max_seq_len") and not table:
+        spec.warning(
+            "decoder_max_seq_len",
+            f"decoder_max_seq_len has no parameters with positional: {v.positional}; ignored",
+            code="T510",
+        )
+    if spec.given("sinusoidal_table_width") and not _opt_on(spec, "sinusoidal_table"):
+        spec.warning(
+            "sinusoidal_table_width",
+            "sinusoidal_table_width has no effect without sinusoidal_table",
+            code="T510",
+        )
     if v.positional != "learned" and spec.given("position_offset"):
         spec.warning(
             "position_offset",
@@ -643,6 +748,13 @@ def check_architecture(spec: Resolved) -> None:
             "relative_attention_per_layer has no effect without relative_attention_buckets",
             code="T510",
         )
+    for name in ("decoder_vocab_size", "decoder_max_seq_len"):
+        if v.architecture != "encoder-decoder" and spec.given(name):
+            spec.warning(
+                name,
+                f"{name} only applies to encoder-decoder, not {v.architecture}; ignored",
+                code="T510",
+            )
     if "decoder_stack" in spec.doc.data and v.architecture != "encoder-decoder":
         spec.error(
             "decoder_stack",
@@ -756,7 +868,15 @@ def _check_mixer(spec: Resolved, report: _Once, decoder: bool) -> None:
     """A mixer has the group that shapes it; a block has something besides norms."""
     v = spec.values
     mixer = v.mixer if spec.given("mixer") else "attention"
-    if mixer in ("mamba", "mamba2") and v.mamba is None:
+    for name, group in (("short_conv", "kernel_size"), ("rglru", "lru_width")):
+        if mixer == name and getattr(v, name) is None:
+            report(
+                spec,
+                "mixer",
+                f"mixer: {name} needs the {name} group (at least {group}) to shape the mixer",
+                code="T523",
+            )
+    if mixer in ("mamba", "mamba2", "attention+mamba2") and v.mamba is None:
         report(
             spec,
             "mixer",
@@ -770,7 +890,7 @@ def _check_mixer(spec: Resolved, report: _Once, decoder: bool) -> None:
             "mixer: gated_deltanet needs the deltanet group (key_heads, key_head_dim)",
             code="T523",
         )
-    if mixer != "attention":
+    if mixer not in ("attention", "attention+mamba2"):
         for name in ATTENTION_ONLY:
             if _opt_on(spec, name):
                 report(
@@ -781,6 +901,21 @@ def _check_mixer(spec: Resolved, report: _Once, decoder: bool) -> None:
                 )
     if mixer == "none" and v.moe is None and v.mlp == "none":
         report(spec, "mixer", "a block with neither a mixer nor an MLP has nothing", code="T524")
+
+
+def _check_norms(spec: Resolved, report: _Once, decoder: bool) -> None:
+    """Post-placed norms (OLMo 2) are two per block, after the mixer and after the MLP."""
+    if _opt_on(spec, "norm_position") and spec.values.norm_position == "post":
+        for name in ("post_norms", "parallel_block"):
+            if _opt_on(spec, name):
+                report(spec, name, f"{name} with norm_position: post is not modelled", code="T524")
+        if spec.given("input_norm") and not spec.values.input_norm:
+            report(
+                spec,
+                "input_norm",
+                "norm_position: post has no input norm to remove; drop input_norm",
+                code="T524",
+            )
 
 
 def _check_heads(spec: Resolved, report: _Once, decoder: bool) -> None:
@@ -873,6 +1008,7 @@ ATTENTION_ONLY = ("global_attention", "position_projections", "value_conv")
 
 BLOCK_RULES = (
     _check_mixer,
+    _check_norms,
     _check_heads,
     _check_experts,
     _check_latent_attention,

@@ -100,7 +100,7 @@ def compute(spec: Resolved, seq_len: int) -> Compute:
     if v.architecture == "encoder" and spec.given("pooler") and v.pooler:
         rows.append(("pooler", 2 * v.d_model * v.d_model))  # first token only
     if generates:
-        rows.append(("lm head", 2 * (d_embed or v.d_model) * v.vocab_size * s))
+        rows.append(("lm head", 2 * (d_embed or v.d_model) * parts.output_vocab(spec) * s))
     total = sum(flops for _, flops in rows)
     notes = []
     if v.architecture == "encoder-decoder":

@@ -297,11 +297,84 @@ def mixer(spec: Resolved) -> list[Piece]:
     kind = _opt(spec, "mixer", "attention")
     if kind == "attention":
         return [attention(spec)]
+    if kind == "attention+mamba2":  # Falcon-H1: side by side on one normalised input
+        return [attention(spec), _mamba2(spec)]
     if kind in ("none", "fourier"):  # FNet's Fourier transform has no parameters
         return []
     if kind == "gated_deltanet":
         return [_gated_deltanet(spec)]
+    if kind == "short_conv":
+        return [_short_conv(spec)]
+    if kind == "lightning":
+        return [_lightning(spec)]
+    if kind == "rglru":
+        return [_rglru(spec)]
     return [_mamba(spec) if kind == "mamba" else _mamba2(spec)]
+
+
+def _short_conv(spec: Resolved) -> Piece:
+    """LFM2's gated short convolution (``Lfm2ShortConv``).
+
+    in_proj d → 3d (two gates and the input), a depthwise conv of ``kernel_size`` taps over d
+    channels, out_proj d → d; ``biases`` gives all three theirs (LFM2 conv_bias).
+    """
+    v = spec.values
+    g = v.short_conv
+    bias = _group_opt(g, spec, "biases", False)
+    weights = [
+        *linear("conv.in_proj", v.d_model, 3 * v.d_model, bias),
+        Weight("conv.conv.weight", (v.d_model, 1, g.kernel_size)),
+        *([Weight("conv.conv.bias", (v.d_model,))] if bias else []),
+        *linear("conv.out_proj", v.d_model, v.d_model, bias),
+    ]
+    return Piece("short conv", tuple(weights))
+
+
+def _lightning(spec: Resolved) -> Piece:
+    """MiniMax's lightning attention (``MiniMaxLightningAttention``), a linear attention.
+
+    A fused bias-free qkv projection d → 3·n_heads·d_head, an output gate d →
+    n_heads·d_head, an RMSNorm over the heads' output and out_proj back to d. It keeps a
+    state per head instead of a KV cache, and its cost per token does not grow with the
+    sequence: no per-position scores.
+    """
+    v = spec.values
+    width = v.n_heads * v.d_head
+    weights = [
+        *linear("self_attn.qkv_proj", v.d_model, 3 * width, False),
+        *linear("self_attn.output_gate", v.d_model, width, False),
+        *norm("self_attn.norm", width, "rmsnorm"),
+        *linear("self_attn.out_proj", width, v.d_model, False),
+    ]
+    return Piece("linear attention", tuple(weights))
+
+
+def _rglru(spec: Resolved) -> Piece:
+    """RecurrentGemma's recurrent block (``RecurrentGemmaRecurrentBlock``).
+
+    Two biased input branches d → width (y, the gate; x, the recurrence), a depthwise
+    conv of ``conv_width`` taps with bias over x, the RG-LRU (a per-channel recurrence
+    parameter and block-diagonal input and recurrence gates of ``gate_blocks`` blocks of
+    ``block_width``, with biases), and a biased out projection lru_width → d.
+    """
+    v = spec.values
+    g = v.rglru
+    width, block = g.lru_width, g.block_width
+    weights = [
+        *linear("temporal_block.linear_y", v.d_model, width, True),
+        *linear("temporal_block.linear_x", v.d_model, width, True),
+        *linear("temporal_block.linear_out", width, v.d_model, True),
+        Weight("temporal_block.conv_1d.weight", (width, 1, g.conv_width)),
+        Weight("temporal_block.conv_1d.bias", (width,)),
+        Weight("temporal_block.rg_lru.recurrent_param", (width,)),
+    ]
+    for gate in ("input_gate", "recurrent_gate"):
+        shape = (g.gate_blocks, block, block)
+        weights += [
+            Weight(f"temporal_block.rg_lru.{gate}_weight", shape, matmul=True),
+            Weight(f"temporal_block.rg_lru.{gate}_bias", (g.gate_blocks, block)),
+        ]
+    return Piece("recurrence", tuple(weights))
 
 
 def _gated_deltanet(spec: Resolved) -> Piece:
@@ -315,16 +388,32 @@ def _gated_deltanet(spec: Resolved) -> Piece:
     v = spec.values
     g = v.deltanet
     keys, values = g.key_heads * g.key_head_dim, g.value_heads * g.value_head_dim
+    at = "linear_attn"
+    if _group_opt(g, spec, "fused_projections", True):
+        projections = [
+            *linear(f"{at}.in_proj_qkv", v.d_model, 2 * keys + values, False),
+            *linear(f"{at}.in_proj_z", v.d_model, values, False),
+            *linear(f"{at}.in_proj_b", v.d_model, g.value_heads, False),
+            *linear(f"{at}.in_proj_a", v.d_model, g.value_heads, False),
+        ]
+        out, out_norm = "out_proj", "norm"
+    else:  # OLMo-Hybrid: the same tensors, one per projection
+        projections = [
+            *linear(f"{at}.q_proj", v.d_model, keys, False),
+            *linear(f"{at}.k_proj", v.d_model, keys, False),
+            *linear(f"{at}.v_proj", v.d_model, values, False),
+            *linear(f"{at}.g_proj", v.d_model, values, False),
+            *linear(f"{at}.b_proj", v.d_model, g.value_heads, False),
+            *linear(f"{at}.a_proj", v.d_model, g.value_heads, False),
+        ]
+        out, out_norm = "o_proj", "o_norm"
     weights = [
-        *linear("linear_attn.in_proj_qkv", v.d_model, 2 * keys + values, False),
-        *linear("linear_attn.in_proj_z", v.d_model, values, False),
-        *linear("linear_attn.in_proj_b", v.d_model, g.value_heads, False),
-        *linear("linear_attn.in_proj_a", v.d_model, g.value_heads, False),
-        Weight("linear_attn.conv1d.weight", (2 * keys + values, 1, g.conv_size)),
-        Weight("linear_attn.dt_bias", (g.value_heads,)),
-        Weight("linear_attn.A_log", (g.value_heads,)),
-        *norm("linear_attn.norm", g.value_head_dim, "rmsnorm"),
-        *linear("linear_attn.out_proj", values, v.d_model, False),
+        *projections,
+        Weight(f"{at}.conv1d.weight", (2 * keys + values, 1, g.conv_size)),
+        Weight(f"{at}.dt_bias", (g.value_heads,)),
+        Weight(f"{at}.A_log", (g.value_heads,)),
+        *norm(f"{at}.{out_norm}", g.value_head_dim, "rmsnorm"),
+        *linear(f"{at}.{out}", values, v.d_model, False),
     ]
     return Piece("linear attention", tuple(weights))
 
@@ -459,9 +548,16 @@ def norm_names(spec: Resolved, cross: bool, mixes: bool = True, feeds: bool = Tr
 
     One before the mixer and one before the MLP, for the sub-layers the block has
     (``mixes``, ``feeds``); one for both with a parallel block (GPT-J); one before
-    cross-attention; ``post_norms`` adds one after each sub-layer (Gemma 2/3).
+    cross-attention; ``post_norms`` adds one after each sub-layer (Gemma 2/3);
+    ``norm_position: post`` moves each after its sub-layer (OLMo 2).
     """
     parallel = _opt(spec, "parallel_block", False) and mixes and feeds
+    if _opt(spec, "norm_position", "pre") == "post":  # OLMo 2: each after its sub-layer
+        return [
+            *(["post_attention_layernorm"] if mixes else []),
+            *(["post_cross_attn_layernorm"] if cross else []),
+            *(["post_feedforward_layernorm"] if feeds else []),
+        ]
     if not _opt(spec, "post_norms", False):
         names = ["input_layernorm"] if mixes or feeds else []
         names += ["cross_attn_layernorm"] if cross else []
@@ -514,16 +610,25 @@ def embeddings(spec: Resolved) -> list[Piece]:
     return pieces
 
 
-def stack_inputs(spec: Resolved) -> list[Piece]:
-    """What each stack has before its blocks: positions, embedding norm, relative positions."""
+def stack_inputs(spec: Resolved, section: str = "") -> list[Piece]:
+    """What each stack has before its blocks: a decoder's own token table, positions,
+    the embedding norm, relative positions."""
     v = spec.values
     d_embed = _opt(spec, "d_embed", v.d_model)
+    decoder = section == "decoder"
     pieces = []
+    if decoder and spec.given("decoder_vocab_size"):
+        tokens = Weight("embed_tokens.weight", (v.decoder_vocab_size, d_embed))
+        pieces.append(Piece("embeddings", (tokens,)))
+    table_width = _opt(spec, "sinusoidal_table_width", d_embed)
     if v.positional == "learned" or _opt(spec, "sinusoidal_table", False):
         rows = v.max_seq_len
+        if decoder and spec.given("decoder_max_seq_len"):
+            rows = v.decoder_max_seq_len
+        width = d_embed if v.positional == "learned" else table_width
         if v.positional == "learned" and spec.exact("position_offset"):
             rows = rows + v.position_offset
-        pieces.append(Piece("positions", (Weight("embed_positions.weight", (rows, d_embed)),)))
+        pieces.append(Piece("positions", (Weight("embed_positions.weight", (rows, width)),)))
     if _opt(spec, "embedding_norm", False) and v.norm != "nonparametric":
         pieces.append(Piece("embedding norm", tuple(norm("embed_norm", d_embed, v.norm))))
     if spec.exact("relative_attention_buckets") and not _opt(
@@ -533,8 +638,8 @@ def stack_inputs(spec: Resolved) -> list[Piece]:
         name = "relative_attention_bias.weight"
         pieces.append(Piece("relative position bias", (Weight(name, table),)))
     if spec.exact("relative_embeddings"):
-        rows = Weight("rel_embeddings.weight", (v.relative_embeddings, v.d_model))
-        pieces.append(Piece("relative embeddings", (rows,)))
+        relative = Weight("rel_embeddings.weight", (v.relative_embeddings, v.d_model))
+        pieces.append(Piece("relative embeddings", (relative,)))
     if _opt(spec, "relative_embeddings_norm", False) and v.norm != "nonparametric":
         weights = norm("rel_embeddings_norm", v.d_model, v.norm)
         pieces.append(Piece("relative embeddings norm", tuple(weights)))
@@ -549,8 +654,17 @@ def stack_outputs(spec: Resolved) -> list[Piece]:
     return [Piece("final norm", tuple(norm("norm", v.d_model, v.norm)))]
 
 
+def output_vocab(spec: Resolved) -> Any:
+    """Rows of the LM head: the decoder's vocabulary when it has its own (FSMT, Marian)."""
+    v = spec.values
+    if v.architecture == "encoder-decoder" and spec.given("decoder_vocab_size"):
+        return v.decoder_vocab_size
+    return v.vocab_size
+
+
 def heads(spec: Resolved) -> list[Piece]:
-    """The pooler (BERT's AutoModel) and the LM head (unless tied; its bias stays)."""
+    """The pooler (BERT's AutoModel) and the LM head (unless tied, to the decoder's own
+    token table when it has one; its bias stays)."""
     v = spec.values
     pieces = []
     if _opt(spec, "pooler", False):
@@ -558,13 +672,12 @@ def heads(spec: Resolved) -> list[Piece]:
     if v.architecture != "encoder":
         head_bias = _opt(spec, "lm_head_bias", False)
         d_embed = _opt(spec, "d_embed", v.d_model)
+        vocab = output_vocab(spec)
         weights = (
-            []
-            if v.tie_embeddings
-            else [Weight("lm_head.weight", (v.vocab_size, d_embed), matmul=True)]
+            [] if v.tie_embeddings else [Weight("lm_head.weight", (vocab, d_embed), matmul=True)]
         )
         if head_bias:
-            weights.append(Weight("lm_head.bias", (v.vocab_size,)))
+            weights.append(Weight("lm_head.bias", (vocab,)))
         if weights:
             pieces.append(Piece("lm head", tuple(weights)))
     return pieces

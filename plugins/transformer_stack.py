@@ -64,11 +64,12 @@ BLOCK_KEYS = (
     "attention_gate",
     "cross_attention",
     "input_norm",
+    "norm_position",
     "global_attention",
     "position_projections",
     "value_conv",
 )
-BLOCK_GROUPS = ("moe", "mla", "mamba", "deltanet")
+BLOCK_GROUPS = ("moe", "mla", "mamba", "deltanet", "short_conv", "rglru")
 #: Kinds a stack may name in all its segments and patterns together: each is resolved, so
 #: this bounds the work a spec can ask for (a model written block by block is far below).
 MAX_ENTRIES = 512

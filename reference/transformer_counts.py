@@ -882,6 +882,226 @@ CASES: list[Case] = [
         ),
     },
     {
+        "id": "lfm2-small",
+        "model_type": "lfm2",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "num_hidden_layers": 4,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 4,
+            "vocab_size": 1000,
+            "layer_types": ["conv", "conv", "full_attention", "conv"],
+            "conv_L_cache": 3,
+            "block_auto_adjust_ff_dim": False,
+        },
+        "description": (
+            "Small LFM2: gated short-convolution blocks (in_proj d → 3d, a depthwise conv of "
+            "3 taps, out_proj) and one attention block with per-head q/k norms; tied head."
+        ),
+    },
+    {
+        "id": "lfm2-conv-bias",
+        "model_type": "lfm2",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 4,
+            "vocab_size": 1000,
+            "layer_types": ["conv", "full_attention"],
+            "conv_L_cache": 4,
+            "conv_bias": True,
+            "block_auto_adjust_ff_dim": False,
+            "tie_word_embeddings": False,
+        },
+        "description": "LFM2 with conv_bias: the short convolution's three biases; untied head.",
+    },
+    {
+        "id": "minimax-small",
+        "model_type": "minimax",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 128,
+            "num_hidden_layers": 4,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 4,
+            "head_dim": 32,
+            "vocab_size": 1000,
+            "layer_types": [
+                "linear_attention",
+                "full_attention",
+                "linear_attention",
+                "full_attention",
+            ],
+            "num_local_experts": 4,
+            "num_experts_per_tok": 2,
+            "tie_word_embeddings": False,
+        },
+        "description": (
+            "Small MiniMax-Text-01: lightning (linear) attention blocks (fused qkv, output "
+            "gate, RMSNorm, out_proj) alternating with full attention; MoE in every block."
+        ),
+    },
+    {
+        "id": "recurrent-gemma-small",
+        "model_type": "recurrent_gemma",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 768,
+            "num_hidden_layers": 4,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 1,
+            "vocab_size": 1000,
+            "lru_width": 384,
+            "conv1d_width": 4,
+            "block_types": ["recurrent", "recurrent", "attention"],
+        },
+        "description": (
+            "Small RecurrentGemma (Griffin): RG-LRU recurrent blocks (biased branches, a "
+            "conv, block-diagonal gates) with an attention block every third layer; biased "
+            "GeGLU MLPs of intermediate_size / 2; tied head."
+        ),
+    },
+    {
+        "id": "falcon-h1-small",
+        "model_type": "falcon_h1",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "num_hidden_layers": 3,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 2,
+            "vocab_size": 1000,
+            "mamba_d_ssm": 384,
+            "mamba_n_heads": 8,
+            "mamba_d_head": 48,
+            "mamba_d_state": 16,
+            "mamba_n_groups": 2,
+            "mamba_rms_norm": True,
+            "tie_word_embeddings": False,
+        },
+        "description": (
+            "Small Falcon-H1: attention and a Mamba-2 mixer side by side in every block "
+            "(one input norm, outputs summed), the mixer's width mamba_d_ssm."
+        ),
+    },
+    {
+        "id": "olmo-hybrid-small",
+        "model_type": "olmo_hybrid",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "num_hidden_layers": 4,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 4,
+            "vocab_size": 1000,
+            "pad_token_id": 0,
+            "linear_num_key_heads": 4,
+            "linear_num_value_heads": 4,
+            "linear_key_head_dim": 32,
+            "linear_value_head_dim": 64,
+            "layer_types": [
+                "linear_attention",
+                "linear_attention",
+                "linear_attention",
+                "full_attention",
+            ],
+            "tie_word_embeddings": False,
+        },
+        "description": (
+            "Small OLMo-Hybrid: pre-norm gated DeltaNet blocks (separate q/k/v/g/a/b/o "
+            "projections) and a post-norm attention block with whole-projection q/k norms."
+        ),
+    },
+    {
+        "id": "led-small",
+        "model_type": "led",
+        "auto_class": "AutoModelForSeq2SeqLM",
+        "config": {
+            "d_model": 256,
+            "encoder_ffn_dim": 512,
+            "decoder_ffn_dim": 512,
+            "encoder_layers": 2,
+            "decoder_layers": 2,
+            "encoder_attention_heads": 8,
+            "decoder_attention_heads": 8,
+            "vocab_size": 1000,
+            "max_encoder_position_embeddings": 256,
+            "max_decoder_position_embeddings": 64,
+            "attention_window": [16, 16],
+        },
+        "description": (
+            "Small LED: Longformer self-attention with global q/k/v in the encoder, BART "
+            "decoder; the two position tables of different lengths."
+        ),
+    },
+    {
+        "id": "fsmt-small",
+        "model_type": "fsmt",
+        "auto_class": "AutoModelForSeq2SeqLM",
+        "config": {
+            "d_model": 256,
+            "encoder_ffn_dim": 512,
+            "decoder_ffn_dim": 512,
+            "encoder_layers": 2,
+            "decoder_layers": 2,
+            "encoder_attention_heads": 8,
+            "decoder_attention_heads": 8,
+            "src_vocab_size": 1000,
+            "tgt_vocab_size": 800,
+            "max_position_embeddings": 64,
+            "langs": ["en", "de"],
+        },
+        "description": (
+            "Small FSMT: source and target vocabularies of their own (an untied output "
+            "projection of the target's), sinusoidal tables stored as parameters."
+        ),
+    },
+    {
+        "id": "marian-unshared-vocab",
+        "model_type": "marian",
+        "auto_class": "AutoModelForSeq2SeqLM",
+        "config": {
+            "d_model": 256,
+            "encoder_ffn_dim": 512,
+            "decoder_ffn_dim": 512,
+            "encoder_layers": 2,
+            "decoder_layers": 2,
+            "encoder_attention_heads": 8,
+            "decoder_attention_heads": 8,
+            "vocab_size": 1000,
+            "decoder_vocab_size": 800,
+            "share_encoder_decoder_embeddings": False,
+            "max_position_embeddings": 64,
+            "pad_token_id": 0,
+            "decoder_start_token_id": 0,
+        },
+        "description": (
+            "Marian without shared embeddings: the decoder's own token table, the LM head "
+            "tied to it."
+        ),
+    },
+    {
+        "id": "roformer-small",
+        "model_type": "roformer",
+        "auto_class": "AutoModel",
+        "config": {
+            "hidden_size": 256,
+            "embedding_size": 128,
+            "intermediate_size": 512,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 8,
+            "vocab_size": 1000,
+            "max_position_embeddings": 128,
+        },
+        "description": (
+            "Small RoFormer (AutoModel): a sinusoidal table of one head's width stored as a "
+            "parameter for the rotary positions; factorised embeddings."
+        ),
+    },
+    {
         "id": "laguna-per-layer-heads",
         "model_type": "laguna",
         "config": {

@@ -157,8 +157,11 @@ def _spec_strategy() -> st.SearchStrategy[dict[str, Any]]:
             },
         )
         spec.update(draw(extras))
-        if draw(st.booleans()):  # FNet: attention's norms, no attention
-            spec["mixer"] = "fourier"
+        if draw(st.booleans()):  # OLMo 2's norms after each sub-layer
+            spec["norm_position"] = "post"
+            spec.pop("input_norm", None)
+        if draw(st.booleans()):  # FNet: attention's norms, no attention; MiniMax's lightning
+            spec["mixer"] = draw(st.sampled_from(["fourier", "lightning"]))
             for key in ("global_attention", "position_projections", "value_conv"):
                 spec.pop(key, None)
         if spec["positional"] == "learned":
@@ -167,6 +170,16 @@ def _spec_strategy() -> st.SearchStrategy[dict[str, Any]]:
             spec.pop("tie_embeddings")
         if spec["architecture"] == "encoder-decoder" and draw(st.booleans()):
             spec["n_decoder_layers"] = draw(st.integers(1, 6))
+        if spec["architecture"] == "encoder-decoder" and draw(st.booleans()):
+            spec["decoder_vocab_size"] = draw(st.integers(1, 500))
+        if spec["positional"] == "sinusoidal" and draw(st.booleans()):
+            spec["sinusoidal_table"] = True
+            spec["max_seq_len"] = draw(st.integers(1, 64))
+            if draw(st.booleans()):
+                spec["sinusoidal_table_width"] = draw(st.integers(1, 16))
+        table = spec["positional"] == "learned" or spec.get("sinusoidal_table")
+        if spec["architecture"] == "encoder-decoder" and table and draw(st.booleans()):
+            spec["decoder_max_seq_len"] = draw(st.integers(1, 64))
         if draw(st.booleans()):
             n_experts = draw(st.integers(1, 8))
             spec["moe"] = {

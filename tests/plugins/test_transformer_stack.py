@@ -147,6 +147,12 @@ def _stacks(draw: Any) -> dict[str, Any]:
         spec["mamba"] = {"d_state": draw(st.integers(1, 8)), "head_dim": 8}
     if draw(st.booleans()):
         spec["deltanet"] = {"key_heads": draw(st.integers(1, 4)), "key_head_dim": 4}
+        spec["deltanet"]["fused_projections"] = draw(st.booleans())
+    if draw(st.booleans()):
+        spec["short_conv"] = {"kernel_size": draw(st.integers(1, 5)), "biases": draw(st.booleans())}
+    if draw(st.booleans()):
+        blocks = draw(st.integers(1, 4))
+        spec["rglru"] = {"lru_width": blocks * draw(st.integers(1, 6)), "gate_blocks": blocks}
     overrides = st.fixed_dictionaries(
         {},
         optional={
@@ -166,6 +172,7 @@ def _stacks(draw: Any) -> dict[str, Any]:
             "global_attention": st.booleans(),
             "position_projections": st.sampled_from(["none", "key", "query", "both"]),
             "value_conv": st.integers(0, 5),
+            "norm_position": st.sampled_from(["pre", "post"]),
             "moe": st.just(False)
             | st.fixed_dictionaries(
                 {
@@ -178,12 +185,17 @@ def _stacks(draw: Any) -> dict[str, Any]:
     )
     names = [f"k{i}" for i in range(draw(st.integers(1, 3)))]
     spec["blocks"] = {name: draw(overrides) for name in names}
-    mixers = ["attention", "none", "fourier", *(["mamba", "mamba2"] if "mamba" in spec else [])]
+    mixers = ["attention", "none", "fourier", "lightning"]
+    mixers += ["mamba", "mamba2", "attention+mamba2"] if "mamba" in spec else []
+    mixers += [name for name in ("short_conv", "rglru") if name in spec]
     mixers += ["gated_deltanet"] if "deltanet" in spec else []
     for kind in spec["blocks"].values():
+        if kind.get("norm_position") == "post":  # post-placed norms are only the two
+            for key in ("post_norms", "parallel_block", "input_norm"):
+                kind.pop(key, None)
         if draw(st.booleans()):
             kind["mixer"] = draw(st.sampled_from(mixers))
-            if kind["mixer"] != "attention":  # keys that shape attention need one
+            if "attention" not in kind["mixer"]:  # keys that shape attention need one
                 for key in ("global_attention", "position_projections", "value_conv"):
                     kind.pop(key, None)
     kinds = st.sampled_from(["default", *names])
@@ -482,3 +494,39 @@ def test_one_bad_value_in_a_block_hides_no_independent_problem(tmp_path: Path) -
     )
     assert len(lines) == 3
     assert any("[T501]" in line for line in lines) and any("top_k (4)" in line for line in lines)
+
+
+def test_recurrent_and_convolution_mixers_need_their_groups(tmp_path: Path) -> None:
+    for mixer, group in (("short_conv", "kernel_size"), ("rglru", "lru_width")):
+        (line,) = _errors(tmp_path, {**BASE, "mixer": mixer})
+        assert f"mixer: {mixer} needs the {mixer} group (at least {group})" in line
+        assert "[T523]" in line
+    (falcon,) = _errors(tmp_path, {**BASE, "mixer": "attention+mamba2"})
+    assert "needs the mamba group" in falcon
+    (blocks,) = _errors(tmp_path, {**BASE, "mixer": "rglru", "rglru": {"lru_width": 6}})
+    assert "gate_blocks must divide lru_width" in blocks
+
+
+def test_post_placed_norms_rename_and_refuse_what_they_cannot_mean(tmp_path: Path) -> None:
+    post = {**BASE, "norm_position": "post"}
+    names = [t.name for t in transformer.tensors(_load(tmp_path, post).exact)]
+    assert "layers.0.post_attention_layernorm.weight" in names
+    assert "layers.0.post_feedforward_layernorm.weight" in names
+    assert not any("input_layernorm" in name for name in names)
+    assert _total(tmp_path, post) == _total(tmp_path, BASE)
+    lines = _errors(tmp_path, {**post, "post_norms": True, "input_norm": False})
+    assert len(lines) == 2 and all("[T524]" in line for line in lines)
+
+
+def test_a_decoder_vocabulary_of_its_own_shapes_its_table_head_and_flops(tmp_path: Path) -> None:
+    spec = {**BASE, "architecture": "encoder-decoder", "decoder_vocab_size": 80}
+    loaded = _load(tmp_path, spec)
+    shapes = {t.name: t.shape for t in transformer.tensors(loaded.exact)}
+    assert shapes["embed_tokens.weight"] == (100, 64)
+    assert shapes["decoder.embed_tokens.weight"] == (80, 64)
+    assert shapes["lm_head.weight"] == (80, 64)
+    compute = sizes.sizes(loaded, seq_len=3).compute
+    assert compute is not None and dict(compute.components)["lm head"] == 2 * 64 * 80 * 3
+    decoder_only = archcalc.load_spec(write_spec(tmp_path, {**BASE, "decoder_vocab_size": 80}))
+    (warning,) = decoder_only.warnings
+    assert "decoder_vocab_size only applies to encoder-decoder" in warning.message
