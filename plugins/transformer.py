@@ -33,8 +33,8 @@ encoder attention extras: Longformer's global q/k/v, DeBERTa's position projecti
 relative embeddings, a value convolution (Nyströmformer); FNet's Fourier mixer; a block
 without its input norm (ModernBERT's first); norms after the sub-layers (OLMo 2); other
 mixers: LFM2's short convolution, MiniMax's lightning attention, RecurrentGemma's RG-LRU,
-Falcon-H1's attention beside Mamba-2; a decoder's own vocabulary (FSMT) and position
-table length (LED).
+Falcon-H1's attention beside Mamba-2, Kimi Linear's delta attention, RWKV-4's time and
+channel mixing; a decoder's own vocabulary (FSMT) and position table length (LED).
 
 Structural decisions (does a part exist?) branch on bools, choices or
 ``spec.exact(name)``, never on a symbol, so one description gives the exact count and
@@ -109,10 +109,12 @@ FIELDS = (
     Field(
         "mlp",
         "choice",
-        "MLP kind: gelu, relu, silu use two matrices; swiglu, geglu use three; none: the "
-        "block has no MLP (Nemotron-H's attention and Mamba layers).",
+        "MLP kind: gelu, relu, silu use two matrices; swiglu, geglu use three; rwkv: "
+        "RWKV's channel mixing (key d → d_ff, value d_ff → d, receptance d → d, two "
+        "token-shift mixes); none: the block has no MLP (Nemotron-H's attention and Mamba "
+        "layers).",
         default="swiglu",
-        choices=("gelu", "relu", "silu", "swiglu", "geglu", "none"),
+        choices=("gelu", "relu", "silu", "swiglu", "geglu", "rwkv", "none"),
     ),
     Field(
         "mixer",
@@ -124,8 +126,9 @@ FIELDS = (
         "LFM2's gated short convolution (the short_conv group); lightning: MiniMax's "
         "lightning (linear) attention over n_heads × d_head; rglru: RecurrentGemma's "
         "recurrent block (the rglru group); attention+mamba2: Falcon-H1's attention and "
-        "Mamba-2 mixer side by side on one norm; or none (a block of only its MLP or "
-        "experts).",
+        "Mamba-2 mixer side by side on one norm; kda: Kimi Linear's delta attention (the "
+        "kda group); rwkv: RWKV-4's time mixing over n_heads·d_head channels; or none (a "
+        "block of only its MLP or experts).",
         default="attention",
         choices=(
             "attention",
@@ -136,6 +139,8 @@ FIELDS = (
             "short_conv",
             "lightning",
             "rglru",
+            "kda",
+            "rwkv",
             "fourier",
             "none",
         ),
@@ -491,6 +496,20 @@ FIELDS = (
         ),
     ),
     Group(
+        "kda",
+        "Kimi Delta Attention of the blocks whose mixer is kda (Kimi Linear).",
+        (
+            Field("kda.heads", "size", "Heads of the delta attention (linear_num_heads)."),
+            Field("kda.head_width", "size", "Width of one head (linear_head_dim)."),
+            Field(
+                "kda.conv_taps",
+                "size",
+                "Taps of the depthwise convolution over q, k, v (linear_conv_kernel_dim).",
+                default=4,
+            ),
+        ),
+    ),
+    Group(
         "short_conv",
         "Gated short convolution of the blocks whose mixer is short_conv (LFM2).",
         (
@@ -586,6 +605,7 @@ COMPONENTS = (
     "attention",
     "mamba",
     "linear attention",
+    "time mixing",
     "short conv",
     "recurrence",
     "cross-attention",
@@ -868,7 +888,7 @@ def _check_mixer(spec: Resolved, report: _Once, decoder: bool) -> None:
     """A mixer has the group that shapes it; a block has something besides norms."""
     v = spec.values
     mixer = v.mixer if spec.given("mixer") else "attention"
-    for name, group in (("short_conv", "kernel_size"), ("rglru", "lru_width")):
+    for name, group in (("short_conv", "kernel_size"), ("rglru", "lru_width"), ("kda", "heads")):
         if mixer == name and getattr(v, name) is None:
             report(
                 spec,
@@ -918,6 +938,22 @@ def _check_norms(spec: Resolved, report: _Once, decoder: bool) -> None:
             )
 
 
+def _check_channel_mixing(spec: Resolved, report: _Once, decoder: bool) -> None:
+    """RWKV's channel mixing is bias-free and has no inner norm."""
+    v = spec.values
+    if v.mlp != "rwkv" or v.moe is not None:
+        return
+    if _opt_on(spec, "sub_norms"):
+        report(spec, "sub_norms", "sub_norms with mlp: rwkv is not modelled", code="T524")
+    if v.mlp_bias:
+        report(
+            spec,
+            "mlp_bias" if spec.given("mlp_bias") else "bias",
+            "mlp: rwkv (RWKV's channel mixing) has no biases; set mlp_bias: false",
+            code="T524",
+        )
+
+
 def _check_heads(spec: Resolved, report: _Once, decoder: bool) -> None:
     v = spec.values
     if v.mla is None and v.n_heads % v.n_kv_heads:
@@ -953,11 +989,11 @@ def _check_experts(spec: Resolved, report: _Once, decoder: bool) -> None:
         )
     if _opt_on(spec, "sub_norms"):
         report(spec, "sub_norms", "sub_norms with moe is not modelled", code="T524")
-    if v.mlp == "none":
+    if v.mlp in ("none", "rwkv"):
         report(
             spec,
             "mlp",
-            "mlp: none with moe: experts are MLPs of the spec's mlp kind; give their kind",
+            f"mlp: {v.mlp} with moe: experts are MLPs of the spec's mlp kind; give a dense kind",
             code="T524",
         )
 
@@ -1009,6 +1045,7 @@ ATTENTION_ONLY = ("global_attention", "position_projections", "value_conv")
 BLOCK_RULES = (
     _check_mixer,
     _check_norms,
+    _check_channel_mixing,
     _check_heads,
     _check_experts,
     _check_latent_attention,

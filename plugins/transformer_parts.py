@@ -309,6 +309,10 @@ def mixer(spec: Resolved) -> list[Piece]:
         return [_lightning(spec)]
     if kind == "rglru":
         return [_rglru(spec)]
+    if kind == "kda":
+        return [_kda(spec)]
+    if kind == "rwkv":
+        return [_rwkv_time_mixing(spec)]
     return [_mamba(spec) if kind == "mamba" else _mamba2(spec)]
 
 
@@ -347,6 +351,60 @@ def _lightning(spec: Resolved) -> Piece:
         *linear("self_attn.out_proj", width, v.d_model, False),
     ]
     return Piece("linear attention", tuple(weights))
+
+
+def _kda(spec: Resolved) -> Piece:
+    """Kimi Delta Attention (``KimiLinearDeltaAttention``), all bias-free.
+
+    q, k, v projections d → heads·head_width, a depthwise conv over the three; a
+    low-rank forget gate (d → head_width → heads·head_width) with per-channel dt_bias and
+    a per-head A_log; a beta projection (one per head); a low-rank output gate like the
+    forget gate; an RMSNorm of one head's width; o_proj back to d.
+    """
+    v = spec.values
+    g = v.kda
+    width, rank = g.heads * g.head_width, g.head_width
+    at = "self_attn"
+    weights = [
+        *linear(f"{at}.q_proj", v.d_model, width, False),
+        *linear(f"{at}.k_proj", v.d_model, width, False),
+        *linear(f"{at}.v_proj", v.d_model, width, False),
+        Weight(f"{at}.conv1d.weight", (3 * width, 1, g.conv_taps)),
+        Weight(f"{at}.forget_gate.dt_bias", (width,)),
+        Weight(f"{at}.forget_gate.A_log", (1, 1, g.heads, 1)),
+        *linear(f"{at}.forget_gate.f_a_proj", v.d_model, rank, False),
+        *linear(f"{at}.forget_gate.f_b_proj", rank, width, False),
+        *linear(f"{at}.b_proj", v.d_model, g.heads, False),
+        *linear(f"{at}.g_a_proj", v.d_model, rank, False),
+        *linear(f"{at}.g_b_proj", rank, width, False),
+        *norm(f"{at}.o_norm", g.head_width, "rmsnorm"),
+        *linear(f"{at}.o_proj", width, v.d_model, False),
+    ]
+    return Piece("linear attention", tuple(weights))
+
+
+def _rwkv_time_mixing(spec: Resolved) -> Piece:
+    """RWKV-4's time mixing (``RwkvSelfAttention``) over a = n_heads·d_head channels.
+
+    Per-channel decay and bonus (a each), three token-shift mixes (d each), bias-free key,
+    value, receptance d → a and output a → d.
+    """
+    v = spec.values
+    width = v.n_heads * v.d_head
+    at = "attention"
+    weights = [
+        Weight(f"{at}.time_decay", (width,)),
+        Weight(f"{at}.time_first", (width,)),
+        *(Weight(f"{at}.time_mix_{name}", (1, 1, v.d_model)) for name in RWKV_TIME_MIXES),
+        *linear(f"{at}.key", v.d_model, width, False),
+        *linear(f"{at}.value", v.d_model, width, False),
+        *linear(f"{at}.receptance", v.d_model, width, False),
+        *linear(f"{at}.output", width, v.d_model, False),
+    ]
+    return Piece("time mixing", tuple(weights))
+
+
+RWKV_TIME_MIXES = ("key", "value", "receptance")
 
 
 def _rglru(spec: Resolved) -> Piece:
@@ -509,6 +567,20 @@ def mlp_params(d_model: Any, d_ff: Any, kind: str, bias: bool) -> Any:
     )
 
 
+def _rwkv_channel_mixing(spec: Resolved) -> Piece:
+    """RWKV's channel mixing (``RwkvFeedForward``): two token-shift mixes, bias-free key
+    d → d_ff, value d_ff → d and receptance d → d."""
+    v = spec.values
+    weights = [
+        Weight("feed_forward.time_mix_key", (1, 1, v.d_model)),
+        Weight("feed_forward.time_mix_receptance", (1, 1, v.d_model)),
+        *linear("feed_forward.key", v.d_model, v.d_ff, False),
+        *linear("feed_forward.receptance", v.d_model, v.d_model, False),
+        *linear("feed_forward.value", v.d_ff, v.d_model, False),
+    ]
+    return Piece("mlp", tuple(weights))
+
+
 def feed_forward(spec: Resolved) -> list[Piece]:
     """The dense MLP of width d_ff, or the mixture of experts that replaces it."""
     v = spec.values
@@ -516,6 +588,8 @@ def feed_forward(spec: Resolved) -> list[Piece]:
     if moe is None:
         if v.mlp == "none":
             return []
+        if v.mlp == "rwkv":
+            return [_rwkv_channel_mixing(spec)]
         weights = mlp_weights(spec, "mlp", v.d_ff)
         if _opt(spec, "sub_norms", False):
             weights += norm("mlp.ffn_sub_norm", v.d_ff, v.norm)
@@ -553,10 +627,12 @@ def norm_names(spec: Resolved, cross: bool, mixes: bool = True, feeds: bool = Tr
     """
     parallel = _opt(spec, "parallel_block", False) and mixes and feeds
     if _opt(spec, "norm_position", "pre") == "post":  # OLMo 2: each after its sub-layer
+        # Names of their own: the pre-norm names already mean other places (a naming
+        # table maps these to post_attention_layernorm and post_feedforward_layernorm).
         return [
-            *(["post_attention_layernorm"] if mixes else []),
-            *(["post_cross_attn_layernorm"] if cross else []),
-            *(["post_feedforward_layernorm"] if feeds else []),
+            *(["mixer_output_norm"] if mixes else []),
+            *(["cross_attn_output_norm"] if cross else []),
+            *(["mlp_output_norm"] if feeds else []),
         ]
     if not _opt(spec, "post_norms", False):
         names = ["input_layernorm"] if mixes or feeds else []

@@ -69,7 +69,7 @@ BLOCK_KEYS = (
     "position_projections",
     "value_conv",
 )
-BLOCK_GROUPS = ("moe", "mla", "mamba", "deltanet", "short_conv", "rglru")
+BLOCK_GROUPS = ("moe", "mla", "mamba", "deltanet", "short_conv", "rglru", "kda")
 #: Kinds a stack may name in all its segments and patterns together: each is resolved, so
 #: this bounds the work a spec can ask for (a model written block by block is far below).
 MAX_ENTRIES = 512

@@ -1102,6 +1102,59 @@ CASES: list[Case] = [
         ),
     },
     {
+        "id": "kimi-linear-small",
+        "model_type": "kimi_linear",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "moe_intermediate_size": 64,
+            "num_hidden_layers": 4,
+            "num_attention_heads": 8,
+            "vocab_size": 1000,
+            "pad_token_id": 0,
+            "bos_token_id": 1,
+            "eos_token_id": 2,
+            "linear_num_heads": 4,
+            "linear_head_dim": 32,
+            "kv_lora_rank": 64,
+            "qk_rope_head_dim": 16,
+            "qk_nope_head_dim": 32,
+            "v_head_dim": 32,
+            "num_local_experts": 4,
+            "num_experts_per_tok": 2,
+            "n_shared_experts": 1,
+            "layer_types": [
+                "linear_attention",
+                "linear_attention",
+                "linear_attention",
+                "full_attention",
+            ],
+            "mlp_layer_types": ["dense", "sparse", "sparse", "sparse"],
+        },
+        "description": (
+            "Small Kimi Linear: Kimi Delta Attention blocks (q/k/v, a conv, low-rank forget "
+            "and output gates) with MLA every fourth layer; layer 0 dense, then MoE with a "
+            "shared expert."
+        ),
+    },
+    {
+        "id": "rwkv-small",
+        "model_type": "rwkv",
+        "config": {
+            "hidden_size": 256,
+            "attention_hidden_size": 192,
+            "intermediate_size": 640,
+            "num_hidden_layers": 3,
+            "vocab_size": 1000,
+            "context_length": 128,
+        },
+        "description": (
+            "Small RWKV-4: time mixing over attention_hidden_size channels and channel "
+            "mixing in every block; LayerNorms; the embedding norm (pre_ln) of block 0; an "
+            "untied head."
+        ),
+    },
+    {
         "id": "laguna-per-layer-heads",
         "model_type": "laguna",
         "config": {

@@ -55,14 +55,17 @@ def test_tensors_sum_to_the_count(path: Path) -> None:
     assert len({t.name for t in tensors}) == len(tensors)
 
 
-LAYER = re.compile(r"(?:^|\.)(?:layers|layer|h|block)\.(\d+)\.")
+LAYER = re.compile(r"(?:^|\.)(?:layers|layer|h|block|blocks)\.(\d+)\.")
+#: Stack-level tensors that transformers keeps inside its first block (RWKV's embedding
+#: norm, pre_ln): archcalc counts them with the stack, so they are not layer 0's.
+STACK_LEVEL = re.compile(r"\.blocks\.0\.pre_ln\.")
 
 
 def _layer_numel(shapes: dict[str, list[int]], layer: int) -> int:
     return sum(
         math.prod(shape)
         for name, shape in shapes.items()
-        if (m := LAYER.search(name)) and int(m[1]) == layer
+        if (m := LAYER.search(name)) and int(m[1]) == layer and not STACK_LEVEL.search(name)
     )
 
 
@@ -161,7 +164,7 @@ def _spec_strategy() -> st.SearchStrategy[dict[str, Any]]:
             spec["norm_position"] = "post"
             spec.pop("input_norm", None)
         if draw(st.booleans()):  # FNet: attention's norms, no attention; MiniMax's lightning
-            spec["mixer"] = draw(st.sampled_from(["fourier", "lightning"]))
+            spec["mixer"] = draw(st.sampled_from(["fourier", "lightning", "rwkv"]))
             for key in ("global_attention", "position_projections", "value_conv"):
                 spec.pop(key, None)
         if spec["positional"] == "learned":
@@ -188,6 +191,8 @@ def _spec_strategy() -> st.SearchStrategy[dict[str, Any]]:
                 "d_ff_expert": draw(st.integers(1, 32)),
                 "n_shared_experts": draw(st.integers(0, 2)),
             }
+        if "moe" not in spec and not spec["bias"] and draw(st.booleans()):
+            spec["mlp"] = "rwkv"  # RWKV's channel mixing: bias-free
         return spec
 
     return build()

@@ -151,6 +151,8 @@ def _stacks(draw: Any) -> dict[str, Any]:
     if draw(st.booleans()):
         spec["short_conv"] = {"kernel_size": draw(st.integers(1, 5)), "biases": draw(st.booleans())}
     if draw(st.booleans()):
+        spec["kda"] = {"heads": draw(st.integers(1, 4)), "head_width": draw(st.integers(1, 8))}
+    if draw(st.booleans()):
         blocks = draw(st.integers(1, 4))
         spec["rglru"] = {"lru_width": blocks * draw(st.integers(1, 6)), "gate_blocks": blocks}
     overrides = st.fixed_dictionaries(
@@ -185,9 +187,9 @@ def _stacks(draw: Any) -> dict[str, Any]:
     )
     names = [f"k{i}" for i in range(draw(st.integers(1, 3)))]
     spec["blocks"] = {name: draw(overrides) for name in names}
-    mixers = ["attention", "none", "fourier", "lightning"]
+    mixers = ["attention", "none", "fourier", "lightning", "rwkv"]
     mixers += ["mamba", "mamba2", "attention+mamba2"] if "mamba" in spec else []
-    mixers += [name for name in ("short_conv", "rglru") if name in spec]
+    mixers += [name for name in ("short_conv", "rglru", "kda") if name in spec]
     mixers += ["gated_deltanet"] if "deltanet" in spec else []
     for kind in spec["blocks"].values():
         if kind.get("norm_position") == "post":  # post-placed norms are only the two
@@ -497,7 +499,7 @@ def test_one_bad_value_in_a_block_hides_no_independent_problem(tmp_path: Path) -
 
 
 def test_recurrent_and_convolution_mixers_need_their_groups(tmp_path: Path) -> None:
-    for mixer, group in (("short_conv", "kernel_size"), ("rglru", "lru_width")):
+    for mixer, group in (("short_conv", "kernel_size"), ("rglru", "lru_width"), ("kda", "heads")):
         (line,) = _errors(tmp_path, {**BASE, "mixer": mixer})
         assert f"mixer: {mixer} needs the {mixer} group (at least {group})" in line
         assert "[T523]" in line
@@ -510,9 +512,9 @@ def test_recurrent_and_convolution_mixers_need_their_groups(tmp_path: Path) -> N
 def test_post_placed_norms_rename_and_refuse_what_they_cannot_mean(tmp_path: Path) -> None:
     post = {**BASE, "norm_position": "post"}
     names = [t.name for t in transformer.tensors(_load(tmp_path, post).exact)]
-    assert "layers.0.post_attention_layernorm.weight" in names
-    assert "layers.0.post_feedforward_layernorm.weight" in names
-    assert not any("input_layernorm" in name for name in names)
+    assert "layers.0.mixer_output_norm.weight" in names
+    assert "layers.0.mlp_output_norm.weight" in names
+    assert not any("layernorm" in name for name in names)
     assert _total(tmp_path, post) == _total(tmp_path, BASE)
     lines = _errors(tmp_path, {**post, "post_norms": True, "input_norm": False})
     assert len(lines) == 2 and all("[T524]" in line for line in lines)
@@ -530,3 +532,13 @@ def test_a_decoder_vocabulary_of_its_own_shapes_its_table_head_and_flops(tmp_pat
     decoder_only = archcalc.load_spec(write_spec(tmp_path, {**BASE, "decoder_vocab_size": 80}))
     (warning,) = decoder_only.warnings
     assert "decoder_vocab_size only applies to encoder-decoder" in warning.message
+
+
+def test_rwkv_channel_mixing_is_dense_and_bias_free(tmp_path: Path) -> None:
+    rwkv = {**BASE, "mixer": "rwkv", "mlp": "rwkv"}
+    names = {t.name for t in transformer.tensors(_load(tmp_path, rwkv).exact)}
+    assert {"layers.0.attention.time_decay", "layers.0.feed_forward.value.weight"} <= names
+    lines = _errors(tmp_path, {**rwkv, "bias": True, "moe": MOE})
+    assert len(lines) == 1 and "mlp: rwkv with moe" in lines[0]
+    (bias,) = _errors(tmp_path, {**rwkv, "bias": True})
+    assert "has no biases" in bias and "[T524]" in bias

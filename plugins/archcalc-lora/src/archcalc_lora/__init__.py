@@ -166,7 +166,7 @@ def unmodelled(spec: Any) -> list[str]:
     keys = [key for key in UNMODELLED if spec.given(key)]
     keys += ["mla"] if v.mla is not None else []
     keys += ["mixer"] if spec.given("mixer") and v.mixer != "attention" else []
-    keys += ["mlp"] if v.mlp == "none" else []
+    keys += ["mlp"] if v.mlp in ("none", "rwkv") else []
     return keys
 
 
