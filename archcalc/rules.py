@@ -268,7 +268,9 @@ _RULES = (
     Rule(
         "X309",
         "error",
-        "a formula that would expand to more than 10,000 terms (`formula`, `diff`, `solve`)",
+        "a formula that would expand to more than 10,000 terms, or hold more than 128 floor "
+        "terms from a stack pattern repeated a symbolic number of times (`formula`, `diff`, "
+        "`solve`)",
         '`d_ff: "(a+b+c+d)*(b+c+d+e)*..."` over twelve sums',
         "write the expression with fewer products of sums, or use --keep",
     ),
