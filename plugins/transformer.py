@@ -166,6 +166,13 @@ FIELDS = (
         default="bias",
     ),
     Field(
+        "k_bias",
+        "bool",
+        "Whether the k projection has a bias; overrides qkv_bias for it (DeBERTa: q and v "
+        "biased, k not).",
+        default="qkv_bias",
+    ),
+    Field(
         "tie_embeddings",
         "bool",
         "Whether the LM head shares the token embedding matrix.",
@@ -183,6 +190,13 @@ FIELDS = (
         "Whether the MLP (and expert) linear layers have biases; overrides bias for them "
         "(GPT-J, GPT-NeoX: true with bias-free attention).",
         default="bias",
+    ),
+    Field(
+        "mlp_in_bias",
+        "bool",
+        "Whether the MLP's input projections (up, and gate) have biases; overrides mlp_bias "
+        "for them (gte: only down_proj has one).",
+        default="mlp_bias",
     ),
     Field(
         "lm_head_bias",
@@ -246,6 +260,13 @@ FIELDS = (
         "d_model → n_heads·d_head each, biased like q, k, v.",
         default="none",
         choices=("none", "key", "query", "both"),
+    ),
+    Field(
+        "position_key_bias",
+        "bool",
+        "Whether the position key projection has a bias; overrides qkv_bias for it "
+        "(DeBERTa v1's pos_proj: false).",
+        default="qkv_bias",
     ),
     Field(
         "value_conv",
@@ -337,6 +358,13 @@ FIELDS = (
         "type_vocab_size",
         "count",
         "Rows of a token-type (segment) embedding table; 0 for none (BERT: 2).",
+        default=0,
+    ),
+    Field(
+        "task_type_vocab_size",
+        "count",
+        "Rows of a task-type embedding table beside the token types; 0 for none (ERNIE "
+        "use_task_id).",
         default=0,
     ),
     Field(
@@ -945,12 +973,28 @@ def _check_channel_mixing(spec: Resolved, report: _Once, decoder: bool) -> None:
         return
     if _opt_on(spec, "sub_norms"):
         report(spec, "sub_norms", "sub_norms with mlp: rwkv is not modelled", code="T524")
-    if v.mlp_bias:
+    if v.mlp_bias or v.mlp_in_bias:
+        name = next((n for n in ("mlp_in_bias", "mlp_bias") if spec.given(n)), "bias")
         report(
             spec,
-            "mlp_bias" if spec.given("mlp_bias") else "bias",
-            "mlp: rwkv (RWKV's channel mixing) has no biases; set mlp_bias: false",
+            name,
+            f"mlp: rwkv (RWKV's channel mixing) has no biases; set {name}: false",
             code="T524",
+        )
+
+
+def _check_attention_biases(spec: Resolved, report: _Once, decoder: bool) -> None:
+    """A bias key of a projection the block does not have says nothing."""
+    if spec.given("position_key_bias") and spec.values.position_projections not in (
+        "key",
+        "both",
+    ):
+        report(
+            spec,
+            "position_key_bias",
+            "position_key_bias has no effect without position_projections: key or both",
+            code="T510",
+            warning=True,
         )
 
 
@@ -1002,7 +1046,7 @@ def _check_latent_attention(spec: Resolved, report: _Once, decoder: bool) -> Non
     v = spec.values
     if v.mla is None:
         return
-    for name in ("n_kv_heads", "d_head", "qk_norm"):
+    for name in ("n_kv_heads", "d_head", "qk_norm", "k_bias"):
         if spec.given(name):
             report(
                 spec,
@@ -1046,6 +1090,7 @@ BLOCK_RULES = (
     _check_mixer,
     _check_norms,
     _check_channel_mixing,
+    _check_attention_biases,
     _check_heads,
     _check_experts,
     _check_latent_attention,

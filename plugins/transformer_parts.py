@@ -150,7 +150,7 @@ def attention(spec: Resolved, cross: bool = False) -> Piece:
     q_width, kv_width = v.n_heads * v.d_head, v.n_kv_heads * v.d_head
     weights = [
         *linear(f"{prefix}.q_proj", v.d_model, q_width, v.qkv_bias),
-        *linear(f"{prefix}.k_proj", v.d_model, kv_width, v.qkv_bias),
+        *linear(f"{prefix}.k_proj", v.d_model, kv_width, _opt(spec, "k_bias", v.qkv_bias)),
         *linear(f"{prefix}.v_proj", v.d_model, kv_width, v.qkv_bias),
         *linear(f"{prefix}.o_proj", q_width, v.d_model, o_bias),
     ]
@@ -195,9 +195,10 @@ def _self_attention_extras(spec: Resolved, prefix: str) -> list[Weight]:
             layer = linear(f"{prefix}.{name}_global_proj", v.d_model, width, v.qkv_bias)
             weights += _unmultiplied(layer)
     projections = _opt(spec, "position_projections", "none")
-    for name in ("key", "query"):
+    key_bias = _opt(spec, "position_key_bias", v.qkv_bias)
+    for name, bias in (("key", key_bias), ("query", v.qkv_bias)):
         if projections in (name, "both"):
-            layer = linear(f"{prefix}.pos_{name}_proj", v.d_model, q_width, v.qkv_bias)
+            layer = linear(f"{prefix}.pos_{name}_proj", v.d_model, q_width, bias)
             weights += _unmultiplied(layer)
     if spec.exact("value_conv"):
         weights.append(Weight(f"{prefix}.value_conv.weight", (v.n_heads, 1, v.value_conv, 1)))
@@ -546,15 +547,16 @@ def mlp_weights(spec: Resolved, prefix: str, width: Any, stacked: Any = None) ->
     """
     v = spec.values
     bias = _opt(spec, "mlp_bias", v.bias)
+    in_bias = _opt(spec, "mlp_in_bias", bias)
     lead = () if stacked is None else (stacked,)
     names = ("gate_proj", "up_proj") if v.mlp in GATED else ("up_proj",)
     weights = []
-    for name, d_in, d_out in [
-        *((n, v.d_model, width) for n in names),
-        ("down_proj", width, v.d_model),
+    for name, d_in, d_out, biased in [
+        *((n, v.d_model, width, in_bias) for n in names),
+        ("down_proj", width, v.d_model, bias),
     ]:
         weights.append(Weight(f"{prefix}.{name}.weight", (*lead, d_out, d_in), matmul=True))
-        if bias:
+        if biased:
             weights.append(Weight(f"{prefix}.{name}.bias", (*lead, d_out)))
     return weights
 
@@ -679,6 +681,9 @@ def embeddings(spec: Resolved) -> list[Piece]:
     if spec.exact("type_vocab_size"):
         table = Weight("token_type_embeddings.weight", (v.type_vocab_size, d_embed))
         pieces.append(Piece("token types", (table,)))
+    if spec.exact("task_type_vocab_size"):
+        table = Weight("task_type_embeddings.weight", (v.task_type_vocab_size, d_embed))
+        pieces.append(Piece("task types", (table,)))
     if spec.given("d_embed"):
         pieces.append(
             Piece("embedding projection", tuple(linear("embed_proj", d_embed, v.d_model, True)))

@@ -1155,6 +1155,62 @@ CASES: list[Case] = [
         ),
     },
     {
+        "id": "deberta-small",
+        "model_type": "deberta",
+        "auto_class": "AutoModel",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "num_hidden_layers": 3,
+            "num_attention_heads": 8,
+            "vocab_size": 1000,
+            "relative_attention": True,
+            "max_relative_positions": 64,
+            "pos_att_type": ["c2p", "p2c"],
+            "position_biased_input": False,
+            "type_vocab_size": 0,
+        },
+        "description": (
+            "Small DeBERTa (v1, AutoModel): a fused bias-free in_proj with q and v biases "
+            "(k none), a bias-free position key projection and a biased position query "
+            "projection, 2·max_relative_positions relative embeddings."
+        ),
+    },
+    {
+        "id": "gte-small",
+        "model_type": "gte",
+        "auto_class": "AutoModel",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "num_hidden_layers": 3,
+            "num_attention_heads": 8,
+            "vocab_size": 1000,
+        },
+        "description": (
+            "Small GTE (AutoModel): post-norm blocks with biased attention and a gated MLP "
+            "whose only bias is down_proj's; rotary positions, token types."
+        ),
+    },
+    {
+        "id": "ernie-task-type",
+        "model_type": "ernie",
+        "auto_class": "AutoModel",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 8,
+            "vocab_size": 1000,
+            "max_position_embeddings": 128,
+            "use_task_id": True,
+            "task_type_vocab_size": 3,
+        },
+        "description": (
+            "Small ERNIE (AutoModel) with use_task_id: a task-type table beside the token types."
+        ),
+    },
+    {
         "id": "laguna-per-layer-heads",
         "model_type": "laguna",
         "config": {

@@ -157,6 +157,9 @@ def _spec_strategy() -> st.SearchStrategy[dict[str, Any]]:
                 "value_conv": st.integers(0, 9),
                 "relative_embeddings": st.integers(0, 64),
                 "relative_embeddings_norm": st.booleans(),
+                "k_bias": st.booleans(),
+                "mlp_in_bias": st.booleans(),
+                "task_type_vocab_size": st.integers(0, 5),
             },
         )
         spec.update(draw(extras))
@@ -193,6 +196,7 @@ def _spec_strategy() -> st.SearchStrategy[dict[str, Any]]:
             }
         if "moe" not in spec and not spec["bias"] and draw(st.booleans()):
             spec["mlp"] = "rwkv"  # RWKV's channel mixing: bias-free
+            spec.pop("mlp_in_bias", None)
         return spec
 
     return build()

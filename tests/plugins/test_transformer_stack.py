@@ -175,6 +175,9 @@ def _stacks(draw: Any) -> dict[str, Any]:
             "position_projections": st.sampled_from(["none", "key", "query", "both"]),
             "value_conv": st.integers(0, 5),
             "norm_position": st.sampled_from(["pre", "post"]),
+            "k_bias": st.booleans(),
+            "mlp_in_bias": st.booleans(),
+            "position_key_bias": st.booleans(),
             "moe": st.just(False)
             | st.fixed_dictionaries(
                 {
@@ -192,6 +195,8 @@ def _stacks(draw: Any) -> dict[str, Any]:
     mixers += [name for name in ("short_conv", "rglru", "kda") if name in spec]
     mixers += ["gated_deltanet"] if "deltanet" in spec else []
     for kind in spec["blocks"].values():
+        if kind.get("position_projections") not in ("key", "both"):
+            kind.pop("position_key_bias", None)  # a warning without a key projection
         if kind.get("norm_position") == "post":  # post-placed norms are only the two
             for key in ("post_norms", "parallel_block", "input_norm"):
                 kind.pop(key, None)
@@ -542,3 +547,26 @@ def test_rwkv_channel_mixing_is_dense_and_bias_free(tmp_path: Path) -> None:
     assert len(lines) == 1 and "mlp: rwkv with moe" in lines[0]
     (bias,) = _errors(tmp_path, {**rwkv, "bias": True})
     assert "has no biases" in bias and "[T524]" in bias
+
+
+def test_single_projection_biases_override_the_group_keys(tmp_path: Path) -> None:
+    """DeBERTa: q and v biased, k not (and its position key projection not); gte: only
+    down_proj of the MLP biased; ERNIE's task-type table."""
+    spec = {
+        **BASE,
+        "bias": True,
+        "k_bias": False,
+        "mlp_in_bias": False,
+        "position_projections": "both",
+        "position_key_bias": False,
+        "task_type_vocab_size": 3,
+    }
+    names = {t.name for t in transformer.tensors(_load(tmp_path, spec).exact)}
+    assert {"layers.0.self_attn.q_proj.bias", "layers.0.self_attn.v_proj.bias"} <= names
+    assert "layers.0.self_attn.k_proj.bias" not in names
+    assert "layers.0.self_attn.pos_query_proj.bias" in names
+    assert "layers.0.self_attn.pos_key_proj.bias" not in names
+    assert "layers.0.mlp.down_proj.bias" in names and "layers.0.mlp.gate_proj.bias" not in names
+    assert "task_type_embeddings.weight" in names
+    lonely = archcalc.load_spec(write_spec(tmp_path, {**BASE, "position_key_bias": False}))
+    assert "position_key_bias has no effect" in lonely.warnings[0].message

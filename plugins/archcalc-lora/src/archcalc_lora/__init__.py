@@ -157,7 +157,18 @@ def count(spec: Any) -> Breakdown:
 
 #: Transformer keys that change which linear layers a block has, or their biases, in ways
 #: :func:`projections` does not follow: refused, never miscounted.
-UNMODELLED = ("o_bias", "mlp_bias", "d_ff_shared", "cross_attention")
+UNMODELLED = (
+    "o_bias",
+    "mlp_bias",
+    "k_bias",
+    "mlp_in_bias",
+    "d_ff_shared",
+    "cross_attention",
+    "input_norm",
+    "global_attention",
+    "position_projections",
+    "position_key_bias",
+)
 
 
 def unmodelled(spec: Any) -> list[str]:
