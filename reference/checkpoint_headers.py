@@ -23,6 +23,9 @@ Needs torch, transformers and safetensors (not archcalc dependencies); from the 
     /work/refenv/bin/python reference/checkpoint_headers.py --keep DIR # also keep the folders
     /work/refenv/bin/python reference/checkpoint_headers.py --cases jamba,bamba  # just these
 
+The Mamba plugin's cases (``MAMBA_CASES``) are pinned in its own
+``plugins/archcalc-mamba/tests/data/checkpoints.json``.
+
 ``--keep DIR`` leaves each saved folder (weights included) in ``DIR/<case>`` for checking
 archcalc by hand on checkpoints that are not in the repository.
 """
@@ -520,6 +523,51 @@ ENCODER_CASES: dict[str, dict[str, Any]] = {
 }
 CASES.update(ENCODER_CASES)
 
+#: The Mamba plugin's model types (plugins/archcalc-mamba), pinned beside its tests: the
+#: root suite runs without that plugin installed.
+MAMBA_CASES: dict[str, dict[str, Any]] = {
+    "mamba": {
+        "model_type": "mamba",
+        "config": {
+            "num_hidden_layers": 2,
+            "hidden_size": 32,
+            "vocab_size": 64,
+            "state_size": 4,
+            "time_step_rank": 4,
+            "pad_token_id": 0,
+        },
+    },
+    "mamba-untied-biased": {
+        "model_type": "mamba",
+        "config": {
+            "num_hidden_layers": 2,
+            "hidden_size": 32,
+            "vocab_size": 64,
+            "state_size": 4,
+            "pad_token_id": 0,
+            "tie_word_embeddings": False,
+            "use_bias": True,
+            "use_conv_bias": False,
+        },
+    },
+    "mamba2": {
+        "model_type": "mamba2",
+        "config": {
+            "num_hidden_layers": 2,
+            "hidden_size": 32,
+            "vocab_size": 64,
+            "state_size": 8,
+            "num_heads": 4,
+            "head_dim": 16,
+            "n_groups": 2,
+            "pad_token_id": 0,
+        },
+    },
+}
+MAMBA_OUTPUT = REPO_ROOT / "plugins" / "archcalc-mamba" / "tests" / "data" / "checkpoints.json"
+#: Where each table of cases is pinned.
+OUTPUTS = {OUTPUT: CASES, MAMBA_OUTPUT: MAMBA_CASES}
+
 
 def read_header(path: Path) -> dict[str, Any]:
     """A safetensors file's JSON header, read the plain way (trusted, freshly written)."""
@@ -571,15 +619,15 @@ def save(case: dict[str, Any], folder: Path) -> dict[str, Any]:
     }
 
 
-def build_document(keep: Path | None, only: list[str] | None = None) -> dict[str, Any]:
+def build_document(
+    keep: Path | None, output: Path, table: dict[str, dict[str, Any]], only: list[str] | None
+) -> dict[str, Any]:
     """Every case's record; with ``only``, those cases' records merged into the JSON's."""
     cases = {}
     if only:
-        unknown = sorted(set(only) - set(CASES))
-        if unknown:
-            raise SystemExit(f"no such case: {', '.join(unknown)}")
-        cases = {k: v for k, v in json.loads(OUTPUT.read_text())["cases"].items() if k in CASES}
-    for name, case in CASES.items():
+        old = json.loads(output.read_text())["cases"] if output.exists() else {}
+        cases = {k: v for k, v in old.items() if k in table}
+    for name, case in table.items():
         if only and name not in only:
             continue
         with tempfile.TemporaryDirectory() as tmp:
@@ -612,18 +660,27 @@ def main(argv: list[str] | None = None) -> int:
         help="recompute just these comma-separated cases, keep the others' records",
     )
     args = parser.parse_args(argv)
-    document = build_document(args.keep, args.cases)
-    text = json.dumps(document, indent=1, sort_keys=True) + "\n"
-    if args.check:
-        old = OUTPUT.read_text() if OUTPUT.exists() else ""
-        if old != text:
-            print(f"{OUTPUT} differs from a fresh computation", file=sys.stderr)
-            return 1
-        print(f"{OUTPUT}: up to date")
-        return 0
-    OUTPUT.write_text(text)
-    print(f"wrote {OUTPUT}: {len(document['cases'])} checkpoints")
-    return 0
+    unknown = sorted(set(args.cases or ()) - {c for t in OUTPUTS.values() for c in t})
+    if unknown:
+        raise SystemExit(f"no such case: {', '.join(unknown)}")
+    stale = 0
+    for output, table in OUTPUTS.items():
+        if args.cases and not set(args.cases) & set(table):
+            continue
+        document = build_document(args.keep, output, table, args.cases)
+        text = json.dumps(document, indent=1, sort_keys=True) + "\n"
+        shown = output.relative_to(REPO_ROOT)
+        if args.check:
+            old = output.read_text() if output.exists() else ""
+            if old != text:
+                print(f"{shown} differs from a fresh computation", file=sys.stderr)
+                stale += 1
+            else:
+                print(f"{shown}: up to date")
+            continue
+        output.write_text(text)
+        print(f"wrote {shown}: {len(document['cases'])} checkpoints")
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

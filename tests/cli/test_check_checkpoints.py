@@ -251,8 +251,8 @@ def test_tensors_lists_what_the_checkpoint_stores(tmp_path: Path, name: str) -> 
 
 
 HF_CONFIGS = sorted((DATA / "hf").glob("*.json"))
-#: Families whose tensors are listed so far (vit: not yet, see the notes of issue 15).
-LISTED = ("family: transformer", "family: cnn")
+#: The built-in families (each lists its tensors).
+LISTED = ("family: transformer", "family: cnn", "family: vit")
 EXAMPLES_WITH_TENSORS = [
     p
     for p in sorted(EXAMPLES.rglob("*.yaml"))

@@ -5,6 +5,7 @@ reference/counts.py on the meta device)."""
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -228,3 +229,76 @@ def test_hf_config_problems_are_located(tmp_path: Path) -> None:
     line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if '"num_heads"' in t)
     assert f"{path}:{line}:" in result.stderr
     assert "n_heads · head_dim (7 · 36 = 252) must equal d_inner (288)" in result.stderr
+
+
+# --- checkpoints: tensors and check ----------------------------------------------------------
+
+#: Tiny models saved by transformers' save_pretrained, header by header
+#: (reference/checkpoint_headers.py at the repository root, MAMBA_CASES).
+CHECKPOINTS: dict[str, Any] = json.loads((HERE / "data" / "checkpoints.json").read_text())["cases"]
+
+
+def write_checkpoint(folder: Path, name: str) -> Path:
+    """The case's config.json and model.safetensors (its header as saved, zeros as data)."""
+    record = CHECKPOINTS[name]
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(record["config"]), encoding="utf-8")
+    header = record["files"]["model.safetensors"]
+    raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    end = max(v["data_offsets"][1] for k, v in header.items() if k != "__metadata__")
+    with (folder / "model.safetensors").open("wb") as f:
+        f.write(struct.pack("<Q", len(raw)) + raw + bytes(end))
+    return folder
+
+
+def _check(*args: str) -> tuple[int, dict[str, Any]]:
+    result = runner.invoke(app, ["check", *args, "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("name", sorted(CHECKPOINTS))
+def test_a_saved_checkpoint_agrees_with_its_config(name: str, tmp_path: Path) -> None:
+    folder = write_checkpoint(tmp_path / name, name)
+    code, report = _check(str(folder / "config.json"), "--against", str(folder))
+    assert code == 0 and report["agree"], report
+    assert report["spec_params"] == CHECKPOINTS[name]["total_params"]
+    assert (
+        report["matched"]
+        == report["spec_tensors"]
+        == len(CHECKPOINTS[name]["files"]["model.safetensors"]) - 1
+    )
+
+
+@pytest.mark.parametrize("name", sorted(CHECKPOINTS))
+def test_one_more_block_is_missing_exactly_block_2(name: str, tmp_path: Path) -> None:
+    folder = write_checkpoint(tmp_path / name, name)
+    code, report = _check(
+        str(folder / "config.json"), "--against", str(folder), "--set", "n_layers=3"
+    )
+    assert code == 1 and report["unexpected"] == [] and report["shape_mismatches"] == []
+    header = CHECKPOINTS[name]["files"]["model.safetensors"]
+    block_1 = {k.replace(".layers.1.", ".layers.2.") for k in header if ".layers.1." in k}
+    assert {t["name"] for t in report["missing"]} == block_1
+
+
+@pytest.mark.parametrize("name", sorted(CHECKPOINTS))
+def test_tensors_lists_the_saved_names_and_sums_to_the_count(name: str, tmp_path: Path) -> None:
+    folder = write_checkpoint(tmp_path / name, name)
+    result = runner.invoke(app, ["tensors", str(folder / "config.json"), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.stdout)
+    header = CHECKPOINTS[name]["files"]["model.safetensors"]
+    saved = {k: v["shape"] for k, v in header.items() if k != "__metadata__"}
+    assert {t["name"]: t["shape"] for t in listed["tensors"]} == saved
+    assert listed["total_params"] == CHECKPOINTS[name]["total_params"]
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.yaml")))
+def test_the_examples_tensors_sum_to_their_count(example: Path) -> None:
+    result = runner.invoke(app, ["tensors", str(example), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.stdout)
+    assert sum(t["numel"] for t in listed["tensors"]) == listed["total_params"]
+    spec = archcalc.load_spec(example)
+    assert listed["total_params"] == archcalc.count(spec).total_params

@@ -14,7 +14,10 @@ Two families, counted tensor by tensor the way Hugging Face transformers builds
   and ``D``, a gated RMSNorm over ``d_inner`` and ``out_proj``.
 
 Both: token embeddings ``vocab_size·d_model``, a final RMSNorm, and an LM head unless it
-is tied to the embeddings (tied by default, as in the published checkpoints).
+is tied to the embeddings (tied by default, as in the published checkpoints). Each mixer
+is written once as its tensors' shapes: ``count`` sums them by component, ``archcalc
+tensors`` and ``archcalc check`` list them block by block under the names the Hugging Face
+checkpoints use (``backbone.layers.0.mixer.in_proj.weight``).
 
 And one layer type for ``family: cnn`` specs over sequences (input ``[L, d_model]``):
 ``- mamba: {d_state: 16}`` is a Mamba-1 mixer (``MambaMixer``, the same as mamba_ssm's
@@ -37,6 +40,9 @@ from archcalc import Breakdown, Family, Field, HFModelType, LayerType, Part, hoo
 
 if TYPE_CHECKING:  # only for the hints: importing the config reader costs every run's start-up
     from archcalc import ConfigReader
+
+if TYPE_CHECKING:
+    from archcalc import Tensor
 
 __version__ = "0.1.0"
 
@@ -122,28 +128,73 @@ def depthwise_conv(channels: Any, taps: Any, bias: bool) -> Any:
     return channels * taps + (channels if bias else 0)
 
 
+#: A mixer's tensors by name (as MambaMixer / Mamba2Mixer name them), None when absent.
+Shapes = dict[str, tuple[Any, ...] | None]
+
+
+def mamba_shapes(v: Any) -> Shapes:
+    """Mamba-1 mixer tensors (MambaMixer): (out, in) weights, a (C, 1, taps) convolution."""
+    return {
+        "in_proj.weight": (2 * v.d_inner, v.d_model),
+        "in_proj.bias": (2 * v.d_inner,) if v.bias else None,
+        "conv1d.weight": (v.d_inner, 1, v.d_conv),
+        "conv1d.bias": (v.d_inner,) if v.conv_bias else None,
+        "x_proj.weight": (v.dt_rank + 2 * v.d_state, v.d_inner),
+        "dt_proj.weight": (v.d_inner, v.dt_rank),
+        "dt_proj.bias": (v.d_inner,),
+        "A_log": (v.d_inner, v.d_state),
+        "D": (v.d_inner,),
+        "out_proj.weight": (v.d_model, v.d_inner),
+        "out_proj.bias": (v.d_model,) if v.bias else None,
+    }
+
+
+def mamba2_shapes(v: Any) -> Shapes:
+    """Mamba-2 mixer tensors (Mamba2Mixer): in_proj gives z, x, B, C and dt at once."""
+    conv_dim = v.d_inner + 2 * v.n_groups * v.d_state
+    return {
+        "in_proj.weight": (v.d_inner + conv_dim + v.n_heads, v.d_model),
+        "in_proj.bias": (v.d_inner + conv_dim + v.n_heads,) if v.bias else None,
+        "conv1d.weight": (conv_dim, 1, v.d_conv),
+        "conv1d.bias": (conv_dim,) if v.conv_bias else None,
+        "dt_bias": (v.n_heads,),
+        "A_log": (v.n_heads,),
+        "D": (v.n_heads,),
+        "norm.weight": (v.d_inner,),
+        "out_proj.weight": (v.d_model, v.d_inner),
+        "out_proj.bias": (v.d_model,) if v.bias else None,
+    }
+
+
+def _numel(shape: tuple[Any, ...]) -> Any:
+    total: Any = 1
+    for dim in shape:
+        total = total * dim
+    return total
+
+
+def _grouped(shapes: Shapes, groups: dict[str, str]) -> dict[str, Any]:
+    """Parameters by component: each tensor's module (``in_proj``), or ``groups``' label."""
+    out: dict[str, Any] = {}
+    for name, shape in shapes.items():
+        if shape is not None:
+            group = groups.get(name, name.split(".")[0])
+            out[group] = out.get(group, 0) + _numel(shape)
+    return out
+
+
 def mamba_mixer(v: Any) -> dict[str, Any]:
     """Mamba-1 mixer parameters by tensor group (MambaMixer)."""
-    return {
-        "in_proj": linear(v.d_model, 2 * v.d_inner, v.bias),
-        "conv1d": depthwise_conv(v.d_inner, v.d_conv, v.conv_bias),
-        "x_proj": linear(v.d_inner, v.dt_rank + 2 * v.d_state, False),
-        "dt_proj": linear(v.dt_rank, v.d_inner, True),
-        "A_log, D": v.d_inner * v.d_state + v.d_inner,
-        "out_proj": linear(v.d_inner, v.d_model, v.bias),
-    }
+    return _grouped(mamba_shapes(v), {"A_log": "A_log, D", "D": "A_log, D"})
 
 
 def mamba2_mixer(v: Any) -> dict[str, Any]:
     """Mamba-2 mixer parameters by tensor group (Mamba2Mixer)."""
-    conv_dim = v.d_inner + 2 * v.n_groups * v.d_state
-    return {
-        "in_proj": linear(v.d_model, v.d_inner + conv_dim + v.n_heads, v.bias),
-        "conv1d": depthwise_conv(conv_dim, v.d_conv, v.conv_bias),
-        "dt_bias, A_log, D": 3 * v.n_heads,
-        "gated norm": v.d_inner,
-        "out_proj": linear(v.d_inner, v.d_model, v.bias),
-    }
+    shared = "dt_bias, A_log, D"
+    return _grouped(
+        mamba2_shapes(v),
+        {"dt_bias": shared, "A_log": shared, "D": shared, "norm.weight": "gated norm"},
+    )
 
 
 def _model(v: Any, mixer: dict[str, Any]) -> Breakdown:
@@ -156,6 +207,31 @@ def _model(v: Any, mixer: dict[str, Any]) -> Breakdown:
     if not v.tie_embeddings:
         parts.append(Part("lm head", v.vocab_size * v.d_model))
     return Breakdown(tuple(parts))
+
+
+def _tensors(v: Any, shapes: Shapes) -> list[Tensor]:
+    """The checkpoint's tensors, as MambaForCausalLM / Mamba2ForCausalLM save them."""
+    from archcalc import Tensor  # only tensors/check need it: keep it off count's path
+
+    out = [Tensor("backbone.embeddings.weight", (v.vocab_size, v.d_model))]
+    for i in range(v.n_layers):
+        layer = f"backbone.layers.{i}"
+        out.append(Tensor(f"{layer}.norm.weight", (v.d_model,)))
+        out.extend(Tensor(f"{layer}.mixer.{n}", s) for n, s in shapes.items() if s is not None)
+    out.append(Tensor("backbone.norm_f.weight", (v.d_model,)))
+    if not v.tie_embeddings:
+        out.append(Tensor("lm_head.weight", (v.vocab_size, v.d_model)))
+    return out
+
+
+def tensors_mamba(spec: Any) -> list[Tensor]:
+    """``family: mamba``'s tensors under the names its Hugging Face checkpoints use."""
+    return _tensors(spec.values, mamba_shapes(spec.values))
+
+
+def tensors_mamba2(spec: Any) -> list[Tensor]:
+    """``family: mamba2``'s tensors under the names its Hugging Face checkpoints use."""
+    return _tensors(spec.values, mamba2_shapes(spec.values))
 
 
 def count_mamba(spec: Any) -> Breakdown:
@@ -225,6 +301,7 @@ MAMBA = Family(
     fields=MAMBA_FIELDS,
     count=count_mamba,
     check=check_mamba,
+    tensors=tensors_mamba,
     example=MAMBA_EXAMPLE,
 )
 
@@ -234,6 +311,7 @@ MAMBA2 = Family(
     fields=MAMBA2_FIELDS,
     count=count_mamba2,
     check=check_mamba2,
+    tensors=tensors_mamba2,
     example=MAMBA2_EXAMPLE,
 )
 
