@@ -52,6 +52,15 @@ class Spec:
     exact: Resolved
     overrides: tuple[Override, ...] = ()
     warnings: tuple[Diagnostic, ...] = field(default_factory=tuple)
+    #: Every ``--set`` as given, when some named a Hugging Face config's keys (applied to
+    #: the config before it was translated); ``overrides`` holds the ones left for the spec.
+    given_overrides: tuple[Override, ...] = ()
+
+    @property
+    def all_overrides(self) -> tuple[Override, ...]:
+        """What the user changed (config keys included): shown so a what-if never looks
+        like the original model."""
+        return self.given_overrides or self.overrides
 
     @property
     def name(self) -> str:
@@ -194,7 +203,10 @@ def load_spec(
     """Load and validate the spec at ``path``; ``overrides`` are ``KEY=EXPR`` strings or objects."""
     parsed = [o if isinstance(o, Override) else Override.parse(o) for o in overrides]
     doc, rest = _load(path, display, registry, parsed)
-    return check_document(doc, rest, registry)
+    spec = check_document(doc, rest, registry)
+    if len(rest) != len(parsed):  # a config took some: keep them all, in the order given
+        spec = dataclasses.replace(spec, given_overrides=tuple(parsed))
+    return spec
 
 
 def load_document(

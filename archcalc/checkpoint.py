@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archcalc.errors import DiagnosticSink, Mark, SpecError, shorten
+from archcalc.errors import Diagnostic, DiagnosticSink, Mark, SpecError, shorten
 from archcalc.tensors import DTYPE_BITS
 
 __all__ = [
@@ -125,6 +125,25 @@ class Checkpoint:
         for tensor in self.tensors.values():
             counts[tensor.dtype] = counts.get(tensor.dtype, 0) + tensor.numel
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def index_warnings(checkpoint: Checkpoint) -> tuple[Diagnostic, ...]:
+    """An index's ``metadata.total_size`` that its shards contradict (K808).
+
+    ``count`` counts the shards' own headers whatever the index claims, but a stale or
+    hand-edited index is worth a line: another tool may trust the claim.
+    """
+    claimed, held = checkpoint.total_size, checkpoint.total_bytes
+    if checkpoint.index is None or claimed is None or claimed == held:
+        return ()
+    sink = DiagnosticSink(checkpoint.index)
+    sink.warning(
+        Mark(1, 1),
+        f"the index's metadata.total_size is {claimed:,} bytes, but its shards hold "
+        f"{held:,} bytes of tensors (counted from the shards)",
+        code="K808",
+    )
+    return tuple(sink.diagnostics)
 
 
 # --------------------------------------------------------------------------- files

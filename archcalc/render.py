@@ -40,7 +40,7 @@ def count_text(spec: Spec, result: Count) -> str:
         )
     rows.append(("total", "", "", f"{total:,}", "100.0%"))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    where = f"{safe(result.family)}, {safe(spec.file)}{overrides_text(spec.overrides)}"
+    where = f"{safe(result.family)}, {safe(spec.file)}{overrides_text(spec.all_overrides)}"
     lines = [f"{safe(result.name)}  ({where})", ""]
     for i, row in enumerate(rows):
         if i == len(rows) - 1:
@@ -140,7 +140,7 @@ def count_json(spec: Spec, result: Count) -> dict[str, Any]:
             for p in result.breakdown
         ],
         "defaults_used": dict(defaults_used(spec)),
-        "overrides": overrides_json(spec.overrides),
+        "overrides": overrides_json(spec.all_overrides),
         "diagnostics": [diagnostic_json(d) for d in spec.warnings],
     }
 

@@ -505,6 +505,14 @@ _RULES = (
         "name the tensors with another --model-type, or drop --model-type",
     ),
     Rule(
+        "K808",
+        "warning",
+        "a `model.safetensors.index.json`'s metadata.total_size is not the bytes its shards "
+        "hold (`count` counts the shards)",
+        '`"metadata": {"total_size": 999}` beside shards of 8 bytes',
+        "regenerate the index with the checkpoint",
+    ),
+    Rule(
         "V703",
         "error",
         "`distilled` (DeiT) without token pooling and a class token",

@@ -64,10 +64,10 @@ def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
 def checkpoint_text(checkpoint: Checkpoint) -> str:
     """A Hub-style "model size": total parameters and each dtype's share."""
     total = checkpoint.total_params
-    files = len(checkpoint.files)
+    files, tensors = len(checkpoint.files), len(checkpoint.tensors)
     lines = [
-        f"{safe(checkpoint.source)}  (safetensors checkpoint: {len(checkpoint.tensors):,} "
-        f"tensors in {files} file{'s' if files != 1 else ''})",
+        f"{safe(checkpoint.source)}  (safetensors checkpoint: {tensors:,} "
+        f"tensor{'s' if tensors != 1 else ''} in {files} file{'s' if files != 1 else ''})",
         "",
     ]
     rows = [("dtype", "params", "%", "bytes")]
@@ -82,8 +82,6 @@ def checkpoint_text(checkpoint: Checkpoint) -> str:
     lines.append("")
     lines.append(f"total params:  {total:,}  ({human(total)})")
     lines.append(f"total bytes:   {checkpoint.total_bytes:,}")
-    if checkpoint.total_size is not None and checkpoint.total_size != checkpoint.total_bytes:
-        lines.append(f"note: the index's metadata.total_size says {checkpoint.total_size:,} bytes")
     lines.append("counted from the tensors themselves (buffers included; no config.json read)")
     return "\n".join(lines)
 

@@ -267,9 +267,7 @@ def _deepseek_v3(r: ConfigReader) -> None:
         )
         shared = r.size("n_shared_experts", default=1, minimum=0)
         r.set("moe.n_shared_experts", shared, "n_shared_experts")
-        dense = r.size("first_k_dense_replace", default=3, minimum=0)
-        if dense:
-            r.set("moe.first_dense_layers", dense, "first_k_dense_replace")
+        _first_dense(r, r.size("first_k_dense_replace", default=3, minimum=0))
     _tie(r, False)
 
 
@@ -689,6 +687,17 @@ def _gpt_oss(r: ConfigReader) -> None:
     r.set("moe.router_bias", True)
 
 
+def _first_dense(r: ConfigReader, dense: Any) -> None:
+    """The first ``first_k_dense_replace`` layers are dense. transformers tests
+    ``layer_idx >= first_k_dense_replace`` per layer, so a value beyond
+    num_hidden_layers (tiny test configs keep the default 3) makes every layer dense."""
+    layers = r.size("num_hidden_layers")
+    if isinstance(layers, int) and isinstance(dense, int):  # else: already reported
+        dense = min(dense, layers)
+    if dense:
+        r.set("moe.first_dense_layers", dense, "first_k_dense_replace")
+
+
 def _shared_experts(r: ConfigReader, default: Any) -> None:
     shared = r.count("n_shared_experts", default=default)
     if shared:
@@ -714,9 +723,7 @@ def _glm4_moe_like(*, kv: int, head_dim: int, ff: int, top_k: int, qk_norm: bool
             ff_default=ff,
         )
         _shared_experts(r, 1)
-        dense = r.count("first_k_dense_replace", default=1)
-        if dense:
-            r.set("moe.first_dense_layers", dense, "first_k_dense_replace")
+        _first_dense(r, r.count("first_k_dense_replace", default=1))
 
     return translate
 

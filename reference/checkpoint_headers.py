@@ -422,6 +422,17 @@ TINY: dict[str, dict[str, Any]] = {
     "granitemoeshared": {"shared_intermediate_size": 24},
 }
 CASES.update({t: {"model_type": t, "config": c, "tiny": True} for t, c in TINY.items()})
+# first_k_dense_replace beyond num_hidden_layers (tiny test models keep the default 3):
+# transformers makes every layer dense.
+CASES["deepseek_v3-all-dense"] = {
+    "model_type": "deepseek_v3",
+    "config": {**CASES["deepseek_v3"]["config"], "first_k_dense_replace": 3},
+}
+CASES["glm4_moe-all-dense"] = {
+    "model_type": "glm4_moe",
+    "config": {"first_k_dense_replace": 3},
+    "tiny": True,
+}
 
 
 def tiny_config(model_type: str, fields: dict[str, Any]) -> dict[str, Any]:

@@ -78,11 +78,13 @@ def _is_checkpoint(path: Path) -> bool:
 
 
 def _checkpoint(path: Path, overrides: list[Override]) -> Any:
-    from archcalc.checkpoint import open_checkpoint
+    from archcalc.checkpoint import index_warnings, open_checkpoint
 
     if overrides:
         raise UsageError(f"--set does not apply to a checkpoint ({path}): it has no spec to change")
-    return open_checkpoint(path, display=str(path))
+    checkpoint = open_checkpoint(path, display=str(path))
+    _warn(index_warnings(checkpoint))
+    return checkpoint
 
 
 def _json(spec: api.Spec | None, result: Any) -> dict[str, Any]:

@@ -100,6 +100,11 @@ ONE_MORE: dict[str, tuple[tuple[str, ...], int, int]] = {
         )
         for name in ("qwen3_next", "qwen3_5_text", "qwen3_5_moe_text")
     },
+    # every layer dense (first_k_dense_replace 3 > 2 layers): a third layer is dense too
+    **{
+        name: (("num_hidden_layers=3",), 1, 2)
+        for name in ("deepseek_v3-all-dense", "glm4_moe-all-dense")
+    },
 }
 
 

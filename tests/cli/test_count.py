@@ -99,3 +99,18 @@ def test_count_does_not_import_sympy() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_set_naming_a_config_key_is_shown_like_any_other() -> None:
+    """--set num_hidden_layers=48 changes the config before translation: still a what-if."""
+    from tests.helpers import DATA
+
+    config = str(DATA / "hf" / "llama-3.2-1b.json")
+    sets = ["--set", "num_hidden_layers=48", "--set", "d_ff=100"]
+    text = runner.invoke(app, ["count", config, *sets])
+    assert text.exit_code == 0, text.output
+    assert "--set num_hidden_layers=48 --set d_ff=100" in text.stdout.splitlines()[0]
+    obj = json.loads(runner.invoke(app, ["count", config, *sets, "--json"]).stdout)
+    assert obj["overrides"] == {"num_hidden_layers": 48, "d_ff": 100}
+    plain = json.loads(runner.invoke(app, ["count", config, "--json"]).stdout)
+    assert plain["overrides"] == {} and plain["total_params"] != obj["total_params"]

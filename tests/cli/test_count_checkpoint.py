@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from archcalc.cli import app
-from tests.checkpoints import CASES, case, write_case, write_raw
+from tests.checkpoints import CASES, case, write_case, write_raw, write_tensors
 
 runner = CliRunner()
 
@@ -127,3 +127,29 @@ def test_links_out_of_the_folder_are_refused_before_opening(tmp_path: Path) -> N
     (snapshot / "config.json").symlink_to(outside / "config.json")
     result = runner.invoke(app, ["count", str(snapshot)])
     assert result.exit_code == 1 and "outside its folder" in result.output, result.output
+
+
+def test_an_index_whose_total_size_the_shards_contradict_is_warned(tmp_path: Path) -> None:
+    folder = write_case(tmp_path / "m", "llama-sharded", config=False)
+    index_path = folder / "model.safetensors.index.json"
+    index = json.loads(index_path.read_text())
+    held = index["metadata"]["total_size"]
+    index["metadata"]["total_size"] = 999
+    index_path.write_text(json.dumps(index))
+    result = runner.invoke(app, ["count", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        f"{index_path}:1:1: warning: the index's metadata.total_size is 999 bytes, but its "
+        f"shards hold {held:,} bytes of tensors (counted from the shards) [K808]\n"
+    )
+    assert f"total params:  {case('llama-sharded')['total_params']:,}" in result.stdout
+    # the index as saved: no warning
+    write_case(tmp_path / "ok", "llama-sharded", config=False)
+    assert runner.invoke(app, ["count", str(tmp_path / "ok")]).stderr == ""
+
+
+def test_one_tensor_is_one_tensor(tmp_path: Path) -> None:
+    path = write_tensors(tmp_path / "one.safetensors", {"w": ("F32", [2])})
+    result = runner.invoke(app, ["count", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "(safetensors checkpoint: 1 tensor in 1 file)" in result.stdout
