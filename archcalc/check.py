@@ -10,7 +10,9 @@ index's ``metadata.total_parameters`` and ``metadata.total_size`` against the sp
 Differences that are conventions, not disagreements, are handled rather than reported,
 each said in a note: a base-model prefix (``model.``, ``transformer.``, ``bert.``) that the
 checkpoint's names carry or lack; a second stored copy of a tied embedding; buffers that
-transformers saves beside the parameters (BART's ``final_logits_bias``).
+transformers saves beside the parameters (BART's ``final_logits_bias``); routed experts
+stored fused per layer as transformers 5 holds them in memory instead of one tensor per
+expert (:func:`archcalc.state_dict.fused_experts`).
 
 The naming convention comes from, in order: ``--model-type``; the spec (a Hugging Face
 config, or a spec imported from one, records its ``model_type``); the ``config.json``
@@ -25,7 +27,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from archcalc.errors import DiagnosticSink, SpecError, UsageError, safe
-from archcalc.state_dict import NAMINGS, Expected, Naming, UnnamedTensor, state_dict
+from archcalc.state_dict import (
+    NAMINGS,
+    Expected,
+    Naming,
+    UnnamedTensor,
+    fused_experts,
+    state_dict,
+)
 from archcalc.tensors import DTYPE_BITS, Tensor, tensors_of
 
 if TYPE_CHECKING:
@@ -165,6 +174,9 @@ def _compare(
             clashes.append(tensor)  # both "model.x" and "x": one of them is extra
         else:
             stored[key] = tensor
+    fused = 0
+    if naming is not None:
+        expected, fused = fused_experts(expected, stored, naming)
     missing: list[Expected] = []
     unsaved: list[Expected] = []
     mismatched: list[tuple[Expected, StoredTensor]] = []
@@ -229,6 +241,12 @@ def _compare(
         ),
     )
     _check_totals(report)
+    if fused:
+        report.notes.append(
+            f"the routed experts of {fused} layer{'s' if fused != 1 else ''} are stored fused "
+            "(mlp.experts.gate_up_proj (E, 2F, d), mlp.experts.down_proj (E, d, F)), as "
+            "transformers 5 holds them in memory: compared in that layout"
+        )
     if naming is not None and embedding is not None:
         head = _strip(naming.head, prefixes)
         for tensor in report.unexpected:

@@ -28,13 +28,21 @@ sums to the same count.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from archcalc.tensors import Tensor
 
-__all__ = ["NAMINGS", "Expected", "Naming", "UnnamedTensor", "naming_for", "state_dict"]
+__all__ = [
+    "NAMINGS",
+    "Expected",
+    "Naming",
+    "UnnamedTensor",
+    "fused_experts",
+    "naming_for",
+    "state_dict",
+]
 
 
 @dataclass(frozen=True)
@@ -209,6 +217,62 @@ def state_dict(tensors: Iterable[Tensor], naming: Naming) -> list[Expected]:
         else:
             raise UnnamedTensor(naming.model_type, tensor.name)
     return out
+
+
+#: A routed expert's projection as the family lists it, stacked (E, out, in).
+_STACKED = re.compile(r"(?P<layer>(?:.+\.)?layers\.\d+)\.mlp\.experts\.(?P<proj>\w+_proj)\.weight")
+
+
+def fused_experts(
+    expected: Sequence[Expected], stored: Container[str], naming: Naming
+) -> tuple[list[Expected], int]:
+    """Layers whose checkpoint holds the routed experts fused, as transformers 5 does in memory.
+
+    transformers 5 keeps a layer's experts as ``mlp.experts.gate_up_proj`` (E, 2F, d) and
+    ``mlp.experts.down_proj`` (E, d, F), and its router as ``mlp.gate`` (``mlp.router`` for
+    PhiMoE); save_pretrained converts them back to one tensor per expert, but a checkpoint
+    written from the state dict directly keeps them fused. For every layer whose fused
+    ``gate_up_proj`` is in ``stored`` (names without the naming's prefixes), its per-expert
+    entries become the two fused ones and its router gains the in-memory names. Returns
+    the entries and how many layers were fused.
+    """
+    if not naming.split_experts:
+        return list(expected), 0
+    by_layer: dict[str, dict[str, list[Expected]]] = {}
+    for entry in expected:
+        match = _STACKED.fullmatch(entry.canonical[0])
+        if match is not None and len(entry.canonical) == 1:
+            by_layer.setdefault(match["layer"], {}).setdefault(match["proj"], []).append(entry)
+    fused: dict[int, list[Expected]] = {}  # id of an entry replaced -> what takes its place
+    routers: set[str] = set()
+    for layer, projs in by_layer.items():
+        gate, up, down = (projs.get(p, []) for p in ("gate_proj", "up_proj", "down_proj"))
+        if f"{layer}.mlp.experts.gate_up_proj" not in stored or not (gate and up and down):
+            continue
+        (f, d), experts = gate[0].tensor.shape, len(gate)
+        head = f"{naming.base}{layer}.mlp.experts"
+        fused[id(gate[0])] = [
+            Expected(
+                Tensor(f"{head}.gate_up_proj", (experts, 2 * f, d)),
+                (gate[0].canonical[0], up[0].canonical[0]),
+            ),
+            Expected(Tensor(f"{head}.down_proj", (experts, d, f)), down[0].canonical),
+        ]
+        for entry in (*gate[1:], *up, *down):
+            fused[id(entry)] = []
+        routers.add(f"{layer}.mlp.gate.weight")
+    out: list[Expected] = []
+    for entry in expected:
+        name = entry.canonical[0]
+        if id(entry) in fused:
+            out.extend(fused[id(entry)])
+        elif name not in routers:
+            out.append(entry)
+        else:  # the router of a fused layer: its in-memory names too
+            layer = name.removesuffix(".mlp.gate.weight")
+            memory = tuple(f"{naming.base}{layer}.mlp.{m}.weight" for m in ("gate", "router"))
+            out.append(Expected(entry.tensor, entry.canonical, (*entry.alternatives, *memory)))
+    return out, len(routers)
 
 
 # --------------------------------------------------------------------------- the tables

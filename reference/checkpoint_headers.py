@@ -422,6 +422,10 @@ TINY: dict[str, dict[str, Any]] = {
     "granitemoeshared": {"shared_intermediate_size": 24},
 }
 CASES.update({t: {"model_type": t, "config": c, "tiny": True} for t, c in TINY.items()})
+# MoE cases whose in-memory state dict (experts fused per layer) is recorded too.
+for _name in ("mixtral", "qwen2_moe", "deepseek_v3", "phimoe"):
+    CASES[_name]["in_memory"] = True
+
 # first_k_dense_replace beyond num_hidden_layers (tiny test models keep the default 3):
 # transformers makes every layer dense.
 CASES["deepseek_v3-all-dense"] = {
@@ -618,7 +622,11 @@ def save(case: dict[str, Any], folder: Path) -> dict[str, Any]:
         for name, info in header.items()
         if name != "__metadata__"
     ]
+    record: dict[str, Any] = {}
+    if case.get("in_memory"):  # names and shapes as transformers holds them (experts fused)
+        record["state_dict"] = {k: list(v.shape) for k, v in model.state_dict().items()}
     return {
+        **record,
         "model_type": model_type,
         "auto_class": auto_class_name(model_type),
         "config": json.loads((folder / "config.json").read_text()),

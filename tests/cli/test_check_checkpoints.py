@@ -397,3 +397,21 @@ def test_parameters_a_model_type_never_saves_are_noted_not_missing(tmp_path: Pat
     assert any("never store" in note for note in report["notes"])
     stored = {k for h in case("marian")["files"].values() for k in h}
     assert not stored & {t["name"] for t in report["unsaved"]}
+
+
+@pytest.mark.parametrize("name", ["mixtral", "qwen2_moe", "deepseek_v3", "phimoe"])
+def test_experts_stored_fused_as_transformers_holds_them_agree(tmp_path: Path, name: str) -> None:
+    """A checkpoint of the in-memory state dict: mlp.experts.gate_up_proj (E, 2F, d)."""
+    folder = write_case(tmp_path / name, name)
+    memory = case(name)["state_dict"]
+    assert any(k.endswith(".mlp.experts.gate_up_proj") for k in memory)
+    write_tensors(folder / "model.safetensors", {k: ("F32", v) for k, v in memory.items()})
+    config = str(folder / "config.json")
+    code, report = _check(config, "--against", str(folder))
+    assert code == 0, report
+    assert any("are stored fused" in n for n in report["notes"])
+    assert report["spec_params"] == case(name)["total_params"]
+    # one more block: its tensors are missing (in the saved layout), nothing else differs
+    code, report = _check(config, "--against", str(folder), "--set", "n_layers=3")
+    assert code == 1 and report["unexpected"] == [] and report["shape_mismatches"] == []
+    assert report["missing"] and all(".layers.2." in t["name"] for t in report["missing"])
