@@ -153,11 +153,20 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+#: Default configs that leave a value the model needs unset (transformers builds the
+#: model but cannot route, or fails to build): the value the published model uses, so the
+#: type's default is measured (and perturbed) at all. Each entry is recorded in the JSON.
+COMPLETIONS: dict[str, dict[str, Any]] = {
+    # DeepseekV2Config leaves num_experts_per_tok None; DeepSeek-V2 and V2-Lite route 6
+    "deepseek_v2": {"num_experts_per_tok": 6},
+}
+
+
 def default_config(model_type: str) -> tuple[dict[str, Any], list[str]]:
-    """The config.json of a type's defaults, and the sub-configs it holds."""
+    """The config.json of a type's defaults (with its COMPLETIONS), and its sub-configs."""
     from transformers import AutoConfig, PretrainedConfig
 
-    config = AutoConfig.for_model(model_type)
+    config = AutoConfig.for_model(model_type, **COMPLETIONS.get(model_type, {}))
     subs = [k for k, v in vars(config).items() if isinstance(v, PretrainedConfig)]
     data = {k: jsonable(v) for k, v in config.to_dict().items() if finite(v)}
     data["model_type"] = model_type
@@ -354,6 +363,8 @@ def build(
     entries: dict[str, dict[str, Any]] = {}
     for model_type, info in types.items():
         entry = dict(info)
+        if model_type in COMPLETIONS:
+            entry["completed_with"] = COMPLETIONS[model_type]
         try:
             data, subs = default_config(model_type)
         except Exception as exc:
@@ -393,8 +404,10 @@ def build(
         "convention": (
             "total_params = sum(p.numel() for p in model.parameters()) of "
             "<auto_class>.from_config(AutoConfig.for_model(model_type, **config)) under "
-            "torch.device('meta'); config = AutoConfig.for_model(model_type).to_dict() "
-            "without keys holding non-finite floats; active_params: routed experts only "
+            "torch.device('meta'); config = AutoConfig.for_model(model_type, "
+            "**COMPLETIONS[model_type]).to_dict() (completed_with: the values a default "
+            "leaves unset) without keys holding non-finite floats; active_params: routed "
+            "experts only "
             "are inactive (method of reference/transformer_counts.py)"
         ),
         "types": entries,
@@ -478,6 +491,7 @@ def merge(old: dict[str, Any], new: dict[str, Any], types: list[str]) -> dict[st
             f"with {new['transformers']}: regenerate it whole"
         )
     merged = dict(old)
+    merged["convention"] = new["convention"]
     merged["types"] = {**old["types"], **new["types"]}
     merged["defaults"] = {t: d for t, d in old["defaults"].items() if t not in types}
     merged["defaults"].update(new["defaults"])
