@@ -35,6 +35,7 @@ BUILTIN_PLUGINS = (
     "archcalc.plugins.transformer_hf",
     "archcalc.plugins.transformer_hf_encoders",
     "archcalc.plugins.transformer_hf_hybrid",
+    "archcalc.plugins.transformer_hf_decoders",
     "archcalc.plugins.cnn_layers",
     "archcalc.plugins.cnn",
     "archcalc.plugins.vit",

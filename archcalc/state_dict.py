@@ -56,6 +56,9 @@ class Rule:
     transpose: bool = False
     #: Other names a checkpoint may use for the same tensor (first is what `tensors` shows).
     alternatives: tuple[str, ...] = ()
+    #: Stored with this many leading axes of size 1 (ERNIE 4.5 MoE's score correction
+    #: bias is (1, E)).
+    leading: int = 0
     #: The rule applies only when no canonical tensor has this name (re expand template):
     #: T5 calls its one input projection ``wi``, but ``wi_1`` beside a gate ``wi_0``.
     unless: str | None = None
@@ -209,6 +212,7 @@ def state_dict(tensors: Iterable[Tensor], naming: Naming) -> list[Expected]:
             if rule.unless is not None and pattern.sub(rule.unless, tensor.name, 1) in present:
                 continue
             shape = _transposed(tensor.shape) if rule.transpose else tensor.shape
+            shape = (1,) * rule.leading + tuple(shape)
             # pattern.sub caches its compiled template; match.expand re-parses it every call
             name = pattern.sub(rule.target, tensor.name, count=1)
             alternatives = tuple(pattern.sub(a, tensor.name, count=1) for a in rule.alternatives)
@@ -1173,6 +1177,164 @@ _LLAMA_TYPES = (
     "stablelm",
 )
 
+# ------------------------------------------------ decoders of plugins/transformer_hf_decoders.py
+
+_DEEPSEEK_BUFFERS = (r"(model\.)?layers\.\d+\.mlp\.gate\.e_score_correction_bias",)
+
+HY_V3 = _llama(
+    "hy_v3",
+    (rf"layers\.{_N}\.mlp\.gate\.weight", r"model.layers.\1.mlp.router.gate.weight"),
+    (rf"layers\.{_N}\.mlp\.shared_experts\.(.+)", r"model.layers.\1.mlp.shared_mlp.\2"),
+    buffers=(r"(model\.)?layers\.\d+\.mlp\.expert_bias",),
+)
+
+FLINT = _llama(
+    "flint",
+    (rf"layers\.{_N}\.self_attn\.sinks", r"model.layers.\1.self_attn.softmax_offset"),
+    (rf"layers\.{_N}\.mlp\.shared_experts\.(.+)", r"model.layers.\1.mlp.shared_expert.\2"),
+)
+
+_GRANITE_MOE = r"model.layers.\1.block_sparse_moe"
+GRANITEMOE_SWA = _llama(
+    "granitemoe_swa",
+    (rf"layers\.{_N}\.mlp\.gate\.weight", rf"{_GRANITE_MOE}.router.weight"),
+    (
+        rf"layers\.{_N}\.mlp\.experts\.(gate_up|down)_proj\.weight",
+        rf"{_GRANITE_MOE}.experts.\2_proj",
+    ),
+    (
+        rf"layers\.{_N}\.mlp\.shared_experts\.input_linear\.weight",
+        r"model.layers.\1.shared_mlp.input_linear.weight",
+    ),
+    (
+        rf"layers\.{_N}\.mlp\.shared_experts\.down_proj\.weight",
+        r"model.layers.\1.shared_mlp.output_linear.weight",
+    ),
+    fuse=(
+        Fuse(("mlp.experts.gate_proj", "mlp.experts.up_proj"), "mlp.experts.gate_up_proj", axis=1),
+        Fuse(
+            ("mlp.shared_experts.gate_proj", "mlp.shared_experts.up_proj"),
+            "mlp.shared_experts.input_linear",
+        ),
+    ),
+    split_experts=False,
+)
+
+AFMOE = _llama(
+    "afmoe",
+    *_norms(
+        {
+            "pre_feedforward_layernorm": "pre_mlp_layernorm",
+            "post_feedforward_layernorm": "post_mlp_layernorm",
+        }
+    ),
+    (rf"layers\.{_N}\.self_attn\.g_proj\.weight", r"model.layers.\1.self_attn.gate_proj.weight"),
+    (rf"layers\.{_N}\.mlp\.gate\.weight", r"model.layers.\1.mlp.router.gate.weight"),
+    # the per-expert bias is a parameter (archcalc's router bias)
+    (rf"layers\.{_N}\.mlp\.gate\.bias", r"model.layers.\1.mlp.expert_bias"),
+)
+
+#: Kolibri 1 saves GLM-4-style sandwich norms as post_attn_norm / post_ffn_norm.
+KOLIBRI1 = _llama(
+    "kolibri1",
+    *_norms(
+        {
+            "post_attention_layernorm": "post_attn_norm",
+            "pre_feedforward_layernorm": "post_attention_layernorm",
+            "post_feedforward_layernorm": "post_ffn_norm",
+        }
+    ),
+    buffers=(r"(model\.)?layers\.\d+\.(moe|mlp)\.router\.expert_bias",),
+)
+
+ERNIE4_5_MOE = _llama(
+    "ernie4_5_moe",
+    Rule(
+        rf"layers\.{_N}\.mlp\.gate\.bias",
+        r"model.layers.\1.mlp.moe_statics.e_score_correction_bias",
+        leading=1,
+    ),
+)
+
+MINIMAX_M2 = _llama(
+    "minimax_m2",
+    *MIXTRAL.rules[:4],
+    buffers=(r"(model\.)?layers\.\d+\.block_sparse_moe\.e_score_correction_bias",),
+)
+
+CTRL = Naming(
+    "ctrl",
+    _rules(
+        (r"embed_tokens\.weight", "transformer.w.weight"),
+        *(
+            (
+                rf"layers\.{_N}\.self_attn\.{ours}_proj\.{_WB}",
+                rf"transformer.h.\1.multi_head_attention.{theirs}.\2",
+            )
+            for ours, theirs in (("q", "Wq"), ("k", "Wk"), ("v", "Wv"), ("o", "dense"))
+        ),
+        (rf"layers\.{_N}\.mlp\.up_proj\.{_WB}", r"transformer.h.\1.ffn.0.\2"),
+        (rf"layers\.{_N}\.mlp\.down_proj\.{_WB}", r"transformer.h.\1.ffn.2.\2"),
+        (rf"layers\.{_N}\.input_layernorm\.{_WB}", r"transformer.h.\1.layernorm1.\2"),
+        (rf"layers\.{_N}\.post_attention_layernorm\.{_WB}", r"transformer.h.\1.layernorm2.\2"),
+        (rf"norm\.{_WB}", r"transformer.layernorm.\1"),
+        (rf"lm_head\.{_WB}", r"lm_head.\1"),
+    ),
+    prefixes=("transformer.",),
+    base="transformer.",
+)
+
+#: GPT-NeoX's names under gpt_neox_japanese.; the last layer's attention output bias is a
+#: separate ``dense_bias``.
+GPT_NEOX_JAPANESE = Naming(
+    "gpt_neox_japanese",
+    _rules(
+        (
+            rf"layers\.{_N}\.self_attn\.o_proj\.bias",
+            r"gpt_neox_japanese.layers.\1.attention.dense_bias",
+        ),
+        *(
+            Rule(r.pattern, r.target.replace("gpt_neox.", "gpt_neox_japanese."))
+            for r in GPT_NEOX.rules
+        ),
+    ),
+    fuse=(_QKV,),
+    head="embed_out.weight",
+    prefixes=("gpt_neox_japanese.",),
+    base="gpt_neox_japanese.",
+)
+
+_DECODERS = (
+    *(
+        _llama(t)
+        for t in (
+            "bitnet",
+            "granite_swa",
+            "jais2",
+            "deepseek_v2",
+            "cohere2_moe",
+            "mellum",
+            "minicpm3",
+            "youtu",
+        )
+    ),
+    _llama("sarvam_mla", buffers=_DEEPSEEK_BUFFERS),
+    AFMOE,
+    KOLIBRI1,
+    ERNIE4_5_MOE,
+    MINIMAX_M2,
+    CTRL,
+    GPT_NEOX_JAPANESE,
+    _llama("exaone_moe", buffers=(r"(model\.)?layers\.\d+\.mlp\.e_score_correction_bias",)),
+    *(
+        _llama(t, buffers=_DEEPSEEK_BUFFERS)
+        for t in ("deepseek_v32", "glm_moe_dsa", "glm4_moe_lite")
+    ),
+    HY_V3,
+    FLINT,
+    GRANITEMOE_SWA,
+)
+
 NAMINGS: dict[str, Naming] = {
     n.model_type: n
     for n in (
@@ -1232,6 +1394,7 @@ NAMINGS: dict[str, Naming] = {
         _bert("camembert", prefix="roberta"),
         _bert("data2vec-text", prefix="data2vec_text"),
         *ENCODER_NAMINGS,
+        *_DECODERS,
     )
 }
 

@@ -63,6 +63,25 @@ LLAMA = {
     "max_position_embeddings": 128,
 }
 
+#: Experts for the MoE cases (the first layer dense where the type has a dense first few).
+SMALL_MOE = {**LLAMA, "num_experts": 3, "num_experts_per_tok": 2, "moe_intermediate_size": 16}
+#: DeepSeek's latent attention and experts, small.
+SMALL_MLA = {
+    **LLAMA,
+    "num_key_value_heads": 4,
+    "n_routed_experts": 4,
+    "num_experts_per_tok": 2,
+    "n_group": 1,
+    "topk_group": 1,
+    "n_shared_experts": 1,
+    "moe_intermediate_size": 16,
+    "first_k_dense_replace": 1,
+    "kv_lora_rank": 16,
+    "qk_rope_head_dim": 8,
+    "qk_nope_head_dim": 8,
+    "v_head_dim": 8,
+}
+
 #: case name -> model_type, config fields, save options.
 CASES: dict[str, dict[str, Any]] = {
     "llama": {"model_type": "llama", "config": LLAMA},
@@ -115,6 +134,46 @@ CASES: dict[str, dict[str, Any]] = {
             "v_head_dim": 8,
         },
     },
+    # decoders of plugins/transformer_hf_decoders.py
+    "bitnet": {"model_type": "bitnet", "config": LLAMA},
+    "granite_swa": {"model_type": "granite_swa", "config": LLAMA},
+    "granitemoe_swa": {
+        "model_type": "granitemoe_swa",
+        "config": {
+            **LLAMA,
+            "num_local_experts": 3,
+            "num_experts_per_tok": 2,
+            "shared_intermediate_size": 24,
+        },
+    },
+    "jais2": {"model_type": "jais2", "config": LLAMA},
+    "exaone_moe": {"model_type": "exaone_moe", "config": {**SMALL_MOE, "head_dim": 8}},
+    "hy_v3": {"model_type": "hy_v3", "config": {**SMALL_MOE, "head_dim": 8}},
+    "flint": {
+        "model_type": "flint",
+        "config": {
+            **SMALL_MOE,
+            "head_dim": 8,
+            "mlp_only_layers": [0],
+            "shared_expert_intermediate_size": 24,
+        },
+    },
+    "deepseek_v2": {"model_type": "deepseek_v2", "config": {**SMALL_MLA, "q_lora_rank": None}},
+    "deepseek_v32": {
+        "model_type": "deepseek_v32",
+        "config": {**SMALL_MLA, "q_lora_rank": 24, "index_n_heads": 2, "index_head_dim": 8},
+    },
+    "glm_moe_dsa": {
+        "model_type": "glm_moe_dsa",
+        "config": {
+            **SMALL_MLA,
+            "q_lora_rank": 24,
+            "index_n_heads": 2,
+            "index_head_dim": 8,
+            "indexer_types": ["full", "shared"],
+        },
+    },
+    "glm4_moe_lite": {"model_type": "glm4_moe_lite", "config": {**SMALL_MLA, "q_lora_rank": 24}},
     "gpt2": {
         "model_type": "gpt2",
         "config": {"n_layer": 2, "n_embd": 32, "n_head": 4, "vocab_size": 64, "n_positions": 40},
@@ -420,6 +479,19 @@ TINY: dict[str, dict[str, Any]] = {
     "xlm-roberta": {},
     "gpt_neo": {"attention_types": [[["global", "local"], 1]]},
     "granitemoeshared": {"shared_intermediate_size": 24},
+    # decoders of plugins/transformer_hf_decoders.py (the first layer dense where the
+    # type has a dense first few)
+    "afmoe": {},
+    "cohere2_moe": {"num_shared_experts": 1},
+    "ctrl": {"dff": 48},
+    "ernie4_5_moe": {},
+    "gpt_neox_japanese": {},
+    "kolibri1": {},
+    "mellum": {"mlp_layer_types": ["dense", "sparse"]},
+    "minicpm3": {"q_lora_rank": 24, "kv_lora_rank": 16, "qk_rope_head_dim": 4},
+    "minimax_m2": {},
+    "sarvam_mla": {"kv_lora_rank": 16, "qk_rope_head_dim": 8, "qk_nope_head_dim": 8},
+    "youtu": {"q_lora_rank": 24, "kv_lora_rank": 16, "qk_rope_head_dim": 8},
 }
 CASES.update({t: {"model_type": t, "config": c, "tiny": True} for t, c in TINY.items()})
 # MoE cases whose in-memory state dict (experts fused per layer) is recorded too.
