@@ -793,18 +793,23 @@ ALBERT = Naming(
 )
 
 
-def _t5_stack(stack: str) -> tuple[Rule, ...]:
-    """T5's blocks: layer.0 self-attention, (decoder) layer.1 cross-attention, then the MLP."""
+def _t5_stack(stack: str, attention: str = "SelfAttention") -> tuple[Rule, ...]:
+    """T5's blocks: layer.0 self-attention (``attention``: LongT5's encoder has
+    LocalSelfAttention), (decoder) layer.1 cross-attention, then the MLP."""
     ff = "2" if stack == "decoder" else "1"
     b = rf"{stack}.block.\1.layer"
     return _rules(
         (
             rf"{stack}\.layers\.{_N}\.self_attn\.(q|k|v|o)_proj\.weight",
-            rf"{b}.0.SelfAttention.\2.weight",
+            rf"{b}.0.{attention}.\2.weight",
+        ),
+        (  # UMT5: every block's own bias
+            rf"{stack}\.layers\.{_N}\.self_attn\.relative_attention_bias\.weight",
+            rf"{b}.0.{attention}.relative_attention_bias.weight",
         ),
         (
             rf"{stack}\.relative_attention_bias\.weight",
-            rf"{stack}.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
+            rf"{stack}.block.0.layer.0.{attention}.relative_attention_bias.weight",
         ),
         (rf"{stack}\.layers\.{_N}\.input_layernorm\.weight", rf"{b}.0.layer_norm.weight"),
         (
@@ -831,12 +836,12 @@ def _t5_stack(stack: str) -> tuple[Rule, ...]:
     )
 
 
-def _t5(model_type: str) -> Naming:
+def _t5(model_type: str, encoder_attention: str = "SelfAttention") -> Naming:
     return Naming(
         model_type,
         (
             Rule(r"embed_tokens\.weight", "shared.weight"),
-            *_t5_stack("encoder"),
+            *_t5_stack("encoder", encoder_attention),
             *_t5_stack("decoder"),
             Rule(r"lm_head\.weight", "lm_head.weight"),
         ),
@@ -847,8 +852,8 @@ def _t5(model_type: str) -> Naming:
 T5 = _t5("t5")
 
 
-def _bart_stack(stack: str) -> tuple[Rule, ...]:
-    s = rf"model.{stack}"
+def _bart_stack(stack: str, root: str = "model") -> tuple[Rule, ...]:
+    s = rf"{root}.{stack}"
     return _rules(
         (rf"{stack}\.embed_positions\.weight", rf"{s}.embed_positions.weight"),
         (rf"{stack}\.embed_norm\.{_WB}", rf"{s}.layernorm_embedding.\1"),
@@ -885,23 +890,35 @@ def _bart(
     *extra: tuple[str, str] | Rule,
     buffers: tuple[str, ...] = (),
     unsaved: tuple[str, ...] = (),
+    root: str = "model",
+    head: str = "lm_head.weight",
 ) -> Naming:
-    """BART's names (``model.encoder.layers.0.fc1``), ``extra`` rules first."""
+    """BART's names (``model.encoder.layers.0.fc1``; ``root``: LED's ``led``), ``extra``
+    rules first; ``head``: the LM head's name."""
     return Naming(
         model_type,
         (
             *_rules(*extra),
-            Rule(r"embed_tokens\.weight", "model.shared.weight"),
-            *_bart_stack("encoder"),
-            *_bart_stack("decoder"),
-            Rule(r"lm_head\.weight", "lm_head.weight"),
+            Rule(r"embed_tokens\.weight", f"{root}.shared.weight"),
+            *_bart_stack("encoder", root),
+            *_bart_stack("decoder", root),
+            Rule(r"lm_head\.weight", head),
         ),
         buffers=(r"final_logits_bias", *buffers),
         unsaved=unsaved,
-        tied_copies=("model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight"),
-        prefixes=("model.",),
-        base="model.",
+        tied_copies=tuple(f"{root}.{s}.embed_tokens.weight" for s in ("encoder", "decoder")),
+        head=head,
+        prefixes=(f"{root}.",),
+        base=f"{root}.",
     )
+
+
+#: Two token tables (Marian unshared, FSMT): the source's is the encoder's own, the
+#: decoder has its own (canonical ``decoder.embed_tokens``).
+_TWO_VOCABULARIES = (
+    (r"decoder\.embed_tokens\.weight", "model.decoder.embed_tokens.weight"),
+    (r"embed_tokens\.weight", "model.encoder.embed_tokens.weight"),
+)
 
 
 BART = _bart("bart")
@@ -989,6 +1006,44 @@ def _bigbird_pegasus_encoder() -> tuple[tuple[str, str], ...]:
     )
 
 
+def _qkv(ours: str, theirs: str) -> tuple[tuple[str, str], ...]:
+    """The q, k, v projections ``self_attn.<ours>`` saved as BERT-style
+    ``encoder.layer.N.<theirs>`` (``{}``: q/k/v in ours, query/key/value in theirs)."""
+    return tuple(
+        (
+            rf"layers\.{_N}\.self_attn\.{ours.format(short)}\.{_WB}",
+            rf"encoder.layer.\1.{theirs.format(long)}.\2",
+        )
+        for short, long in (("q", "query"), ("k", "key"), ("v", "value"))
+    )
+
+
+#: YOSO's and Nystromformer's convolution over each head's values.
+_VALUE_CONV = (
+    (
+        rf"layers\.{_N}\.self_attn\.value_conv\.weight",
+        r"encoder.layer.\1.attention.self.conv.weight",
+    ),
+)
+
+MODERNBERT = Naming(
+    "modernbert",
+    _rules(
+        (r"embed_tokens\.weight", "embeddings.tok_embeddings.weight"),
+        (rf"embed_norm\.{_WB}", r"embeddings.norm.\1"),
+        (rf"layers\.{_N}\.self_attn\.Wqkv\.{_WB}", r"layers.\1.attn.Wqkv.\2"),
+        (rf"layers\.{_N}\.self_attn\.o_proj\.{_WB}", r"layers.\1.attn.Wo.\2"),
+        (rf"layers\.{_N}\.mlp\.Wi\.{_WB}", r"layers.\1.mlp.Wi.\2"),
+        (rf"layers\.{_N}\.mlp\.down_proj\.{_WB}", r"layers.\1.mlp.Wo.\2"),
+        (rf"layers\.{_N}\.input_layernorm\.{_WB}", r"layers.\1.attn_norm.\2"),
+        (rf"layers\.{_N}\.post_attention_layernorm\.{_WB}", r"layers.\1.mlp_norm.\2"),
+        (rf"norm\.{_WB}", r"final_norm.\1"),
+    ),
+    # Wi's first half is the input, its second the gate (``input, gate = Wi(x).chunk(2)``)
+    fuse=(Fuse(_QKV.parts, "self_attn.Wqkv"), Fuse(("mlp.up_proj", "mlp.gate_proj"), "mlp.Wi")),
+    prefixes=("model.",),
+)
+
 ENCODER_NAMINGS = (
     _bert("electra", (rf"embed_proj\.{_WB}", r"embeddings_project.\1")),
     _bert(
@@ -1012,7 +1067,31 @@ ENCODER_NAMINGS = (
         *_bert_norms("attention.self_attn_layer_norm", "LayerNorm", "encoder.LayerNorm"),
         prefix="roberta",
     ),
-    _bert("yoso"),
+    _bert("yoso", *_VALUE_CONV),
+    _bert("nystromformer", *_VALUE_CONV),
+    _bert(
+        "fnet",
+        (rf"embed_proj\.{_WB}", r"embeddings.projection.\1"),
+        (rf"layers\.{_N}\.input_layernorm\.{_WB}", r"encoder.layer.\1.fourier.output.LayerNorm.\2"),
+    ),
+    _bert("longformer", *_qkv("{}_global_proj", "attention.self.{}_global")),
+    _bert(
+        "deberta-v2",
+        *_qkv("{}_proj", "attention.self.{}_proj"),
+        (
+            rf"layers\.{_N}\.self_attn\.pos_(key|query)_proj\.{_WB}",
+            r"encoder.layer.\1.attention.self.pos_\2_proj.\3",
+        ),
+        (r"rel_embeddings\.weight", "encoder.rel_embeddings.weight"),
+        (rf"rel_embeddings_norm\.{_WB}", r"encoder.LayerNorm.\1"),
+        prefix="deberta",
+    ),
+    MODERNBERT,
+    _bert(
+        "roformer",
+        (rf"embed_proj\.{_WB}", r"embeddings_project.\1"),
+        (r"embed_positions\.weight", "encoder.embed_positions.weight"),
+    ),
     _bert("mra"),
     _bert(
         "mpnet",
@@ -1037,6 +1116,8 @@ ENCODER_NAMINGS = (
     _llama_encoder("eurobert"),
     _llama_encoder("ultrabert"),
     _t5("mt5"),
+    _t5("umt5"),
+    _t5("longt5", "LocalSelfAttention"),
     *(
         _bart(t)
         for t in (
@@ -1048,7 +1129,40 @@ ENCODER_NAMINGS = (
             "blenderbot-small",
         )
     ),
-    _bart("marian", unsaved=(r"model\.(encoder|decoder)\.embed_positions\.weight",)),
+    _bart(
+        "marian",
+        # one shared table unless the decoder has its own (share_encoder_decoder_embeddings)
+        Rule(r"embed_tokens\.weight", "model.shared.weight", unless="decoder.embed_tokens.weight"),
+        *_TWO_VOCABULARIES,
+        unsaved=(r"model\.(encoder|decoder)\.embed_positions\.weight",),
+    ),
+    _bart(
+        "fsmt",
+        Rule(r"decoder\.embed_tokens\.weight", "model.decoder.embed_tokens.weight"),
+        # tie_word_embeddings: one table for both stacks and the output projection
+        Rule(
+            r"embed_tokens\.weight",
+            "model.encoder.embed_tokens.weight",
+            alternatives=("model.decoder.embed_tokens.weight",),
+        ),
+        head="model.decoder.output_projection.weight",
+    ),
+    _bart(
+        "led",
+        *(
+            (
+                rf"encoder\.layers\.{_N}\.self_attn\.{short}_{kind}proj\.{_WB}",
+                rf"led.encoder.layers.\1.self_attn.longformer_self_attn.{long}{suffix}.\2",
+            )
+            for short, long in (("q", "query"), ("k", "key"), ("v", "value"))
+            for kind, suffix in (("", ""), ("global_", "_global"))
+        ),
+        (
+            rf"encoder\.layers\.{_N}\.self_attn\.o_proj\.{_WB}",
+            r"led.encoder.layers.\1.self_attn.output.\2",
+        ),
+        root="led",
+    ),
     _bart("m2m_100", buffers=(r"model\.(encoder|decoder)\.embed_positions\.weights",)),
     _bart("bigbird_pegasus", *_bigbird_pegasus_encoder()),
 )

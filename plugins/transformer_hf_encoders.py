@@ -36,6 +36,13 @@ if TYPE_CHECKING:  # archcalc.hf itself only when a config is read (a YAML count
     from archcalc.hf import ConfigReader
 
 
+def show(value: Any) -> str:
+    """:func:`archcalc.hf.show`, imported when a message needs it."""
+    from archcalc.hf import show as shown
+
+    return shown(value)
+
+
 def _encoder(
     r: ConfigReader,
     *,
@@ -152,10 +159,144 @@ def _big_bird(r: ConfigReader) -> None:
         r.set("qkv_bias", False, "use_bias")
 
 
+def _value_conv(r: ConfigReader, key: str, default: int | None) -> None:
+    """A depthwise convolution over each head's values, ``key`` taps (null: none)."""
+    if default is None and not r.present(key):
+        return
+    r.set("value_conv", r.size(key, default=default, nullable=True), key)
+
+
 def _yoso(r: ConfigReader) -> None:
-    # conv_window adds a depthwise convolution over the values to every attention.
-    r.only("conv_window", why="conv_window (a convolution in every attention)")
     _bert_with(pooler=False, types=1, cross=False, max_len=4096, offset=2)(r)
+    _value_conv(r, "conv_window", None)
+
+
+def _nystromformer(r: ConfigReader) -> None:
+    _bert_with(pooler=False, cross=False, max_len=510, offset=2)(r)
+    _value_conv(r, "conv_kernel_size", 65)
+
+
+def _fnet(r: ConfigReader) -> None:
+    """FNet: a parameter-free Fourier mixer in place of attention (its norms kept), an
+    embedding projection hidden -> hidden."""
+    r.set("architecture", "encoder")
+    d_model = r.size("hidden_size", default=768)
+    r.set("d_model", d_model, "hidden_size")
+    r.set("n_layers", r.size("num_hidden_layers", default=12), "num_hidden_layers")
+    r.set("n_heads", 1)  # required by the family; a Fourier mixer has no heads
+    r.set("vocab_size", r.size("vocab_size", default=32000), "vocab_size")
+    r.set("d_ff", r.size("intermediate_size", default=3072), "intermediate_size")
+    r.set("mixer", "fourier")
+    _encoder(r, types=_types(r, 4))
+    r.set("d_embed", d_model, "hidden_size")
+    r.set("pooler", True)
+
+
+def _attention_window(r: ConfigReader, layers: str) -> None:
+    """Longformer's attention_window: one size, or one per layer (transformers refuses a
+    list of another length); no parameters either way."""
+    window, n_layers = r.value("attention_window"), r.spec.get("n_layers")
+    if isinstance(window, list) and isinstance(n_layers, int) and len(window) != n_layers:
+        r.error(
+            "attention_window",
+            f"attention_window lists {len(window)} sizes for {n_layers} layers ({layers})",
+            "H403",
+        )
+
+
+def _longformer(r: ConfigReader) -> None:
+    """Longformer: RoBERTa's layout (no position offset) with global q, k, v projections."""
+    _bert_with(cross=False)(r)
+    _attention_window(r, "num_hidden_layers")
+    r.set("global_attention", True)
+
+
+def _led(r: ConfigReader) -> None:
+    """LED: BART's layout with Longformer's global q, k, v in the encoder and a position
+    table per stack (max_encoder_position_embeddings, max_decoder_position_embeddings)."""
+    _bart_with(
+        positions_key="max_encoder_position_embeddings",
+        max_len=16384,
+        decoder_positions=("max_decoder_position_embeddings", 1024),
+        embedding_norm=True,
+        global_attention=True,
+    )(r)
+    _attention_window(r, "encoder_layers")
+
+
+def _modernbert(r: ConfigReader) -> None:
+    """ModernBERT: pre-norm with rotary positions and a GeGLU MLP, an embedding norm and a
+    final norm, and no norm before the attention of layer 0."""
+    r.set("architecture", "encoder")
+    _core(r, ("num_hidden_layers",), ("hidden_size",), ("num_attention_heads",))
+    r.set("d_ff", r.size("intermediate_size", default=1152), "intermediate_size")
+    r.set("positional", "rope")
+    r.set("mlp", "geglu")
+    # a LayerNorm without bias counts (and is named) as an RMSNorm
+    r.set("norm", "layernorm" if r.flag("norm_bias", False) else "rmsnorm", "norm_bias")
+    attention_bias = r.flag("attention_bias", False)
+    r.set("qkv_bias", attention_bias, "attention_bias")
+    r.set("o_bias", attention_bias, "attention_bias")
+    r.set("mlp_bias", r.flag("mlp_bias", False), "mlp_bias")
+    r.set("embedding_norm", True)
+    r.set("final_norm", True)
+    r.set("blocks", {"first": {"input_norm": False}})
+    r.set("stack", [{"block": "first", "layers": 1}, {"block": "default"}])
+
+
+def _deberta_v2(r: ConfigReader) -> None:
+    """DeBERTa-v2/v3: BERT's post-norm blocks, absolute positions only when
+    position_biased_input, relative embeddings (and their norm) once for the encoder, and
+    position projections per attention when keys are not shared."""
+    d_model, _ = _bert_core(r)
+    embedding = r.size("embedding_size", nullable=True, default=d_model)
+    if embedding is not None and d_model is not None and embedding != d_model:
+        # the embedding norm is hidden-wide after a bias-free projection: not modelled
+        r.unsupported("embedding_size", "an embedding_size other than hidden_size")
+    if r.count("conv_kernel_size", default=0):
+        r.unsupported("conv_kernel_size", "conv_kernel_size (a convolution after layer 0)")
+    learned = r.flag("position_biased_input", True)
+    _encoder(r, types=_types(r, 0), positional="learned" if learned else "none")
+    if r.flag("relative_attention", False):
+        rows = _signed(r, "position_buckets", -1)
+        if rows <= 0:
+            rows = _signed(r, "max_relative_positions", -1)
+            if rows < 1:
+                rows = r.size("max_position_embeddings", default=512)
+        r.set("relative_embeddings", 2 * rows, "position_buckets", "max_relative_positions")
+        if not r.flag("share_att_key", False):
+            kinds = _pos_att_type(r)
+            which = {(True, True): "both", (True, False): "key", (False, True): "query"}
+            projections = which.get(("c2p" in kinds, "p2c" in kinds))
+            if projections:
+                r.set("position_projections", projections, "pos_att_type")
+    norm = r.text("norm_rel_ebd", "none")
+    if "layer_norm" in [x.strip() for x in norm.lower().split("|")]:
+        r.set("relative_embeddings_norm", True, "norm_rel_ebd")
+
+
+def _signed(r: ConfigReader, key: str, default: int) -> int:
+    """An integer of either sign (DeBERTa's -1 means 'not set')."""
+    value = r.value(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        r.error(key, f"'{key}' must be an integer, got {show(value)}")
+        return default
+    return value
+
+
+def _pos_att_type(r: ConfigReader) -> list[str]:
+    """DeBERTa's pos_att_type: 'c2p|p2c' (lower-cased, split) or a list of strings."""
+    value = r.value("pos_att_type")
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [x.strip() for x in value.lower().split("|")]
+    if isinstance(value, list) and all(isinstance(x, str) for x in value):
+        return value
+    r.error("pos_att_type", f"'pos_att_type' must be a string or a list, got {show(value)}")
+    return []
 
 
 def _mpnet(r: ConfigReader) -> None:
@@ -213,8 +354,6 @@ def _t5_mlp(r: ConfigReader) -> str:
     proj = r.text("feed_forward_proj", "relu")
     parts = proj.split("-")
     if len(parts) > 2 or (len(parts) == 2 and parts[0] != "gated") or not parts[-1]:
-        from archcalc.hf import show
-
         r.unsupported("feed_forward_proj", f"feed_forward_proj '{show(proj)}'")
     gated = r.flag("is_gated_act", parts[0] == "gated" and len(parts) == 2)
     act = parts[-1]
@@ -241,6 +380,23 @@ def _t5(r: ConfigReader) -> None:
     _tie(r, True)
 
 
+def _umt5(r: ConfigReader) -> None:
+    """UMT5: T5 with a relative position bias in every self-attention, not only the first."""
+    _t5(r)
+    r.set("relative_attention_per_layer", True)
+
+
+def _longt5(r: ConfigReader) -> None:
+    """LongT5 with local attention: T5's parameters exactly (the transient-global kind adds
+    a global relative bias and norm per layer, not modelled)."""
+    r.only(
+        "encoder_attention_type",
+        "local",
+        why="encoder_attention_type other than 'local' (transient-global attention)",
+    )
+    _t5(r)
+
+
 def _bart_with(
     *,
     layers: int = 12,
@@ -253,6 +409,11 @@ def _bart_with(
     embedding_norm: bool = False,
     final_norm: bool = False,
     attention_bias: tuple[str, bool] | None = None,
+    vocab: str = "vocab_size",
+    positions_key: str = "max_position_embeddings",
+    decoder_positions: tuple[str, int] | None = None,
+    global_attention: bool = False,
+    tied: bool = True,
 ) -> Translator:
     """A translator for a BART-layout encoder-decoder (one shared token embedding, a
     LayerNorm'd block of attention and a two-matrix MLP with biases, cross-attention in the
@@ -264,33 +425,41 @@ def _bart_with(
     the embeddings of each stack (``layernorm_embedding``); ``final_norm``: a norm ending
     each stack (the pre-norm types' ``layer_norm``); ``attention_bias``: the config flag
     for the attention projections' biases and its class default (BigBird-Pegasus
-    ``("use_bias", False)``; None: always biased).
+    ``("use_bias", False)``; None: always biased); ``vocab``: the key of the (source)
+    vocabulary; ``positions_key``: the key of the position table's rows (and
+    ``decoder_positions``: key and default of the decoder's own, LED); ``global_attention``:
+    Longformer's global q, k, v in the encoder's self-attention (LED); ``tied``: the LM
+    head is tied to the one shared token embedding (False: the caller reads the
+    embeddings and their tie, Marian unshared, FSMT).
     A decoder of another MLP width or head count is a decoder stack of its own kind of
     block (the heads change no shape, but must divide d_model).
     """
 
     def translate(r: ConfigReader) -> None:
         r.set("architecture", "encoder-decoder")
-        # Transformers 5 unties the encoder's and decoder's token embeddings too (four
-        # tables), 4.x only the LM head (two): the releases disagree, so archcalc does not
-        # guess.
-        r.only(
-            "tie_word_embeddings",
-            True,
-            why="tie_word_embeddings: false (transformers 4 and 5 build different models from it)",
-        )
+        if tied:
+            # Transformers 5 unties the encoder's and decoder's token embeddings too (four
+            # tables), 4.x only the LM head (two): the releases disagree, so archcalc does
+            # not guess.
+            r.only(
+                "tie_word_embeddings",
+                True,
+                why="tie_word_embeddings: false (transformers 4 and 5 build different models "
+                "from it)",
+            )
         n_layers = r.size("encoder_layers", "num_hidden_layers", default=layers)
         r.set("n_layers", n_layers, "encoder_layers", "num_hidden_layers")
         d_model = r.size("d_model", "hidden_size")
         r.set("d_model", d_model, "d_model", "hidden_size")
         heads = r.size("encoder_attention_heads", "num_attention_heads", default=n_heads)
         r.set("n_heads", heads, "encoder_attention_heads", "num_attention_heads")
-        r.set("vocab_size", r.size("vocab_size"), "vocab_size")
+        r.set("vocab_size", r.size(vocab), vocab)
         decoder = r.size("decoder_layers", default=decoder_layers or layers)
         r.set("n_decoder_layers", decoder, "decoder_layers")
         d_ff = r.size("encoder_ffn_dim", default=ffn)
         r.set("d_ff", d_ff, "encoder_ffn_dim")
-        kind = {}  # what the decoder's blocks change
+        # what the decoder's blocks change
+        kind: dict[str, Any] = {"global_attention": False} if global_attention else {}
         decoder_ff = r.size("decoder_ffn_dim", default=ffn)
         if decoder_ff is not None and d_ff is not None and decoder_ff != d_ff:
             kind["d_ff"] = decoder_ff
@@ -300,11 +469,16 @@ def _bart_with(
         if kind:
             source = ("decoder_ffn_dim",) if "d_ff" in kind else ("decoder_attention_heads",)
             r.set("decoder_stack", [{"block": kind}], *source)
+        if global_attention:
+            r.set("global_attention", True)
         if positions == "buffer":
             r.set("positional", "sinusoidal")
         else:
-            rows = r.size("max_position_embeddings", default=max_len)
-            r.set("max_seq_len", rows, "max_position_embeddings")
+            rows = r.size(positions_key, default=max_len)
+            r.set("max_seq_len", rows, positions_key)
+            if decoder_positions is not None:
+                key, default = decoder_positions
+                r.set("decoder_max_seq_len", r.size(key, default=default), key)
             r.set("positional", "learned" if positions == "learned" else "sinusoidal")
             if positions == "table":
                 r.set("sinusoidal_table", True)
@@ -318,7 +492,8 @@ def _bart_with(
             r.set("o_bias", False, attention_bias[0])
         r.set("final_norm", final_norm)
         r.set("embedding_norm", embedding_norm)
-        _tie(r, True)
+        if tied:
+            _tie(r, True)
 
     return translate
 
@@ -327,17 +502,54 @@ _bart = _bart_with(offset=2, embedding_norm=True)
 
 
 def _marian(r: ConfigReader) -> None:
-    """Marian: post-norm, sinusoidal tables as parameters, the source and target sharing
-    one vocabulary (separate decoder embeddings are refused)."""
-    r.only(
-        "share_encoder_decoder_embeddings",
-        True,
-        why="share_encoder_decoder_embeddings: false (separate decoder embeddings)",
-    )
-    vocab, decoder_vocab = r.size("vocab_size"), r.size("decoder_vocab_size", nullable=True)
-    if decoder_vocab is not None and vocab is not None and decoder_vocab != vocab:
-        r.unsupported("decoder_vocab_size", "a decoder_vocab_size other than vocab_size")
-    _bart_with(positions="table")(r)
+    """Marian: post-norm, sinusoidal tables as parameters. With shared embeddings one
+    table serves both stacks and the LM head; without, the decoder has its own
+    (decoder_vocab_size rows) and the LM head is tied to it or not (tie_word_embeddings)."""
+    vocab = r.size("vocab_size")
+    decoder_vocab = r.size("decoder_vocab_size", default=vocab, nullable=True)
+    if r.flag("share_encoder_decoder_embeddings", True):
+        if decoder_vocab is not None and vocab is not None and decoder_vocab != vocab:
+            # the decoder's table is replaced by the shared one: transformers ties tables
+            # of two shapes
+            r.unsupported("decoder_vocab_size", "a decoder_vocab_size other than vocab_size")
+        _bart_with(positions="table")(r)
+        return
+    _bart_with(positions="table", tied=False)(r)
+    r.set("decoder_vocab_size", decoder_vocab or vocab, "decoder_vocab_size", "vocab_size")
+    _tie(r, True)
+
+
+def _fsmt(r: ConfigReader) -> None:
+    """FSMT: source and target vocabularies, sinusoidal tables of max_position_embeddings +
+    pad_token_id + 1 rows (parameters), an output projection of its own unless
+    tie_word_embeddings ties it and the source table to the target's."""
+    _bart_with(positions="table", vocab="src_vocab_size", tied=False, max_len=1024)(r)
+    rows, pad = r.size("max_position_embeddings", default=1024), r.count("pad_token_id", default=1)
+    if rows is not None and pad is not None:
+        r.set("max_seq_len", rows + pad + 1, "max_position_embeddings", "pad_token_id")
+    source, target = r.size("src_vocab_size"), r.size("tgt_vocab_size")
+    if r.flag("tie_word_embeddings", False):
+        if source != target:
+            r.unsupported("tie_word_embeddings", "tie_word_embeddings with two vocabularies")
+        r.set("tie_embeddings", True, "tie_word_embeddings")
+        return
+    r.set("decoder_vocab_size", target, "tgt_vocab_size")
+    r.set("tie_embeddings", False, "tie_word_embeddings")
+
+
+def _roformer(r: ConfigReader) -> None:
+    """RoFormer: BERT's post-norm blocks with rotary attention, a sinusoidal table one head
+    wide stored as a parameter, embeddings of embedding_size projected when they differ."""
+    _no_cross_attention(r)
+    d_model, n_heads = _bert_core(r)
+    _encoder(r, types=_types(r), positional="sinusoidal")
+    r.set("max_seq_len", r.size("max_position_embeddings", default=1536), "max_position_embeddings")
+    r.set("sinusoidal_table", True)
+    if d_model is not None and n_heads is not None:
+        r.set("sinusoidal_table_width", d_model // n_heads, "hidden_size", "num_attention_heads")
+    embedding = r.size("embedding_size", default=d_model, nullable=True)
+    if embedding is not None and embedding != d_model:
+        r.set("d_embed", embedding, "embedding_size")
 
 
 def _mvp(r: ConfigReader) -> None:
@@ -371,6 +583,12 @@ ENCODERS: dict[str, Translator] = {
     "flaubert": _xlm,
     "nomic_bert": _nomic_bert,
     "jina_embeddings_v3": _jina_embeddings_v3,
+    "nystromformer": _nystromformer,
+    "fnet": _fnet,
+    "longformer": _longformer,
+    "modernbert": _modernbert,
+    "deberta-v2": _deberta_v2,
+    "roformer": _roformer,
     "eurobert": _llama_encoder,
     "ultrabert": _llama_encoder,
 }
@@ -379,6 +597,8 @@ ENCODERS: dict[str, Translator] = {
 SEQ2SEQ: dict[str, Translator] = {
     "t5": _t5,
     "mt5": _t5,
+    "umt5": _umt5,
+    "longt5": _longt5,
     "bart": _bart,
     "mbart": _bart_with(offset=2, embedding_norm=True, final_norm=True),
     "plbart": _bart_with(layers=6, ffn=3072, n_heads=12, offset=2, embedding_norm=True),
@@ -390,6 +610,8 @@ SEQ2SEQ: dict[str, Translator] = {
         layers=2, decoder_layers=24, ffn=10240, n_heads=32, max_len=128, final_norm=True
     ),
     "blenderbot-small": _bart_with(layers=8, ffn=2048, max_len=512, embedding_norm=True),
+    "led": _led,
+    "fsmt": _fsmt,
     "bigbird_pegasus": _bart_with(
         layers=16, max_len=4096, embedding_norm=True, attention_bias=("use_bias", False)
     ),
@@ -433,16 +655,22 @@ ATTRIBUTE_MAPS: dict[str, dict[str, str]] = {
             "blenderbot",
             "blenderbot-small",
             "bigbird_pegasus",
+            "led",
         ),
         _BART_NAMES,
     ),
+    "fsmt": {
+        "num_attention_heads": "encoder_attention_heads",
+        "hidden_size": "d_model",
+        "vocab_size": "tgt_vocab_size",
+        "num_hidden_layers": "encoder_layers",
+    },
     "distilbert": {
         "hidden_size": "dim",
         "num_attention_heads": "n_heads",
         "num_hidden_layers": "n_layers",
     },
-    "t5": _T5_NAMES,
-    "mt5": _T5_NAMES,
+    **dict.fromkeys(("t5", "mt5", "umt5", "longt5"), _T5_NAMES),
 }
 
 

@@ -568,7 +568,6 @@ ENCODER_CASES: dict[str, dict[str, Any]] = {
             "megatron-bert",
             "roberta-prelayernorm",
             "xlm-roberta-xl",
-            "yoso",
             "mra",
             "nomic_bert",
             "jina_embeddings_v3",
@@ -577,6 +576,56 @@ ENCODER_CASES: dict[str, dict[str, Any]] = {
     "electra": {"model_type": "electra", "config": {**BERT, "embedding_size": 16}},
     "rembert": {"model_type": "rembert", "config": {**BERT, "input_embedding_size": 16}},
     "mpnet": {"model_type": "mpnet", "config": {**BERT, "relative_attention_num_buckets": 8}},
+    "roformer": {"model_type": "roformer", "config": {**BERT, "embedding_size": 16}},
+    "led": {
+        "model_type": "led",
+        "config": {
+            **{k: v for k, v in BART.items() if k != "max_position_embeddings"},
+            **TOKENS,
+            "max_encoder_position_embeddings": 64,
+            "max_decoder_position_embeddings": 40,
+            "attention_window": 8,
+        },
+    },
+    "fsmt": {
+        "model_type": "fsmt",
+        "config": {
+            **{k: v for k, v in BART.items() if k != "vocab_size"},
+            **TOKENS,
+            "src_vocab_size": 64,
+            "tgt_vocab_size": 48,
+            "langs": ["en", "de"],
+        },
+    },
+    "marian-unshared": {
+        "model_type": "marian",
+        "config": {
+            **BART,
+            **TOKENS,
+            "share_encoder_decoder_embeddings": False,
+            "decoder_vocab_size": 48,
+        },
+    },
+    "yoso": {"model_type": "yoso", "config": {**BERT, "conv_window": 3}},
+    "nystromformer": {
+        "model_type": "nystromformer",
+        "config": {**BERT, "conv_kernel_size": 5, "segment_means_seq_len": 16, "num_landmarks": 4},
+    },
+    "fnet": {"model_type": "fnet", "config": {**BERT, "type_vocab_size": 4}},
+    "longformer": {"model_type": "longformer", "config": {**BERT, "attention_window": 8}},
+    "modernbert": {"model_type": "modernbert", "config": {**BERT, **TOKENS}},
+    "deberta-v2": {
+        "model_type": "deberta-v2",
+        "config": {
+            **BERT,
+            "relative_attention": True,
+            "pos_att_type": "p2c|c2p",
+            "position_buckets": 8,
+            "norm_rel_ebd": "layer_norm",
+            "share_att_key": False,
+            "position_biased_input": False,
+        },
+    },
     **{
         t: {
             "model_type": t,
@@ -592,7 +641,7 @@ ENCODER_CASES: dict[str, dict[str, Any]] = {
         for t in ("xlm", "flaubert")
     },
     **{t: {"model_type": t, "config": {**LLAMA, **TOKENS}} for t in ("eurobert", "ultrabert")},
-    "mt5": {"model_type": "mt5", "config": CASES["t5"]["config"]},
+    **{t: {"model_type": t, "config": CASES["t5"]["config"]} for t in ("mt5", "umt5", "longt5")},
     **{
         t: {"model_type": t, "config": {**BART, **TOKENS}}
         for t in (

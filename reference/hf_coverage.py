@@ -44,6 +44,7 @@ full run.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -176,7 +177,9 @@ def default_config(model_type: str) -> tuple[dict[str, Any], list[str]]:
 def measure(data: dict[str, Any], auto_class: str) -> dict[str, Any]:
     """Build a config.json's model (``hf_counts.measure``), or record why it cannot be."""
     try:
-        entry = hf_counts.measure(data, auto_class)
+        # a copy: transformers fills nested values (rope_parameters) in place, and the
+        # perturbed configs share them with the default config
+        entry = hf_counts.measure(copy.deepcopy(data), auto_class)
     except Exception as exc:  # the config is not buildable: that is a fact to record
         text = str(exc).strip().splitlines()
         return {"error": f"{type(exc).__name__}: {text[0][:160] if text else ''}"}
