@@ -39,6 +39,8 @@ BUILTIN_PLUGINS = (
     "archcalc.plugins.cnn_layers",
     "archcalc.plugins.cnn",
     "archcalc.plugins.vit",
+    "archcalc.plugins.rwkv",
+    "archcalc.plugins.xlstm",
 )
 ENTRY_POINT_GROUP = "archcalc"
 ENV_PLUGINS = "ARCHCALC_PLUGINS"

@@ -408,6 +408,28 @@ CASES: dict[str, dict[str, Any]] = {
         },
     },
     "lfm2": {"model_type": "lfm2", "config": {**LLAMA, "pad_token_id": 0}},
+    # recurrent families of their own (plugins/rwkv.py, plugins/xlstm.py)
+    "rwkv": {
+        "model_type": "rwkv",
+        "config": {
+            "num_hidden_layers": 2,
+            "hidden_size": 32,
+            "attention_hidden_size": 24,
+            "intermediate_size": 48,
+            "vocab_size": 64,
+            "context_length": 128,
+        },
+    },
+    "xlstm": {
+        "model_type": "xlstm",
+        "config": {
+            "num_hidden_layers": 2,
+            "hidden_size": 64,
+            "num_heads": 4,
+            "vocab_size": 64,
+            "use_bias": True,
+        },
+    },
 }
 
 

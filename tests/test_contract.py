@@ -133,19 +133,19 @@ def check(spec):
 
 @hookimpl
 def archcalc_families():
-    return [Family(name="rwkv", description="RWKV", fields=(
+    return [Family(name="toyrnn", description="ToyRNN", fields=(
         Field("width", "size", "w"), Field("n_layers", "size", "L"),
         Field("head_size", "size", "h", default="width // 8"),
     ), count=count, check=check)]
 """
 
-RWKV = "family: rwkv\nwidth: 64\nn_layers: 2\n"
+TOYRNN = "family: toyrnn\nwidth: 64\nn_layers: 2\n"
 
 
 def family(
     tmp_path: Path, count: str = "return Breakdown((Part('w', v.width),))", check: str = "pass"
 ) -> Path:
-    return write(tmp_path, "rwkv.py", FAMILY_PLUGIN.format(count=count, check=check))
+    return write(tmp_path, "toyrnn.py", FAMILY_PLUGIN.format(count=count, check=check))
 
 
 @pytest.mark.parametrize(
@@ -163,25 +163,25 @@ def test_a_broken_family_count_is_blamed_with_the_family_line(
     tmp_path: Path, count: str, command: str, expected: str
 ) -> None:
     plugin = family(tmp_path, count=count)
-    spec = write(tmp_path, "r.yaml", RWKV)
+    spec = write(tmp_path, "r.yaml", TOYRNN)
     line = one_plugin_line(run(command, spec, "--plugin", plugin))
-    assert f"plugin '{plugin}'" in line and "family 'rwkv'" in line
+    assert f"plugin '{plugin}'" in line and "family 'toyrnn'" in line
     assert f"{spec}:1:9" in line and expected in line
     assert "failed while checking" not in line
 
 
 def test_a_check_on_a_misspelt_field_is_refused_not_placed_at_the_start(tmp_path: Path) -> None:
     plugin = family(tmp_path, check="spec.error('widht', 'too wide')")
-    spec = write(tmp_path, "r.yaml", RWKV)
+    spec = write(tmp_path, "r.yaml", TOYRNN)
     line = one_plugin_line(run("validate", spec, "--plugin", plugin))
-    assert "failed while checking: family 'rwkv'" in line
-    assert "'widht', which is neither a field of family 'rwkv' nor a key" in line
+    assert "failed while checking: family 'toyrnn'" in line
+    assert "'widht', which is neither a field of family 'toyrnn' nor a key" in line
     assert "did you mean 'width'?" in line
 
 
 def test_a_check_on_a_defaulted_field_points_at_what_caused_the_default(tmp_path: Path) -> None:
     plugin = family(tmp_path, check="spec.error('head_size', 'head_size must be 16')")
-    spec = write(tmp_path, "r.yaml", RWKV)
+    spec = write(tmp_path, "r.yaml", TOYRNN)
     result = run("validate", spec, "--plugin", plugin)
     assert result.exit_code == 1, result.output
     assert f"{spec}:2:8: error: head_size must be 16" in result.stdout  # at width: 64
@@ -189,7 +189,7 @@ def test_a_check_on_a_defaulted_field_points_at_what_caused_the_default(tmp_path
 
 def test_a_check_on_a_key_the_spec_cannot_have_is_refused(tmp_path: Path) -> None:
     plugin = family(tmp_path, check="spec.warning(('extra', 'x'), 'consider extra.x')")
-    spec = write(tmp_path, "r.yaml", RWKV)
+    spec = write(tmp_path, "r.yaml", TOYRNN)
     line = one_plugin_line(run("validate", spec, "--plugin", plugin))
     assert "'extra.x', which is neither a field" in line
 
@@ -401,9 +401,9 @@ def test_a_plugin_that_registers_nothing_is_pointed_out(tmp_path: Path) -> None:
 
 def test_a_family_using_exact_values_for_counts_is_caught_by_the_probe(tmp_path: Path) -> None:
     plugin = family(tmp_path, count="return Breakdown((Part('w', spec.exact('width') * 2),))")
-    spec = write(tmp_path, "r.yaml", RWKV)
+    spec = write(tmp_path, "r.yaml", TOYRNN)
     line = one_plugin_line(run("formula", spec, "--plugin", plugin))
-    assert f"plugin '{plugin}' failed while building the formula: family 'rwkv'" in line
+    assert f"plugin '{plugin}' failed while building the formula: family 'toyrnn'" in line
     assert f"{spec}:1:9" in line and "its formula is not symbolic: at" in line
 
 
@@ -414,7 +414,7 @@ def test_the_probe_accepts_honest_structure_decisions(tmp_path: Path) -> None:
         "    return Breakdown(tuple(parts))"
     )
     plugin = family(tmp_path, count=count)
-    spec = write(tmp_path, "r.yaml", RWKV)
+    spec = write(tmp_path, "r.yaml", TOYRNN)
     result = run("formula", spec, "--format", "json", "--plugin", plugin)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["total_params"] == 64 * 2 + 64
@@ -454,7 +454,7 @@ def compute(spec, seq_len):
 
 @hookimpl
 def archcalc_families():
-    return [Family(name="rwkv", description="RWKV", fields=(Field("width", "size", "w"),),
+    return [Family(name="toyrnn", description="ToyRNN", fields=(Field("width", "size", "w"),),
                    count=lambda s: Breakdown((Part("w", s.values.width),)), compute=compute)]
 """
 
@@ -474,12 +474,12 @@ def archcalc_families():
     ],
 )
 def test_family_compute_is_a_checked_public_api(tmp_path: Path, body: str, expected: str) -> None:
-    plugin = write(tmp_path, "rwkv.py", COMPUTE_PLUGIN.format(body=body))
-    spec = write(tmp_path, "r.yaml", "family: rwkv\nwidth: 64\n")
+    plugin = write(tmp_path, "toyrnn.py", COMPUTE_PLUGIN.format(body=body))
+    spec = write(tmp_path, "r.yaml", "family: toyrnn\nwidth: 64\n")
     result = run("size", spec, "--plugin", plugin)
     if not expected:
         assert result.exit_code == 0, result.output
         assert "262,144" in result.stdout  # 2 * 64 * 2048 forward FLOPs per sequence
         return
     line = one_plugin_line(result)
-    assert "failed while computing sizes: family 'rwkv'" in line and expected in line
+    assert "failed while computing sizes: family 'toyrnn'" in line and expected in line

@@ -153,6 +153,9 @@ NO_PUBLIC_CONFIG_YET = frozenset(
         "minimax_m2",
         "sarvam_mla",
         "youtu",
+        # recurrent families of their own (plugins/rwkv.py, plugins/xlstm.py)
+        "rwkv",
+        "xlstm",
     }
 )
 

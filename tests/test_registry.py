@@ -263,10 +263,10 @@ def test_broken_installed_plugin_does_not_break_commands_that_do_not_need_it(
 def test_spec_needing_a_broken_installed_plugin_blames_the_plugin(
     tmp_path: Path, broken_entry_point: str
 ) -> None:
-    spec = write(tmp_path, "s.yaml", "family: rwkv\nwidth: 3\n")
+    spec = write(tmp_path, "s.yaml", "family: toyrnn\nwidth: 3\n")
     result = run("validate", spec)
     assert result.exit_code == 3, result.output
-    assert "no family 'rwkv' is registered, and plugin 'brokenep' failed to load" in result.stderr
+    assert "no family 'toyrnn' is registered, and plugin 'brokenep' failed to load" in result.stderr
     assert "Traceback" not in result.output
 
 

@@ -56,10 +56,10 @@ def test_a_broken_config_is_a_located_error_and_exit_1(tmp_path: Path) -> None:
 
 def test_unknown_model_type_exit_1_says_where_the_list_is(tmp_path: Path) -> None:
     config = tmp_path / "config.json"
-    config.write_text('{"model_type": "rwkv"}')
+    config.write_text('{"model_type": "toyrnn"}')
     result = runner.invoke(app, ["import-hf", str(config)])
     assert result.exit_code == 1
-    assert "unsupported model_type 'rwkv': no installed plugin reads it" in result.stderr
+    assert "unsupported model_type 'toyrnn': no installed plugin reads it" in result.stderr
     assert "`archcalc plugins` lists them" in result.stderr
 
 
