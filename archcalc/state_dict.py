@@ -1252,6 +1252,30 @@ HYBRID = (
     _llama("qwen3_5_text", fuse=(_GATED_Q,)),
     _llama("qwen3_5_moe_text", _SHARED_EXPERT, fuse=(_GATED_Q,)),
     _llama(
+        "lara_mini",
+        _SHARED_EXPERT,
+        (rf"{_L}\.linear_attn\.norm\.weight", r"model.layers.\1.linear_attn.out_norm.weight"),
+        # stacked experts are saved as bare parameters (no ".weight")
+        (
+            rf"{_L}\.mlp\.experts\.(gate_up_proj|down_proj)\.weight",
+            r"model.layers.\1.mlp.experts.\2",
+        ),
+        fuse=(
+            # the checkpoints keep the DeltaNet's input projections in one in_proj
+            Fuse(
+                (
+                    "linear_attn.in_proj_qkv",
+                    "linear_attn.in_proj_z",
+                    "linear_attn.in_proj_b",
+                    "linear_attn.in_proj_a",
+                ),
+                "linear_attn.in_proj",
+            ),
+            Fuse(("mlp.experts.gate_proj", "mlp.experts.up_proj"), "mlp.experts.gate_up_proj", 1),
+        ),
+        split_experts=False,
+    ),
+    _llama(
         "lfm2",
         (rf"{_L}\.self_attn\.o_proj\.weight", r"model.layers.\1.self_attn.out_proj.weight"),
         (rf"{_L}\.self_attn\.(q|k)_norm\.weight", r"model.layers.\1.self_attn.\2_layernorm.weight"),

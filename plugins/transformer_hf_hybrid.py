@@ -2,7 +2,7 @@
 
 Decoders whose blocks are not all attention + MLP: state-space mixers (Mamba in Jamba
 and Falcon-Mamba, Mamba-2 in Bamba, Nemotron-H and Granite 4), gated DeltaNet linear
-attention (Qwen3-Next, Qwen3.5), blocks of one sub-layer (Nemotron-H). Each translator
+attention (Qwen3-Next, Qwen3.5, LARA mini), blocks of one sub-layer (Nemotron-H). Each translator
 reads the config keys that place the mixers and experts layer by layer (periods and
 offsets, index lists, per-layer type lists, pattern strings) and writes the transformer
 spec's ``blocks`` + ``stack``: a repeating ``pattern`` when the layers repeat, runs of
@@ -449,23 +449,17 @@ def _falcon_mamba(r: ConfigReader) -> None:
 # ------------------------------------------------------------------ gated DeltaNet hybrids
 
 
-def _deltanet(r: ConfigReader, *, kv_heads: int, others: str) -> list[str] | None:
-    """Qwen3-Next / Qwen3.5: gated DeltaNet in ``linear_attention`` layers, gated full
-    attention (q_proj doubled for the output gate, per-head q/k norms) in
-    ``full_attention`` ones; ``others`` says what the remaining layer types build
-    ("full": attention too; "nomixer": no mixer, refused). Returns each layer's mixer."""
-    n_layers, _, _ = _decoder(r, positional="rope")
-    _kv_heads(r, "num_key_value_heads", kv_heads)
-    r.set("d_head", r.size("head_dim", default=256), "head_dim")
-    if r.flag("attention_bias", False):
-        # The fused gate shares q_proj's bias (2 × heads × head_dim); the spec's gate has none.
-        r.unsupported("attention_bias", "attention_bias (the gated q_proj's bias)")
-    r.set("bias", False)
+def _deltanet_group(r: ConfigReader, *, key_heads: int, value_heads: int) -> None:
+    """Qwen3.5's gated DeltaNet mixer from the ``linear_*`` keys (head widths 128, conv 4)."""
     r.set("mixer", "gated_deltanet")
-    r.set("deltanet.key_heads", r.size("linear_num_key_heads", default=16), "linear_num_key_heads")
+    r.set(
+        "deltanet.key_heads",
+        r.size("linear_num_key_heads", default=key_heads),
+        "linear_num_key_heads",
+    )
     r.set(
         "deltanet.value_heads",
-        r.size("linear_num_value_heads", default=32),
+        r.size("linear_num_value_heads", default=value_heads),
         "linear_num_value_heads",
     )
     r.set(
@@ -479,6 +473,21 @@ def _deltanet(r: ConfigReader, *, kv_heads: int, others: str) -> list[str] | Non
     r.set(
         "deltanet.conv_size", r.size("linear_conv_kernel_dim", default=4), "linear_conv_kernel_dim"
     )
+
+
+def _deltanet(r: ConfigReader, *, kv_heads: int, others: str) -> list[str] | None:
+    """Qwen3-Next / Qwen3.5: gated DeltaNet in ``linear_attention`` layers, gated full
+    attention (q_proj doubled for the output gate, per-head q/k norms) in
+    ``full_attention`` ones; ``others`` says what the remaining layer types build
+    ("full": attention too; "nomixer": no mixer, refused). Returns each layer's mixer."""
+    n_layers, _, _ = _decoder(r, positional="rope")
+    _kv_heads(r, "num_key_value_heads", kv_heads)
+    r.set("d_head", r.size("head_dim", default=256), "head_dim")
+    if r.flag("attention_bias", False):
+        # The fused gate shares q_proj's bias (2 × heads × head_dim); the spec's gate has none.
+        r.unsupported("attention_bias", "attention_bias (the gated q_proj's bias)")
+    r.set("bias", False)
+    _deltanet_group(r, key_heads=16, value_heads=32)
     types = _layer_type_list(r, "layer_types", n_layers)
     if types is None and not r.present("layer_types") and isinstance(n_layers, int):
         interval = r.size("full_attention_interval", default=4)
@@ -566,6 +575,56 @@ def _qwen3_5_moe_text(r: ConfigReader) -> None:
     r.set("d_ff", r.spec.get("moe", {}).get("d_ff_expert"), "moe_intermediate_size")
     if mixers is not None:
         _deltanet_layout(r, mixers)
+
+
+#: LaraMiniConfig's layer types when it gives none: this pattern, repeated.
+LARA_PATTERN = (
+    "linear_attention",
+    "sliding_attention",
+    "linear_attention",
+    "full_attention",
+    "sliding_attention",
+)
+
+
+def _lara_mini(r: ConfigReader) -> None:
+    """LARA mini: Qwen3.5's gated DeltaNet in ``linear_attention`` layers, Qwen3's attention
+    (per-head q/k norms, no output gate; ``attention_bias`` on q, k, v and o) in every
+    other layer type; in every layer routed experts plus a shared expert added without a
+    gate, and no dense MLP (d_ff is the experts' width)."""
+    n_layers, _, _ = _decoder(r, positional="rope", tie=True)
+    _kv_heads(r, "num_key_value_heads", 4)
+    r.set("d_head", r.size("head_dim", default=128), "head_dim")
+    _deltanet_group(r, key_heads=8, value_heads=16)
+    keys, values = (r.spec["deltanet"].get(k) for k in ("key_heads", "value_heads"))
+    if isinstance(keys, int) and isinstance(values, int) and values % keys:
+        r.error(
+            "linear_num_value_heads",
+            f"'linear_num_value_heads' ({values}) must be a multiple of 'linear_num_key_heads' "
+            f"({keys}); transformers refuses this config",
+        )
+    r.set("moe.n_experts", r.size("num_experts", default=128), "num_experts")
+    r.set("moe.top_k", r.size("num_experts_per_tok", default=4), "num_experts_per_tok")
+    width = r.size("moe_intermediate_size", default=512)
+    r.set("moe.d_ff_expert", width, "moe_intermediate_size")
+    r.set("d_ff", width, "moe_intermediate_size")
+    r.set("moe.n_shared_experts", 1)
+    r.set(
+        "moe.d_ff_shared",
+        r.size("shared_expert_intermediate_size", default=512),
+        "shared_expert_intermediate_size",
+    )
+    types = _layer_type_list(r, "layer_types", n_layers)
+    if types is None and not r.present("layer_types") and isinstance(n_layers, int):
+        types = [LARA_PATTERN[i % len(LARA_PATTERN)] for i in range(n_layers)]
+    if types is None:
+        return
+    attention: dict[str, Any] = {"mixer": "attention", "qk_norm": True}
+    if r.flag("attention_bias", False):
+        attention["bias"] = True
+        attention["mlp_bias"] = False
+    kinds = ["default" if t == "linear_attention" else "attention" for t in types]
+    _layout(r, kinds, {"attention": attention}, "layer_types", "attention_bias")
 
 
 def _olmo_hybrid(r: ConfigReader) -> None:
@@ -677,6 +736,7 @@ TRANSLATORS: dict[str, Translator] = {
     "falcon_mamba": _falcon_mamba,
     "lfm2": _lfm2,
     "olmo_hybrid": _olmo_hybrid,
+    "lara_mini": _lara_mini,
     "qwen3_next": _qwen3_next,
     "qwen3_5_text": _qwen3_5_text,
     "qwen3_5_moe_text": _qwen3_5_moe_text,

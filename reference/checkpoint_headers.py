@@ -408,6 +408,23 @@ CASES: dict[str, dict[str, Any]] = {
         },
     },
     "lfm2": {"model_type": "lfm2", "config": {**LLAMA, "pad_token_id": 0}},
+    "lara_mini": {
+        "model_type": "lara_mini",
+        "config": {
+            **LLAMA,
+            "head_dim": 8,
+            "layer_types": ["linear_attention", "sliding_attention"],
+            "linear_num_key_heads": 2,
+            "linear_num_value_heads": 4,
+            "linear_key_head_dim": 8,
+            "linear_value_head_dim": 6,
+            "num_experts": 3,
+            "num_experts_per_tok": 2,
+            "moe_intermediate_size": 16,
+            "shared_expert_intermediate_size": 24,
+            "attention_bias": True,
+        },
+    },
     # recurrent families of their own (plugins/rwkv.py, plugins/xlstm.py)
     "rwkv": {
         "model_type": "rwkv",

@@ -153,6 +153,7 @@ NO_PUBLIC_CONFIG_YET = frozenset(
         "minimax_m2",
         "sarvam_mla",
         "youtu",
+        "lara_mini",
         # recurrent families of their own (plugins/rwkv.py, plugins/xlstm.py)
         "rwkv",
         "xlstm",

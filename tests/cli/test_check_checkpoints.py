@@ -87,6 +87,14 @@ ONE_MORE: dict[str, tuple[tuple[str, ...], int, int]] = {
         0,
         2,
     ),
+    "lara_mini": (
+        (
+            "num_hidden_layers=3",
+            'layer_types=["linear_attention","sliding_attention","linear_attention"]',
+        ),
+        0,
+        2,
+    ),
     "nemotron_h": (
         ('layers_block_type=["linear_attention","moe","full_attention","mlp","linear_attention"]',),
         0,
