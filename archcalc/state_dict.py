@@ -1252,6 +1252,21 @@ HYBRID = (
     _llama("qwen3_5_text", fuse=(_GATED_Q,)),
     _llama("qwen3_5_moe_text", _SHARED_EXPERT, fuse=(_GATED_Q,)),
     _llama(
+        "llama4_text",
+        Rule(
+            rf"{_L}\.mlp\.experts\.(gate_up_proj|down_proj)\.weight",
+            r"model.layers.\1.feed_forward.experts.\2",
+            transpose=True,
+        ),
+        (rf"{_L}\.mlp\.gate\.weight", r"model.layers.\1.feed_forward.router.weight"),
+        (rf"{_L}\.mlp\.shared_experts\.(.+)", r"model.layers.\1.feed_forward.shared_expert.\2"),
+        (rf"{_L}\.mlp\.(.+)", r"model.layers.\1.feed_forward.\2"),
+        fuse=(
+            Fuse(("mlp.experts.gate_proj", "mlp.experts.up_proj"), "mlp.experts.gate_up_proj", 1),
+        ),
+        split_experts=False,
+    ),
+    _llama(
         "lara_mini",
         _SHARED_EXPERT,
         (rf"{_L}\.linear_attn\.norm\.weight", r"model.layers.\1.linear_attn.out_norm.weight"),

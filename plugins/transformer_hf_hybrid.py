@@ -1,12 +1,12 @@
 """Hugging Face configs of hybrid and recurrent decoders for ``family: transformer``.
 
-Decoders whose blocks are not all attention + MLP: state-space mixers (Mamba in Jamba
-and Falcon-Mamba, Mamba-2 in Bamba, Nemotron-H and Granite 4), gated DeltaNet linear
-attention (Qwen3-Next, Qwen3.5, LARA mini), blocks of one sub-layer (Nemotron-H). Each translator
-reads the config keys that place the mixers and experts layer by layer (periods and
-offsets, index lists, per-layer type lists, pattern strings) and writes the transformer
-spec's ``blocks`` + ``stack``: a repeating ``pattern`` when the layers repeat, runs of
-blocks otherwise.
+Decoders whose blocks are not all alike: state-space mixers (Mamba in Jamba and
+Falcon-Mamba, Mamba-2 in Bamba, Nemotron-H and Granite 4), gated DeltaNet linear
+attention (Qwen3-Next, Qwen3.5, LARA mini), blocks of one sub-layer (Nemotron-H), experts
+interleaved with dense layers (Llama 4). Each translator reads the config keys that place
+the mixers and experts layer by layer (periods and offsets, index lists, per-layer type
+lists, pattern strings) and writes the transformer spec's ``blocks`` + ``stack``: a
+repeating ``pattern`` when the layers repeat, runs of blocks otherwise.
 
 Registered through the ``archcalc_hf_model_types`` hook like any third-party plugin's;
 every translator was checked with ``reference/hf_coverage.py`` (default config and every
@@ -24,9 +24,11 @@ from archcalc.plugins.transformer_hf import (
     ORDER,
     Translator,
     _core,
+    _experts,
     _head_dim,
     _int_list,
     _kv_heads,
+    _llama_like,
     _stack,
     _tie,
 )
@@ -727,6 +729,48 @@ def _lfm2(r: ConfigReader) -> None:
         r.unsupported(where, "LFM2's short-convolution layers (layer type conv)")
 
 
+# ------------------------------------------------------------------ interleaved experts
+
+
+def _llama4_text(r: ConfigReader) -> None:
+    """Llama 4 (text): Llama attention (``use_qk_norm`` is a weightless L2 norm;
+    ``attention_bias`` on q, k, v and o); in the layers of ``moe_layers`` (by default every
+    ``interleave_moe_layer_step``-th) routed experts of width ``intermediate_size`` plus a
+    shared expert as wide, a dense MLP of ``intermediate_size_mlp`` elsewhere."""
+    _llama_like(
+        r,
+        bias_key="attention_bias",
+        mlp_bias=False,
+        head_dim=128,
+        kv_absent=8,
+        d_ff=("intermediate_size_mlp",),
+    )
+    n_layers = r.spec.get("n_layers")
+    width = r.size("intermediate_size", default=8192)
+    _experts(
+        r,
+        ("num_local_experts",),
+        ("num_experts_per_tok",),
+        (),
+        n_default=16,
+        k_default=1,
+    )
+    r.set("moe.d_ff_expert", width, "intermediate_size")
+    r.set("moe.n_shared_experts", 1)
+    r.set("moe.d_ff_shared", width, "intermediate_size")
+    if not isinstance(n_layers, int):
+        return
+    if r.value("moe_layers") is not None:
+        sparse = set(_int_list(r, "moe_layers"))
+    else:
+        step = r.size("interleave_moe_layer_step", default=1)
+        if not isinstance(step, int):
+            return
+        sparse = set(range(step - 1, n_layers, step))
+    kinds = ["default" if i in sparse else "dense" for i in range(n_layers)]
+    _layout(r, kinds, {"dense": {"moe": False}}, "moe_layers", "interleave_moe_layer_step")
+
+
 #: model_type -> translator.
 TRANSLATORS: dict[str, Translator] = {
     "jamba": _jamba,
@@ -737,6 +781,7 @@ TRANSLATORS: dict[str, Translator] = {
     "lfm2": _lfm2,
     "olmo_hybrid": _olmo_hybrid,
     "lara_mini": _lara_mini,
+    "llama4_text": _llama4_text,
     "qwen3_next": _qwen3_next,
     "qwen3_5_text": _qwen3_5_text,
     "qwen3_5_moe_text": _qwen3_5_moe_text,

@@ -408,6 +408,18 @@ CASES: dict[str, dict[str, Any]] = {
         },
     },
     "lfm2": {"model_type": "lfm2", "config": {**LLAMA, "pad_token_id": 0}},
+    "llama4_text": {
+        "model_type": "llama4_text",
+        "config": {
+            **LLAMA,
+            "head_dim": 8,
+            "intermediate_size_mlp": 40,
+            "num_local_experts": 3,
+            "num_experts_per_tok": 1,
+            "interleave_moe_layer_step": 2,
+            "attention_bias": True,
+        },
+    },
     "lara_mini": {
         "model_type": "lara_mini",
         "config": {

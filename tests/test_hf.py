@@ -154,6 +154,7 @@ NO_PUBLIC_CONFIG_YET = frozenset(
         "sarvam_mla",
         "youtu",
         "lara_mini",
+        "llama4_text",
         # recurrent families of their own (plugins/rwkv.py, plugins/xlstm.py)
         "rwkv",
         "xlstm",

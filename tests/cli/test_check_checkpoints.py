@@ -87,6 +87,14 @@ ONE_MORE: dict[str, tuple[tuple[str, ...], int, int]] = {
         0,
         2,
     ),
+    "llama4_text": (
+        (
+            "num_hidden_layers=3",
+            'layer_types=["chunked_attention","chunked_attention","chunked_attention"]',
+        ),
+        0,
+        2,
+    ),
     "lara_mini": (
         (
             "num_hidden_layers=3",
