@@ -1267,6 +1267,12 @@ HYBRID = (
         split_experts=False,
     ),
     _llama(
+        "laguna",
+        # its score-correction bias is a parameter, saved beside the experts
+        (rf"{_L}\.mlp\.gate\.bias", r"model.layers.\1.mlp.experts.e_score_correction_bias"),
+        _SHARED_EXPERT,
+    ),
+    _llama(
         "lara_mini",
         _SHARED_EXPERT,
         (rf"{_L}\.linear_attn\.norm\.weight", r"model.layers.\1.linear_attn.out_norm.weight"),

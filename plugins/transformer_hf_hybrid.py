@@ -1,12 +1,13 @@
 """Hugging Face configs of hybrid and recurrent decoders for ``family: transformer``.
 
 Decoders whose blocks are not all alike: state-space mixers (Mamba in Jamba and
-Falcon-Mamba, Mamba-2 in Bamba, Nemotron-H and Granite 4), gated DeltaNet linear
-attention (Qwen3-Next, Qwen3.5, LARA mini), blocks of one sub-layer (Nemotron-H), experts
-interleaved with dense layers (Llama 4). Each translator reads the config keys that place
-the mixers and experts layer by layer (periods and offsets, index lists, per-layer type
-lists, pattern strings) and writes the transformer spec's ``blocks`` + ``stack``: a
-repeating ``pattern`` when the layers repeat, runs of blocks otherwise.
+Falcon-Mamba, Mamba-2 in Bamba, Nemotron-H and Granite 4), gated DeltaNet linear attention
+(Qwen3-Next, Qwen3.5, LARA mini), blocks of one sub-layer (Nemotron-H), experts
+interleaved with dense layers (Llama 4, Laguna, whose layers also differ in their number
+of query heads). Each translator reads the config keys that place the mixers and experts
+layer by layer (periods and offsets, index lists, per-layer type lists, pattern strings)
+and writes the transformer spec's ``blocks`` + ``stack``: a repeating ``pattern`` when the
+layers repeat, runs of blocks otherwise.
 
 Registered through the ``archcalc_hf_model_types`` hook like any third-party plugin's;
 every translator was checked with ``reference/hf_coverage.py`` (default config and every
@@ -771,6 +772,91 @@ def _llama4_text(r: ConfigReader) -> None:
     _layout(r, kinds, {"dense": {"moe": False}}, "moe_layers", "interleave_moe_layer_step")
 
 
+def _per_layer_sizes(r: ConfigReader, key: str, n_layers: int) -> list[int] | None:
+    """A per-layer list of sizes (``num_attention_heads_per_layer``) of ``n_layers``
+    entries; None when absent or malformed (a located error)."""
+    value = r.value(key)
+    if value is None:
+        return None
+    sizes: list[int] = []
+    for v in value if isinstance(value, list) else [None]:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            r.error(key, f"'{key}' must be a list of integers ≥ 1, got {show(value)}")
+            return None
+        sizes.append(v)
+    if len(sizes) != n_layers:
+        r.error(
+            key,
+            f"'{key}' lists {len(sizes)} layers but the config has {n_layers}; "
+            "transformers refuses this config",
+        )
+        return None
+    return sizes
+
+
+def _laguna(r: ConfigReader) -> None:
+    """Laguna: per-head q/k norms and an output gate (per head when ``gating`` is true or
+    "per-head", per element otherwise), a number of query heads per layer
+    (``num_attention_heads_per_layer``); in the layers ``mlp_layer_types`` marks
+    "sparse" (all but the first by default) routed experts with a learned
+    score-correction bias plus an ungated shared expert, a dense MLP elsewhere."""
+    _llama_like(r, bias_key="attention_bias", mlp_bias=False, head_dim=128, kv_absent=8)
+    r.set("qk_norm", True)
+    gating = r.value("gating")
+    if gating is not None and not isinstance(gating, (bool, str)):
+        r.error("gating", f"'gating' must be true, false or a string, got {show(gating)}")
+    per_head = gating is None or gating is True or gating == "per-head"
+    r.set("attention_gate", "head" if per_head else "element", "gating")
+    _experts(
+        r,
+        ("num_experts",),
+        ("num_experts_per_tok",),
+        ("moe_intermediate_size",),
+        n_default=256,
+        k_default=8,
+        ff_default=512,
+    )
+    r.set("moe.n_shared_experts", 1)
+    r.set(
+        "moe.d_ff_shared",
+        r.size("shared_expert_intermediate_size", default=512),
+        "shared_expert_intermediate_size",
+    )
+    r.set("moe.router_bias", True)  # e_score_correction_bias is a parameter here
+    if r.value("moe_apply_router_weight_on_input") is True:
+        r.error(
+            "moe_apply_router_weight_on_input",
+            "moe_apply_router_weight_on_input: true is refused by transformers' Laguna",
+        )
+    n_layers, n_heads = r.spec.get("n_layers"), r.spec.get("n_heads")
+    if not isinstance(n_layers, int) or not isinstance(n_heads, int):
+        return
+    heads = _per_layer_sizes(r, "num_attention_heads_per_layer", n_layers)
+    if heads is None and r.value("num_attention_heads_per_layer") is not None:
+        return
+    types = r.value("mlp_layer_types")
+    if types is not None and not (
+        isinstance(types, list) and all(isinstance(t, str) for t in types)
+    ):
+        r.error("mlp_layer_types", f"'mlp_layer_types' must be a list of names, got {show(types)}")
+        return
+    if types is None:
+        types = ["dense"] + ["sparse"] * (n_layers - 1)
+    elif len(types) != n_layers:
+        return  # reported by _llama_like
+    kinds, blocks = [], {}
+    for i in range(n_layers):
+        h = heads[i] if heads else n_heads
+        dense = types[i] != "sparse"
+        if h == n_heads and not dense:
+            kinds.append("default")
+            continue
+        name = f"heads_{h}" + ("_dense" if dense else "")
+        blocks[name] = {"n_heads": h, **({"moe": False} if dense else {})}
+        kinds.append(name)
+    _layout(r, kinds, blocks, "num_attention_heads_per_layer", "mlp_layer_types")
+
+
 #: model_type -> translator.
 TRANSLATORS: dict[str, Translator] = {
     "jamba": _jamba,
@@ -782,6 +868,7 @@ TRANSLATORS: dict[str, Translator] = {
     "olmo_hybrid": _olmo_hybrid,
     "lara_mini": _lara_mini,
     "llama4_text": _llama4_text,
+    "laguna": _laguna,
     "qwen3_next": _qwen3_next,
     "qwen3_5_text": _qwen3_5_text,
     "qwen3_5_moe_text": _qwen3_5_moe_text,

@@ -420,6 +420,18 @@ CASES: dict[str, dict[str, Any]] = {
             "attention_bias": True,
         },
     },
+    "laguna": {
+        "model_type": "laguna",
+        "config": {
+            **LLAMA,
+            "head_dim": 8,
+            "num_attention_heads_per_layer": [4, 2],
+            "num_experts": 3,
+            "num_experts_per_tok": 2,
+            "moe_intermediate_size": 16,
+            "shared_expert_intermediate_size": 24,
+        },
+    },
     "lara_mini": {
         "model_type": "lara_mini",
         "config": {

@@ -155,6 +155,7 @@ NO_PUBLIC_CONFIG_YET = frozenset(
         "youtu",
         "lara_mini",
         "llama4_text",
+        "laguna",
         # recurrent families of their own (plugins/rwkv.py, plugins/xlstm.py)
         "rwkv",
         "xlstm",

@@ -87,6 +87,17 @@ ONE_MORE: dict[str, tuple[tuple[str, ...], int, int]] = {
         0,
         2,
     ),
+    # Laguna: the heads per layer are listed, and layer 2 is sparse like layer 1
+    "laguna": (
+        (
+            "num_hidden_layers=3",
+            "num_attention_heads_per_layer=[4,2,2]",
+            'layer_types=["full_attention","full_attention","full_attention"]',
+            'mlp_layer_types=["dense","sparse","sparse"]',
+        ),
+        1,
+        2,
+    ),
     "llama4_text": (
         (
             "num_hidden_layers=3",
