@@ -30,6 +30,7 @@ from archcalc.plugins.transformer_hf import (
     _int_list,
     _kv_heads,
     _llama_like,
+    _rope_head_dim,
     _stack,
     _tie,
 )
@@ -598,6 +599,7 @@ def _lara_mini(r: ConfigReader) -> None:
     n_layers, _, _ = _decoder(r, positional="rope", tie=True)
     _kv_heads(r, "num_key_value_heads", 4)
     r.set("d_head", r.size("head_dim", default=128), "head_dim")
+    _rope_head_dim(r)
     _deltanet_group(r, key_heads=8, value_heads=16)
     keys, values = (r.spec["deltanet"].get(k) for k in ("key_heads", "value_heads"))
     if isinstance(keys, int) and isinstance(values, int) and values % keys:
