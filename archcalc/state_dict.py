@@ -1273,6 +1273,28 @@ HYBRID = (
         _SHARED_EXPERT,
     ),
     _llama(
+        "minimax",
+        *MIXTRAL.rules[:4],
+        # the lightning attention's decay tables are saved buffers
+        buffers=(
+            r"(model\.)?layers\.\d+\.self_attn\.(diagonal_decay|key_decay|query_decay|slope_rate)",
+        ),
+    ),
+    _llama(
+        "falcon_h1",
+        (rf"{_L}\.mlp\.(.+)", r"model.layers.\1.feed_forward.\2"),
+        (rf"{_L}\.post_attention_layernorm\.weight", r"model.layers.\1.pre_ff_layernorm.weight"),
+        (r"norm\.weight", "model.final_layernorm.weight"),
+    ),
+    _llama(
+        "recurrent_gemma",
+        (rf"{_L}\.self_attn\.(.+)", r"model.layers.\1.temporal_block.\2"),
+        (rf"{_L}\.mlp\.(.+)", r"model.layers.\1.mlp_block.\2"),
+        (rf"{_L}\.input_layernorm\.weight", r"model.layers.\1.temporal_pre_norm.weight"),
+        (rf"{_L}\.post_attention_layernorm\.weight", r"model.layers.\1.channel_pre_norm.weight"),
+        (r"norm\.weight", "model.final_norm.weight"),
+    ),
+    _llama(
         "lara_mini",
         _SHARED_EXPERT,
         (rf"{_L}\.linear_attn\.norm\.weight", r"model.layers.\1.linear_attn.out_norm.weight"),

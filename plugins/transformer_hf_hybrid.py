@@ -1,13 +1,15 @@
 """Hugging Face configs of hybrid and recurrent decoders for ``family: transformer``.
 
 Decoders whose blocks are not all alike: state-space mixers (Mamba in Jamba and
-Falcon-Mamba, Mamba-2 in Bamba, Nemotron-H and Granite 4), gated DeltaNet linear attention
-(Qwen3-Next, Qwen3.5, LARA mini), blocks of one sub-layer (Nemotron-H), experts
-interleaved with dense layers (Llama 4, Laguna, whose layers also differ in their number
-of query heads). Each translator reads the config keys that place the mixers and experts
-layer by layer (periods and offsets, index lists, per-layer type lists, pattern strings)
-and writes the transformer spec's ``blocks`` + ``stack``: a repeating ``pattern`` when the
-layers repeat, runs of blocks otherwise.
+Falcon-Mamba, Mamba-2 in Bamba, Nemotron-H and Granite 4), gated DeltaNet linear
+attention (Qwen3-Next, Qwen3.5, LARA mini), blocks of one sub-layer (Nemotron-H),
+experts interleaved with dense layers (Llama 4, Laguna, whose layers also differ in
+their number of query heads), and other mixers (MiniMax's lightning attention,
+Falcon-H1's attention beside Mamba-2, RecurrentGemma's RG-LRU). Each translator reads
+the config keys that place the mixers and experts layer by layer (periods and offsets,
+index lists, per-layer type lists, pattern strings) and writes the transformer spec's
+``blocks`` + ``stack``: a repeating ``pattern`` when the layers repeat, runs of blocks
+otherwise.
 
 Registered through the ``archcalc_hf_model_types`` hook like any third-party plugin's;
 every translator was checked with ``reference/hf_coverage.py`` (default config and every
@@ -859,6 +861,116 @@ def _laguna(r: ConfigReader) -> None:
     _layout(r, kinds, blocks, "num_attention_heads_per_layer", "mlp_layer_types")
 
 
+# ------------------------------------------------------------------ other mixers
+
+
+def _minimax(r: ConfigReader) -> None:
+    """MiniMax-Text-01: Mixtral's experts in every layer; lightning attention (fused qkv,
+    an output gate, an RMSNorm, out_proj) in the ``linear_attention`` layers, full
+    attention in the others (by default every other layer, the first full)."""
+    _llama_like(r, kv_absent=8)
+    _experts(
+        r,
+        ("num_local_experts",),
+        ("num_experts_per_tok",),
+        (),
+        n_default=8,
+        k_default=2,
+    )
+    r.set("mixer", "lightning")
+    n_layers = r.spec.get("n_layers")
+    types = _layer_type_list(r, "layer_types", n_layers)
+    if types is None and not r.present("layer_types") and isinstance(n_layers, int):
+        types = ["full_attention" if (i + 1) % 2 else "linear_attention" for i in range(n_layers)]
+    if types is not None:
+        kinds = ["default" if t == "linear_attention" else "full" for t in types]
+        _layout(r, kinds, {"full": {"mixer": "attention"}}, "layer_types")
+
+
+def _falcon_h1(r: ConfigReader) -> None:
+    """Falcon-H1: attention and a Mamba-2 mixer side by side in every block (one input
+    norm, outputs summed), then a gated MLP; the mixer's width is ``mamba_d_ssm`` (else
+    mamba_expand × hidden_size), its heads ``mamba_n_heads`` of ``mamba_d_head``."""
+    _llama_like(r, bias_key="attention_bias", kv_absent=8, kv_null=MHA)
+    mlp_bias = r.flag("mlp_bias", False)
+    r.set("mlp_bias", mlp_bias, "mlp_bias")
+    d_model = r.spec.get("d_model")
+    r.set("mixer", "attention+mamba2")
+    heads = r.size("mamba_n_heads", default=128)
+    r.set("mamba.ssm_heads", heads, "mamba_n_heads")
+    r.set("mamba.d_state", r.size("mamba_d_state", default=256), "mamba_d_state")
+    r.set("mamba.d_conv", r.size("mamba_d_conv", default=4), "mamba_d_conv")
+    r.set("mamba.n_groups", r.size("mamba_n_groups", default=1), "mamba_n_groups")
+    r.set("mamba.conv_bias", r.flag("mamba_conv_bias", True), "mamba_conv_bias")
+    proj_bias = r.flag("mamba_proj_bias", False)
+    if r.flag("projectors_bias", False) != proj_bias:
+        # the spec's proj_bias covers in_proj and out_proj; Falcon-H1 flags them apart
+        r.unsupported("projectors_bias", "projectors_bias different from mamba_proj_bias")
+    r.set("mamba.proj_bias", proj_bias, "mamba_proj_bias")
+    r.set("mamba.gated_norm", r.flag("mamba_rms_norm", False), "mamba_rms_norm")
+    expand = r.size("mamba_expand", default=2)
+    if r.present("mamba_d_ssm"):
+        inner = r.size("mamba_d_ssm")
+        r.set("mamba.d_inner", inner, "mamba_d_ssm")
+    else:
+        inner = expand * d_model if isinstance(expand, int) and isinstance(d_model, int) else None
+        r.set("mamba.expansion", expand, "mamba_expand")
+    if not isinstance(inner, int) or not isinstance(heads, int):
+        return
+    if inner % heads:
+        r.error(
+            "mamba_n_heads", f"'mamba_n_heads' ({heads}) must divide the mixer's width ({inner})"
+        )
+        return
+    dim = r.value("mamba_d_head")
+    dim = inner // heads if dim in (None, "auto") else r.size("mamba_d_head")
+    if isinstance(dim, int) and dim * heads != inner:
+        r.error(
+            "mamba_d_head",
+            f"'mamba_d_head' × 'mamba_n_heads' ({dim} × {heads}) must equal the mixer's width "
+            f"({inner}); transformers refuses this config",
+        )
+    r.set("mamba.head_dim", dim, "mamba_d_head")
+
+
+def _recurrent_gemma(r: ConfigReader) -> None:
+    """RecurrentGemma (Griffin): RG-LRU recurrent blocks and local attention blocks
+    cycling through ``block_types``; attention with a biased o_proj (q/k/v biased only
+    with attention_bias; head_dim hidden_size // heads unless given), biased GeGLU MLPs of
+    intermediate_size // 2, a tied head."""
+    r.set("architecture", "decoder")
+    d_model, n_heads = _core(r, ("num_hidden_layers",), ("hidden_size",), ("num_attention_heads",))
+    n_layers = r.spec.get("n_layers")
+    _kv_heads(r, "num_key_value_heads", MHA, MHA)
+    # __post_init__ derives head_dim from the width, but a head_dim the config gives wins
+    _head_dim(r, d_model, n_heads)
+    width = r.size("intermediate_size", default=3 * 2560)
+    r.set("d_ff", width // 2 if isinstance(width, int) else None, "intermediate_size")
+    r.set("positional", "rope")
+    r.set("mlp", "geglu")
+    r.set("norm", "rmsnorm")
+    bias = r.flag("attention_bias", False)
+    r.set("bias", bias, "attention_bias")
+    r.set("mlp_bias", True)
+    _tie(r, True)
+    r.set("mixer", "rglru")
+    lru = r.size("lru_width", nullable=True) if r.present("lru_width") else d_model
+    r.set("rglru.lru_width", lru, "lru_width", "hidden_size")
+    r.set("rglru.conv_width", r.size("conv1d_width", default=4), "conv1d_width")
+    blocks = r.value("block_types")
+    if blocks is None and "block_types" not in r.data:
+        blocks = ["recurrent", "recurrent", "attention"]
+    if not isinstance(blocks, list) or not blocks or not all(isinstance(b, str) for b in blocks):
+        r.error("block_types", f"'block_types' must be a list of block names, got {show(blocks)}")
+        return
+    if not isinstance(n_layers, int):
+        return
+    cycle = (blocks * (n_layers // len(blocks) + 1))[:n_layers]
+    kinds = ["default" if b == "recurrent" else "attention" for b in cycle]
+    attention = {"mixer": "attention", "o_bias": True}
+    _layout(r, kinds, {"attention": attention}, "block_types")
+
+
 #: model_type -> translator.
 TRANSLATORS: dict[str, Translator] = {
     "jamba": _jamba,
@@ -871,6 +983,9 @@ TRANSLATORS: dict[str, Translator] = {
     "lara_mini": _lara_mini,
     "llama4_text": _llama4_text,
     "laguna": _laguna,
+    "minimax": _minimax,
+    "falcon_h1": _falcon_h1,
+    "recurrent_gemma": _recurrent_gemma,
     "qwen3_next": _qwen3_next,
     "qwen3_5_text": _qwen3_5_text,
     "qwen3_5_moe_text": _qwen3_5_moe_text,
@@ -882,6 +997,8 @@ ATTRIBUTE_MAPS: dict[str, dict[str, str]] = {
     "bamba": {"layer_types": "layers_block_type"},
     "granitemoehybrid": {"layers_block_type": "layer_types"},
     "nemotron_h": {"layer_types": "layers_block_type", "num_local_experts": "n_routed_experts"},
+    "minimax": {"num_experts": "num_local_experts"},
+    "recurrent_gemma": {"sliding_window": "attention_window_size"},
 }
 
 KEY_ORDER = (*ORDER, "mixer", "mamba", "deltanet", "blocks", "stack")

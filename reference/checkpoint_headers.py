@@ -432,6 +432,37 @@ CASES: dict[str, dict[str, Any]] = {
             "shared_expert_intermediate_size": 24,
         },
     },
+    "minimax": {
+        "model_type": "minimax",
+        "config": {
+            **LLAMA,
+            "head_dim": 8,
+            "layer_types": ["linear_attention", "full_attention"],
+            "num_local_experts": 3,
+            "num_experts_per_tok": 2,
+        },
+    },
+    "falcon_h1": {
+        "model_type": "falcon_h1",
+        "config": {
+            **LLAMA,
+            "mamba_d_ssm": 48,
+            "mamba_n_heads": 4,
+            "mamba_d_head": 12,
+            "mamba_d_state": 8,
+            "mamba_n_groups": 2,
+            "mamba_rms_norm": True,
+        },
+    },
+    "recurrent_gemma": {
+        "model_type": "recurrent_gemma",
+        "config": {
+            **LLAMA,
+            "lru_width": 40,
+            "conv1d_width": 3,
+            "block_types": ["recurrent", "attention"],
+        },
+    },
     "lara_mini": {
         "model_type": "lara_mini",
         "config": {

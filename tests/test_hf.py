@@ -156,6 +156,9 @@ NO_PUBLIC_CONFIG_YET = frozenset(
         "lara_mini",
         "llama4_text",
         "laguna",
+        "minimax",
+        "falcon_h1",
+        "recurrent_gemma",
         # recurrent families of their own (plugins/rwkv.py, plugins/xlstm.py)
         "rwkv",
         "xlstm",

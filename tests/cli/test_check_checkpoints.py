@@ -98,6 +98,15 @@ ONE_MORE: dict[str, tuple[tuple[str, ...], int, int]] = {
         1,
         2,
     ),
+    "minimax": (
+        (
+            "num_hidden_layers=3",
+            'layer_types=["linear_attention","full_attention","linear_attention"]',
+        ),
+        0,
+        2,
+    ),
+    "recurrent_gemma": (("num_hidden_layers=3",), 0, 2),
     "llama4_text": (
         (
             "num_hidden_layers=3",
