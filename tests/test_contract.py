@@ -380,7 +380,7 @@ def test_what_a_plugin_prints_goes_to_stderr_not_into_the_json(tmp_path: Path) -
     count = "print('HELLO FROM PLUGIN')\n    return Breakdown((Part('w', v.width),))"
     plugin = family(tmp_path, count=count)
     plugin.write_text("print('LOADED')\n" + plugin.read_text())
-    spec = write(tmp_path, "r.yaml", RWKV)
+    spec = write(tmp_path, "r.yaml", TOYRNN)
     result = run("count", spec, "--plugin", plugin, "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["total_params"] == 64
@@ -388,7 +388,7 @@ def test_what_a_plugin_prints_goes_to_stderr_not_into_the_json(tmp_path: Path) -
 
 
 def test_a_plugin_that_registers_nothing_is_pointed_out(tmp_path: Path) -> None:
-    spec = write(tmp_path, "r.yaml", RWKV)
+    spec = write(tmp_path, "r.yaml", TOYRNN)
     plugin = family(tmp_path)
     result = run("validate", spec, "--plugin", plugin, "--plugin", "json")
     assert result.exit_code == 0, result.output
