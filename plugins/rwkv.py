@@ -24,10 +24,14 @@ Hugging Face configs (``model_type: rwkv``) are read through the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from archcalc import Breakdown, ConfigReader, Family, Field, HFModelType, Part, hookimpl
+from archcalc import Breakdown, Family, Field, Part, hookimpl
+from archcalc.hf_types import HFModelType
 from archcalc.spec import Resolved
+
+if TYPE_CHECKING:  # archcalc.hf itself only when a config is read (a YAML count skips it)
+    from archcalc.hf import ConfigReader
 
 #: Blocks ``archcalc tensors`` lists one by one (17 tensors each).
 MAX_LISTED_BLOCKS = 50_000

@@ -29,11 +29,22 @@ code builds them (not the optional ``xlstm`` package's).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from archcalc import Breakdown, ConfigReader, Family, Field, HFModelType, Part, hookimpl
-from archcalc.hf import show
+from archcalc import Breakdown, Family, Field, Part, hookimpl
+from archcalc.hf_types import HFModelType
 from archcalc.spec import Resolved
+
+if TYPE_CHECKING:  # archcalc.hf itself only when a config is read (a YAML count skips it)
+    from archcalc.hf import ConfigReader
+
+
+def show(value: Any) -> str:
+    """:func:`archcalc.hf.show`, imported when a message needs it."""
+    from archcalc.hf import show as shown
+
+    return shown(value)
+
 
 #: Blocks ``archcalc tensors`` lists one by one (at most 24 tensors each).
 MAX_LISTED_BLOCKS = 50_000
