@@ -11,10 +11,11 @@ tensors under transformers' state-dict names (``weight_mode: single``), and ``co
 * per block the RMSNorms ``norm_mlstm`` and ``norm_ffn`` (``d_model``, biased with
   ``bias``); the mLSTM layer ``mlstm_layer.*``: ``q`` and ``k`` (``d_model → d_qk``),
   ``v`` and ``ogate_preact`` (``d_model → d_v``), ``igate_preact`` and ``fgate_preact``
-  (``d_model → n_heads``, always biased), ``multihead_norm`` (``n_heads · ⌊d_v / n_heads⌋``
-  wide) and ``out_proj`` (``d_v → d_model``); the feed-forward ``ffn.*``: ``proj_up_gate``
-  and ``proj_up`` (``d_model → d_ff``) and ``proj_down`` (``d_ff → d_model``); every
-  projection but the gates biased only with ``bias``;
+  (``d_model → mlstm_heads``, always biased), ``multihead_norm``
+  (``mlstm_heads · ⌊d_v / mlstm_heads⌋`` wide) and ``out_proj`` (``d_v → d_model``); the
+  feed-forward ``ffn.*``: ``proj_up_gate`` and ``proj_up`` (``d_model → d_up``) and
+  ``proj_down`` (``d_up → d_model``); every projection but the gates biased only with
+  ``bias``;
 * the final RMSNorm ``backbone.out_norm`` (weight only) and the LM head ``lm_head``.
 
 ``weight_mode: fused`` stores the same parameters in fewer tensors (``qkv_opreact``,
@@ -22,7 +23,7 @@ tensors under transformers' state-dict names (``weight_mode: single``), and ``co
 lists the fused names. Every formula is plain arithmetic, so it counts with ints and
 prints with sympy symbols. Hugging Face configs (``model_type: xlstm``) are read through
 the ``archcalc_hf_model_types`` hook, with the widths transformers derives from its
-factors (``d_qk = int(hidden_size · qk_dim_factor)``, ``d_ff`` = hidden_size ·
+factors (``d_qk = int(hidden_size · qk_dim_factor)``, ``d_up`` = hidden_size ·
 ffn_proj_factor rounded up to ffn_round_up_to_multiple_of), as transformers' own mLSTM
 code builds them (not the optional ``xlstm`` package's).
 """
@@ -53,11 +54,11 @@ FIELDS = (
     Field("n_layers", "size", "xLSTM blocks (num_blocks, num_hidden_layers)."),
     Field("d_model", "size", "Width of the residual stream (hidden_size)."),
     Field("vocab_size", "size", "Number of token embeddings."),
-    Field("n_heads", "size", "mLSTM heads (num_heads)."),
+    Field("mlstm_heads", "size", "mLSTM heads (num_heads)."),
     Field("d_embed", "size", "Width of the token embeddings (embedding_dim).", default="d_model"),
     Field("d_qk", "size", "Width of the query and key projections.", default="d_model / 2"),
     Field("d_v", "size", "Width of the value and output-gate projections.", default="d_model"),
-    Field("d_ff", "size", "Hidden width of the gated feed-forward (up_proj_dim)."),
+    Field("d_up", "size", "Hidden width of the gated feed-forward (up_proj_dim)."),
     Field(
         "bias",
         "bool",
@@ -91,21 +92,21 @@ def block(spec: Resolved, i: int | str) -> Tensors:
     layer = f"{p}.mlstm_layer"
     if v.fused:
         mlstm = _linear(f"{layer}.qkv_opreact", d, 2 * v.d_qk + 2 * v.d_v, b)
-        mlstm += _linear(f"{layer}.ifgate_preact", d, 2 * v.n_heads, True)
+        mlstm += _linear(f"{layer}.ifgate_preact", d, 2 * v.mlstm_heads, True)
     else:
         mlstm = _linear(f"{layer}.q", d, v.d_qk, b) + _linear(f"{layer}.k", d, v.d_qk, b)
         mlstm += _linear(f"{layer}.v", d, v.d_v, b)
         mlstm += _linear(f"{layer}.ogate_preact", d, v.d_v, b)
-        mlstm += _linear(f"{layer}.igate_preact", d, v.n_heads, True)
-        mlstm += _linear(f"{layer}.fgate_preact", d, v.n_heads, True)
-    mlstm += _norm(f"{layer}.multihead_norm", v.n_heads * (v.d_v // v.n_heads), b)
+        mlstm += _linear(f"{layer}.igate_preact", d, v.mlstm_heads, True)
+        mlstm += _linear(f"{layer}.fgate_preact", d, v.mlstm_heads, True)
+    mlstm += _norm(f"{layer}.multihead_norm", v.mlstm_heads * (v.d_v // v.mlstm_heads), b)
     mlstm += _linear(f"{layer}.out_proj", v.d_v, d, b)
     if v.fused:
-        ffn = _linear(f"{p}.ffn.proj_up_gate_z", d, 2 * v.d_ff, b)
+        ffn = _linear(f"{p}.ffn.proj_up_gate_z", d, 2 * v.d_up, b)
     else:
-        ffn = _linear(f"{p}.ffn.proj_up_gate", d, v.d_ff, b)
-        ffn += _linear(f"{p}.ffn.proj_up", d, v.d_ff, b)
-    ffn += _linear(f"{p}.ffn.proj_down", v.d_ff, d, b)
+        ffn = _linear(f"{p}.ffn.proj_up_gate", d, v.d_up, b)
+        ffn += _linear(f"{p}.ffn.proj_up", d, v.d_up, b)
+    ffn += _linear(f"{p}.ffn.proj_down", v.d_up, d, b)
     return _norm(f"{p}.norm_mlstm", d, b) + mlstm + _norm(f"{p}.norm_ffn", d, b) + ffn
 
 
@@ -165,11 +166,11 @@ def check(spec: Resolved) -> None:
     v = spec.values
     for key in ("d_qk", "d_v"):
         width = getattr(v, key)
-        if width % v.n_heads:
+        if width % v.mlstm_heads:
             spec.warning(
                 key,
-                f"n_heads ({v.n_heads}) does not divide {key} ({width}): transformers builds "
-                "this model, but its forward pass cannot split the heads",
+                f"mlstm_heads ({v.mlstm_heads}) does not divide {key} ({width}): transformers "
+                "builds this model, but its forward pass cannot split the heads",
             )
 
 
@@ -179,8 +180,8 @@ family: xlstm
 n_layers: 32
 d_model: 4096
 vocab_size: 50304
-n_heads: 8
-d_ff: 10944
+mlstm_heads: 8
+d_up: 10944
 """
 
 FAMILY = Family(
@@ -239,7 +240,7 @@ def translate(r: ConfigReader) -> None:
     if embed != hidden:
         r.set("d_embed", embed, "embedding_dim")
     r.set("vocab_size", r.size("vocab_size"), "vocab_size")
-    r.set("n_heads", r.size("num_heads", default=8), "num_heads")
+    r.set("mlstm_heads", r.size("num_heads", default=8), "num_heads")
     r.set("bias", r.flag("use_bias", False), "use_bias")
     mode = r.text("weight_mode", "single")
     if mode not in ("single", "fused"):
@@ -259,7 +260,7 @@ def translate(r: ConfigReader) -> None:
         # configuration_xlstm.round_up_to_next_multiple_of, on the float product
         up = ((hidden * ffn + multiple - 1) // multiple) * multiple
         r.set(
-            "d_ff",
+            "d_up",
             _width(r, up, "feed-forward width", "ffn_proj_factor"),
             "ffn_proj_factor",
             "ffn_round_up_to_multiple_of",

@@ -20,8 +20,8 @@ from archcalc.errors import SpecError
 from archcalc.tensors import tensors_of, total_numel
 from tests.helpers import write_spec
 
-BASE = {"family": "xlstm", "n_layers": 2, "d_model": 64, "vocab_size": 64, "n_heads": 4}
-BASE["d_ff"] = 192
+BASE = {"family": "xlstm", "n_layers": 2, "d_model": 64, "vocab_size": 64, "mlstm_heads": 4}
+BASE["d_up"] = 192
 
 
 @settings(
@@ -44,8 +44,13 @@ def test_formula_count_and_tensors_agree_fused_or_not(
     embed: int | None,
     bias: bool,
 ) -> None:
-    spec_dict = {**BASE, "n_layers": layers, "n_heads": heads, "d_model": 2 * heads * head_width}
-    spec_dict.update(d_ff=ff, bias=bias)
+    spec_dict = {
+        **BASE,
+        "n_layers": layers,
+        "mlstm_heads": heads,
+        "d_model": 2 * heads * head_width,
+    }
+    spec_dict.update(d_up=ff, bias=bias)
     if embed is not None:
         spec_dict["d_embed"] = embed
     totals = set()
@@ -68,10 +73,10 @@ def test_fused_projections_have_their_own_names(tmp_path: Path) -> None:
 
 
 def test_heads_that_do_not_divide_a_width_are_a_warning(tmp_path: Path) -> None:
-    path = write_spec(tmp_path, {**BASE, "n_heads": 5})
+    path = write_spec(tmp_path, {**BASE, "mlstm_heads": 5})
     warnings = archcalc.load_spec(path).warnings
     assert [w.line for w in warnings] == [3, 3]  # at d_model: d_qk and d_v derive from it
-    assert all("n_heads (5) does not divide" in w.message for w in warnings)
+    assert all("mlstm_heads (5) does not divide" in w.message for w in warnings)
 
 
 def _config(tmp_path: Path, **keys: object) -> Path:
