@@ -27,6 +27,14 @@ if TYPE_CHECKING:  # archcalc.hf itself only when a config is read (a YAML count
     from archcalc.hf import ConfigReader
 
 
+def show(value: Any) -> str:
+    """:func:`archcalc.hf.show`, imported when a message needs it (the translator modules
+    share this one, so none of them imports archcalc.hf at start-up)."""
+    from archcalc.hf import show as shown
+
+    return shown(value)
+
+
 def _tie(r: ConfigReader, default: bool) -> None:
     r.set("tie_embeddings", r.flag("tie_word_embeddings", default), "tie_word_embeddings")
 
@@ -523,8 +531,6 @@ def _int_list(r: ConfigReader, key: str) -> list[int]:
     if not isinstance(value, list) or not all(
         isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value
     ):
-        from archcalc.hf import show
-
         r.error(key, f"'{key}' must be a list of layer indices, got {show(value)}")
         return []
     return value
@@ -865,8 +871,6 @@ def _mpt(r: ConfigReader) -> None:
     attn = r.value("attn_config")
     kind = attn.get("attn_type") if isinstance(attn, dict) else None
     if kind is not None and kind not in ("multihead_attention", "multiquery_attention"):
-        from archcalc.hf import show
-
         r.unsupported("attn_config", f"attn_config.attn_type {show(kind)}")
     r.set("architecture", "decoder")
     _core(r, ("n_layers",), ("d_model",), ("n_heads",))

@@ -28,6 +28,7 @@ from archcalc.plugins.transformer_hf import (
     _llama_like,
     _stack,
     _tie,
+    show,
 )
 
 from archcalc import hookimpl
@@ -35,13 +36,6 @@ from archcalc.hf_types import HFModelType, Translator
 
 if TYPE_CHECKING:  # archcalc.hf itself only when a config is read (a YAML count skips it)
     from archcalc.hf import ConfigReader
-
-
-def show(value: Any) -> str:
-    """:func:`archcalc.hf.show`, imported when a message needs it."""
-    from archcalc.hf import show as shown
-
-    return shown(value)
 
 
 # ------------------------------------------------------------------ per-layer kinds

@@ -27,6 +27,7 @@ from archcalc.plugins.transformer_hf import (
     _head_dim,
     _llama_like,
     _tie,
+    show,
 )
 
 from archcalc import hookimpl
@@ -34,13 +35,6 @@ from archcalc.hf_types import HFModelType
 
 if TYPE_CHECKING:  # archcalc.hf itself only when a config is read (a YAML count skips it)
     from archcalc.hf import ConfigReader
-
-
-def show(value: Any) -> str:
-    """:func:`archcalc.hf.show`, imported when a message needs it."""
-    from archcalc.hf import show as shown
-
-    return shown(value)
 
 
 def _encoder(

@@ -35,6 +35,7 @@ from archcalc.plugins.transformer_hf import (
     _rope_head_dim,
     _stack,
     _tie,
+    show,
 )
 
 from archcalc import hookimpl
@@ -42,13 +43,6 @@ from archcalc.hf_types import HFModelType
 
 if TYPE_CHECKING:  # archcalc.hf itself only when a config is read (a YAML count skips it)
     from archcalc.hf import ConfigReader
-
-
-def show(value: Any) -> str:
-    """:func:`archcalc.hf.show`, imported when a message needs it."""
-    from archcalc.hf import show as shown
-
-    return shown(value)
 
 
 #: Layer types transformers' config validation accepts in ``layer_types``
