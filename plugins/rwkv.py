@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from archcalc import Breakdown, Family, Field, Part, hookimpl
+from archcalc.family import numel
 from archcalc.hf_types import HFModelType
 from archcalc.spec import Resolved
 
@@ -91,17 +92,10 @@ def block(spec: Resolved, i: int | str) -> Tensors:
     return _norm(f"{p}.ln1", d) + _norm(f"{p}.ln2", d) + attention + channels
 
 
-def _numel(shape: tuple[Any, ...]) -> Any:
-    size: Any = 1
-    for dim in shape:
-        size = size * dim
-    return size
-
-
 def _total(tensors: Tensors) -> Any:
     result: Any = 0
     for _, shape in tensors:
-        result = result + _numel(shape)
+        result = result + numel(shape)
     return result
 
 

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from archcalc import Breakdown, Family, Field, Part, div, hookimpl
+from archcalc.family import numel
 from archcalc.spec import Resolved
 
 POOLS = ("token", "avg", "max", "avgmax", "map", "none")
@@ -123,13 +124,6 @@ def _norm(name: str, d: Any) -> Tensors:
 
 def _mlp(name: str, d: Any, hidden: Any, bias: bool) -> Tensors:
     return _linear(f"{name}.fc1", d, hidden, bias) + _linear(f"{name}.fc2", hidden, d, bias)
-
-
-def numel(shape: tuple[Any, ...]) -> Any:
-    size: Any = 1
-    for dim in shape:
-        size = size * dim
-    return size
 
 
 def total(tensors: Tensors) -> Any:
