@@ -17,7 +17,7 @@ in a way the spec cannot express are refused, never ignored.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from archcalc import hookimpl
@@ -1142,15 +1142,30 @@ for _type in ("gpt2", "gpt-sw3", "gpt_bigcode", "gptj", "codegen", "openai-gpt")
     ATTRIBUTE_MAPS[_type] = _GPT2_NAMES
 
 
-@hookimpl
-def archcalc_hf_model_types() -> list[HFModelType]:
+def model_types(
+    translators: Mapping[str, Translator],
+    attribute_maps: Mapping[str, Mapping[str, str]],
+    key_order: tuple[str, ...],
+    auto_class: str = "AutoModelForCausalLM",
+) -> list[HFModelType]:
+    """What a translator module's ``archcalc_hf_model_types`` returns: an :class:`HFModelType`
+    of ``family: transformer`` for each entry of its ``translators`` table, in model-type
+    order, with the aliases of its ``attribute_maps`` table and the keys of the specs
+    ``archcalc import-hf`` writes in ``key_order``. Every translator module ends with this
+    one call, so a new model type needs only its table entries."""
     return [
         HFModelType(
             model_type,
             family="transformer",
             translate=translator,
-            key_order=ORDER,
-            aliases=ATTRIBUTE_MAPS.get(model_type, {}),
+            auto_class=auto_class,
+            key_order=key_order,
+            aliases=attribute_maps.get(model_type, {}),
         )
-        for model_type, translator in sorted(TRANSLATORS.items())
+        for model_type, translator in sorted(translators.items())
     ]
+
+
+@hookimpl
+def archcalc_hf_model_types() -> list[HFModelType]:
+    return model_types(TRANSLATORS, ATTRIBUTE_MAPS, ORDER)

@@ -28,6 +28,7 @@ from archcalc.plugins.transformer_hf import (
     _llama_like,
     _stack,
     _tie,
+    model_types,
     show,
 )
 
@@ -691,13 +692,5 @@ ATTRIBUTE_MAPS: dict[str, dict[str, str]] = {
 
 @hookimpl
 def archcalc_hf_model_types() -> list[HFModelType]:
-    return [
-        HFModelType(
-            model_type,
-            family="transformer",
-            translate=translator,
-            key_order=ORDER,
-            aliases=ATTRIBUTE_MAPS.get(model_type, {}),
-        )
-        for model_type, translator in sorted(TRANSLATORS.items())
-    ]
+    types: list[HFModelType] = model_types(TRANSLATORS, ATTRIBUTE_MAPS, ORDER)
+    return types

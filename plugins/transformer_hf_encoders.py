@@ -27,6 +27,7 @@ from archcalc.plugins.transformer_hf import (
     _head_dim,
     _llama_like,
     _tie,
+    model_types,
     show,
 )
 
@@ -670,16 +671,10 @@ ATTRIBUTE_MAPS: dict[str, dict[str, str]] = {
 
 @hookimpl
 def archcalc_hf_model_types() -> list[HFModelType]:
-    kinds = [(ENCODERS, "AutoModel"), (SEQ2SEQ, "AutoModelForSeq2SeqLM")]
-    return [
-        HFModelType(
-            model_type,
-            family="transformer",
-            translate=translator,
-            auto_class=auto,
-            key_order=ORDER,
-            aliases=ATTRIBUTE_MAPS.get(model_type, {}),
-        )
-        for table, auto in kinds
-        for model_type, translator in sorted(table.items())
-    ]
+    encoders: list[HFModelType] = model_types(
+        ENCODERS, ATTRIBUTE_MAPS, ORDER, auto_class="AutoModel"
+    )
+    seq2seq: list[HFModelType] = model_types(
+        SEQ2SEQ, ATTRIBUTE_MAPS, ORDER, auto_class="AutoModelForSeq2SeqLM"
+    )
+    return encoders + seq2seq

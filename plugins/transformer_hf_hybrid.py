@@ -35,6 +35,7 @@ from archcalc.plugins.transformer_hf import (
     _rope_head_dim,
     _stack,
     _tie,
+    model_types,
     show,
 )
 
@@ -1000,13 +1001,5 @@ KEY_ORDER = (*ORDER, "mixer", "mamba", "deltanet", "blocks", "stack")
 
 @hookimpl
 def archcalc_hf_model_types() -> list[HFModelType]:
-    return [
-        HFModelType(
-            model_type,
-            family="transformer",
-            translate=translator,
-            key_order=KEY_ORDER,
-            aliases=ATTRIBUTE_MAPS.get(model_type, {}),
-        )
-        for model_type, translator in sorted(TRANSLATORS.items())
-    ]
+    types: list[HFModelType] = model_types(TRANSLATORS, ATTRIBUTE_MAPS, KEY_ORDER)
+    return types
