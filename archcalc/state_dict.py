@@ -1443,6 +1443,26 @@ MINIMAX_M2 = _llama(
     buffers=(r"(model\.)?layers\.\d+\.block_sparse_moe\.e_score_correction_bias",),
 )
 
+#: MiniMax-M3's text model: experts stacked (E, 2F, d) with gate and up fused, as are the
+#: dense and shared MLPs' gate and up projections; the router's score bias is a buffer.
+MINIMAX_M3 = _llama(
+    "minimax_m3_vl_text",
+    (
+        rf"layers\.{_N}\.mlp\.experts\.(gate_up_proj|down_proj)\.weight",
+        r"model.layers.\1.mlp.experts.\2",
+    ),
+    fuse=(
+        Fuse(("mlp.experts.gate_proj", "mlp.experts.up_proj"), "mlp.experts.gate_up_proj", 1),
+        Fuse(
+            ("mlp.shared_experts.gate_proj", "mlp.shared_experts.up_proj"),
+            "mlp.shared_experts.gate_up_proj",
+        ),
+        _GATE_UP,
+    ),
+    buffers=_SCORE_BIAS,
+    split_experts=False,
+)
+
 CTRL = Naming(
     "ctrl",
     _rules(
@@ -1504,6 +1524,7 @@ _DECODERS = (
     KOLIBRI1,
     ERNIE4_5_MOE,
     MINIMAX_M2,
+    MINIMAX_M3,
     CTRL,
     GPT_NEOX_JAPANESE,
     _llama("exaone_moe", buffers=(r"(model\.)?layers\.\d+\.mlp\.e_score_correction_bias",)),

@@ -141,6 +141,7 @@ def _llama_like(
     o_bias_default: bool = False,
     o_bias: bool | None = None,
     d_ff: tuple[str, ...] = ("intermediate_size",),
+    ff_default: int | None = None,
     reads_head_dim: bool = True,
 ) -> None:
     """The Llama layout most decoder-only types share: RoPE, gated MLP, RMSNorm.
@@ -151,7 +152,8 @@ def _llama_like(
     ``bias_key`` names the config flag for the attention biases (absent: the modeling
     code hard-codes ``bias_default``); ``mlp_bias`` None means the MLP follows it;
     ``o_bias_key`` names a separate flag for the output projection's bias (``o_bias``: a
-    fixed one). ``d_ff`` names the MLP width's keys (an all-MoE type: the experts').
+    fixed one). ``d_ff`` names the MLP width's keys (an all-MoE type: the experts'), and
+    ``ff_default`` the config class's default for it (None: the key is required).
     ``reads_head_dim``: False for types whose attention ignores a head_dim key.
     """
     r.set("architecture", "decoder")
@@ -162,7 +164,7 @@ def _llama_like(
         _rope_head_dim(r)
     elif isinstance(d_model, int) and isinstance(n_heads, int) and d_model % n_heads:
         r.set("d_head", d_model // n_heads, "hidden_size")
-    r.set("d_ff", r.size(*d_ff), *d_ff)
+    r.set("d_ff", r.size(*d_ff, default=ff_default), *d_ff)
     r.set("positional", "rope")
     r.set("mlp", mlp)
     r.set("norm", norm)

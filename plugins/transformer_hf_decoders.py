@@ -413,6 +413,47 @@ def _minimax_m2(r: ConfigReader) -> None:
     )
 
 
+def _minimax_m3(r: ConfigReader) -> None:
+    """MiniMax-M3's language model (minimax_m3_vl_text): per-head q/k norms, routed experts
+    of width intermediate_size plus one shared MLP of shared_intermediate_size, and a dense
+    MLP of dense_intermediate_size where mlp_layer_types (or the legacy moe_layer_freq)
+    says "dense"; bias-free. Sparse-attention layers (a lightning indexer) are refused."""
+    _llama_like(r, head_dim=128, kv_absent=4, d_ff=("dense_intermediate_size",), ff_default=12288)
+    r.set("qk_norm", True)
+    _experts(
+        r,
+        ("num_local_experts", "num_experts"),
+        ("num_experts_per_tok",),
+        ("intermediate_size",),
+        n_default=128,
+        k_default=4,
+        ff_default=3072,
+    )
+    shared = r.count("shared_intermediate_size", default=3072)
+    if shared:
+        r.set("moe.n_shared_experts", 1)
+        r.set("moe.d_ff_shared", shared, "shared_intermediate_size")
+    n_layers = r.spec.get("n_layers")
+    _kind_list(r, "layer_types", ("full_attention",), n_layers)
+    sparse = r.value("sparse_attention_config")
+    freq = sparse.get("sparse_attention_freq") if isinstance(sparse, dict) else None
+    if r.value("layer_types") is None and freq and (not isinstance(freq, list) or any(freq)):
+        r.unsupported("sparse_attention_config", "sparse attention (a lightning indexer)")
+    legacy = r.value("moe_layer_freq")  # read by __post_init__ only without mlp_layer_types
+    if r.value("mlp_layer_types") is not None or legacy is None:
+        _moe_stack(r, _dense_layers(r, first_key=None), "mlp_layer_types")
+    elif not isinstance(legacy, list) or not all(f in (0, 1) for f in legacy):
+        r.error("moe_layer_freq", f"'moe_layer_freq' must be a list of 0/1, got {show(legacy)}")
+    elif isinstance(n_layers, int) and len(legacy) != n_layers:
+        r.error(
+            "moe_layer_freq",
+            f"'moe_layer_freq' lists {len(legacy)} layers but the config has {n_layers}; "
+            "transformers cannot build this config",
+        )
+    elif isinstance(n_layers, int):
+        _moe_stack(r, [not f for f in legacy], "moe_layer_freq")
+
+
 # ------------------------------------------------------------------ DeepSeek's latent attention
 
 
@@ -657,6 +698,7 @@ TRANSLATORS: dict[str, Translator] = {
     "kolibri1": _kolibri1,
     "mellum": _mellum,
     "minimax_m2": _minimax_m2,
+    "minimax_m3_vl_text": _minimax_m3,
     "sarvam_mla": _sarvam_mla,
     "minicpm3": _minicpm3,
     "youtu": _youtu,
@@ -675,6 +717,7 @@ ATTRIBUTE_MAPS: dict[str, dict[str, str]] = {
     "kolibri1": {"num_experts": "num_local_experts"},
     "mellum": {"num_experts": "num_local_experts"},
     "minimax_m2": {"num_experts": "num_local_experts"},
+    "minimax_m3_vl_text": {"num_experts": "num_local_experts"},
     "sarvam_mla": {
         "num_local_experts": "n_routed_experts",
         "num_mtp_layers": "num_nextn_predict_layers",

@@ -584,6 +584,11 @@ TINY: dict[str, dict[str, Any]] = {
     "mellum": {"mlp_layer_types": ["dense", "sparse"]},
     "minicpm3": {"q_lora_rank": 24, "kv_lora_rank": 16, "qk_rope_head_dim": 4},
     "minimax_m2": {},
+    "minimax_m3_vl_text": {
+        "dense_intermediate_size": 40,
+        "shared_intermediate_size": 24,
+        "mlp_layer_types": ["dense", "sparse"],
+    },
     "sarvam_mla": {"kv_lora_rank": 16, "qk_rope_head_dim": 8, "qk_nope_head_dim": 8},
     "youtu": {"q_lora_rank": 24, "kv_lora_rank": 16, "qk_rope_head_dim": 8},
 }

@@ -151,6 +151,7 @@ NO_PUBLIC_CONFIG_YET = frozenset(
         "mellum",
         "minicpm3",
         "minimax_m2",
+        "minimax_m3_vl_text",
         "sarvam_mla",
         "youtu",
         "lara_mini",

@@ -54,6 +54,26 @@ def _count(tmp_path: Path, model_type: str, **changes: Any) -> tuple[int, int]:
         ("ernie4_5_moe", {"moe_layer_end_index": -2}, "'moe_layer_end_index' must be ≥ -1"),
         ("minicpm3", {"hidden_size": 2561}, "transformers refuses this config"),
         ("flint", {"mlp_only_layers": "0"}, "'mlp_only_layers' must be a list"),
+        (
+            "minimax_m3_vl_text",
+            {"layer_types": ["minimax_m3_sparse"] * 60},
+            "layer_types entry 'minimax_m3_sparse' is not supported",
+        ),
+        (
+            "minimax_m3_vl_text",
+            {"layer_types": None, "sparse_attention_config": {"sparse_attention_freq": [0, 1]}},
+            "sparse attention (a lightning indexer) is not supported",
+        ),
+        (
+            "minimax_m3_vl_text",
+            {"mlp_layer_types": None, "moe_layer_freq": [1, 0]},
+            "'moe_layer_freq' lists 2 layers but the config has 60",
+        ),
+        (
+            "minimax_m3_vl_text",
+            {"mlp_layer_types": None, "moe_layer_freq": "1"},
+            "'moe_layer_freq' must be a list of 0/1",
+        ),
     ],
 )
 def test_what_cannot_be_said_is_one_located_error(
@@ -75,3 +95,18 @@ def test_glm5_index_pattern_gives_the_shared_layers(tmp_path: Path) -> None:
     assert shared[0] < full[0]
     (error,) = _errors(tmp_path, "glm_moe_dsa", **base, index_topk_pattern="FS")
     assert f"covers 2 layers but the config has {n}" in error
+
+
+def test_minimax_m3_legacy_moe_layer_freq_is_read_as_mlp_layer_types(tmp_path: Path) -> None:
+    """MiniMax-M3's checkpoints give moe_layer_freq (1: experts); its __post_init__ turns it
+    into mlp_layer_types when that is absent, and only then."""
+    n = DEFAULTS["minimax_m3_vl_text"]["num_hidden_layers"]
+    freq = [0, 0] + [1] * (n - 2)
+    listed = _count(
+        tmp_path, "minimax_m3_vl_text", mlp_layer_types=["dense"] * 2 + ["sparse"] * (n - 2)
+    )
+    legacy = _count(tmp_path, "minimax_m3_vl_text", mlp_layer_types=None, moe_layer_freq=freq)
+    ignored = _count(tmp_path, "minimax_m3_vl_text", moe_layer_freq=[0] * n)
+    assert legacy == listed
+    assert legacy[0] < ignored[0]
+    assert ignored == _count(tmp_path, "minimax_m3_vl_text")
