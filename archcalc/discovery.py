@@ -35,9 +35,7 @@ import os
 import re
 import sys
 import zlib
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ENV_CACHE_DIR = "ARCHCALC_CACHE_DIR"
 ENV_NO_CACHE = "ARCHCALC_NO_CACHE"
@@ -47,8 +45,7 @@ FORMAT = 2
 _ENTRY_POINT = re.compile(r"^(?P<module>[\w.]+)\s*(?::\s*(?P<attr>[\w.]+)\s*)?(?:\[.*\]\s*)?$")
 
 
-@dataclass(frozen=True)
-class EntryPoint:
+class EntryPoint(NamedTuple):
     """One entry point of an installed distribution (``importlib.metadata``'s fields)."""
 
     name: str
@@ -142,9 +139,9 @@ def _fingerprint() -> str | None:
         except OSError:
             parts.append("-")
             continue
+        folder = where if where.endswith(os.sep) else where + os.sep  # cheaper than os.path.join
         for name, is_dir in found:
-            full = os.path.join(where, name)
-            target = os.path.join(full, "entry_points.txt") if is_dir else full
+            target = f"{folder}{name}{os.sep}entry_points.txt" if is_dir else folder + name
             parts.append(f"{name}\t{_identity(target)}")
     return "\n".join(parts)
 
@@ -157,32 +154,34 @@ def _identity(path: str) -> str:
     return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
 
 
-def cache_dir() -> Path | None:
-    """Where archcalc keeps its cache, or None when no location is known."""
+def cache_dir() -> str | None:
+    """Where archcalc keeps its cache, or None when no location is known.
+
+    Plain ``os.path`` strings: this runs on every start-up, and pathlib (with the
+    urllib.parse and ipaddress it imports) would cost it more than the lookup itself.
+    """
     explicit = os.environ.get(ENV_CACHE_DIR)
     if explicit:
-        return Path(explicit)
+        return explicit
     if sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA")
-        return Path(base) / "archcalc" / "Cache" if base else None
+        return os.path.join(base, "archcalc", "Cache") if base else None
+    home = os.path.expanduser("~")
     if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "archcalc"
+        return os.path.join(home, "Library", "Caches", "archcalc") if home != "~" else None
     xdg = os.environ.get("XDG_CACHE_HOME")
     if xdg and os.path.isabs(xdg):
-        return Path(xdg) / "archcalc"
-    try:
-        return Path.home() / ".cache" / "archcalc"
-    except RuntimeError:  # no home directory
-        return None
+        return os.path.join(xdg, "archcalc")
+    return os.path.join(home, ".cache", "archcalc") if home != "~" else None  # "~": no home
 
 
-def _cache_file() -> Path | None:
+def _cache_file() -> str | None:
     """One file per interpreter (environment), so two environments never fight over it."""
     base = cache_dir()
     if base is None:
         return None
     owner = zlib.crc32(f"{sys.prefix}\0{sys.executable}".encode(errors="replace"))
-    return base / f"entry-points-{owner:08x}.json"
+    return os.path.join(base, f"entry-points-{owner:08x}.json")
 
 
 _FIELDS = ("name", "value", "group", "dist", "version")
@@ -191,10 +190,11 @@ _FIELDS = ("name", "value", "group", "dist", "version")
 MAX_ENTRIES = 8
 
 
-def _read(path: Path) -> list[dict[str, Any]]:
+def _read(path: str) -> list[dict[str, Any]]:
     """The cache file's entries; [] when it is missing, unreadable or another format."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as handle:
+            data = json.loads(handle.read())
     except (OSError, ValueError):
         return []
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -218,7 +218,7 @@ def _lookup(
 
 
 def _write(
-    path: Path,
+    path: str,
     fingerprint: str,
     group: str,
     found: tuple[EntryPoint, ...],
@@ -239,8 +239,9 @@ def _write(
     kept = [e for e in entries if (e.get("fingerprint"), e.get("group")) != (fingerprint, group)]
     data = {"format": FORMAT, "entries": [new, *kept][:MAX_ENTRIES]}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".entry-points-", suffix=".tmp", dir=path.parent)
+        folder = os.path.dirname(path)
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".entry-points-", suffix=".tmp", dir=folder)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(data, handle)

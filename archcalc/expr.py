@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from archcalc.errors import ArchcalcError, shorten
 from archcalc.suggest import close_matches
@@ -142,48 +142,47 @@ class ExprError(ArchcalcError):
 # --------------------------------------------------------------------------- nodes
 
 
-@dataclass(frozen=True, slots=True)
-class Num:
+# The nodes are NamedTuples (cheap to create at start-up, see archcalc.errors.Mark); two
+# nodes are equal when their text and offsets are.
+
+
+class Num(NamedTuple):
     """A number literal, already exact (a decimal literal is a Fraction of its text)."""
 
     value: ExactValue
-    offset: int = field(default=0, compare=False)
+    offset: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Name:
+class Name(NamedTuple):
     """A reference to another spec field; resolved by the caller's ``lookup``."""
 
     id: str
-    offset: int = field(default=0, compare=False)
+    offset: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Unary:
+class Unary(NamedTuple):
     """``+x`` or ``-x``."""
 
     op: str
     operand: Node
-    offset: int = field(default=0, compare=False)
+    offset: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Binary:
+class Binary(NamedTuple):
     """``left op right``; for ``**`` the right side is always a :class:`Num` in 0..64."""
 
     op: str
     left: Node
     right: Node
-    offset: int = field(default=0, compare=False)
+    offset: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
+class Call(NamedTuple):
     """A call of one of :data:`ALLOWED_FUNCTIONS` with positional arguments."""
 
     fn: str
     args: tuple[Node, ...]
-    offset: int = field(default=0, compare=False)
+    offset: int = 0
 
 
 Node = Num | Name | Unary | Binary | Call

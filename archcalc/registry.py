@@ -17,9 +17,8 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import ModuleType
-from typing import Any
+from types import FunctionType, MethodType, ModuleType
+from typing import Any, NamedTuple
 
 import pluggy
 
@@ -47,8 +46,7 @@ ENV_PLUGINS = "ARCHCALC_PLUGINS"
 ENV_NO_AUTOLOAD = "ARCHCALC_DISABLE_PLUGIN_AUTOLOAD"
 
 
-@dataclass(frozen=True)
-class PluginInfo:
+class PluginInfo(NamedTuple):
     """One plugin, as ``archcalc plugins`` lists it; ``error`` is set when it is broken."""
 
     name: str
@@ -114,6 +112,8 @@ def _version_of(module: Any) -> str:
 def _import_local(spec: str) -> ModuleType:
     """Import a plugin given as a path to a ``.py`` file or as a module name."""
     if spec.endswith(".py") or os.sep in spec or "/" in spec:
+        from pathlib import Path  # only for a local plugin: off every start-up's path
+
         path = Path(spec).expanduser()
         if not path.is_file():
             raise PluginError(f"plugin file '{safe(spec)}' does not exist")
@@ -133,8 +133,7 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
-@dataclass(frozen=True)
-class _Collected:
+class _Collected(NamedTuple):
     """One registration hook: what it returns, how to check it, where it is stored."""
 
     hook: str
@@ -185,9 +184,35 @@ class _Loading:
     error: str = ""
 
 
+class _PluginManager(pluggy.PluginManager):
+    """pluggy's manager with a quicker look at a module plugin's names.
+
+    pluggy inspects every name a plugin has through ``inspect.getattr_static`` (~5 µs
+    each), and a plugin module has hundreds (its imports, tables, helpers): a few
+    milliseconds of every start-up. A module's hook implementation is a function (or a
+    method object) in its namespace carrying pluggy's marker, so any other name is passed
+    over before pluggy looks; what remains goes through pluggy's own parsing, which stays
+    the authority (``@hookimpl(specname=...)``, wrappers, options).
+    """
+
+    def parse_hookimpl_opts(self, plugin: Any, name: str) -> pluggy.HookimplOpts | None:
+        if isinstance(plugin, ModuleType):
+            value = vars(plugin).get(name)
+            if isinstance(value, FunctionType):
+                if _MARKER not in value.__dict__:
+                    return None
+            elif not isinstance(value, (MethodType, staticmethod, classmethod)):
+                return None
+        return super().parse_hookimpl_opts(plugin, name)
+
+
+#: The attribute ``@hookimpl`` sets on an implementation.
+_MARKER = f"{hookspecs.PROJECT}_impl"
+
+
 class _Loader:
     def __init__(self) -> None:
-        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm = _PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.registry = Registry()
         self.order: list[_Loading] = []

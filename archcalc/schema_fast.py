@@ -60,18 +60,29 @@ def is_plain_json(value: Any, depth: int = 0) -> bool:
     return False
 
 
-def compile_schema(schema: Any) -> Callable[[Any], bool | None] | None:
-    """A predicate ``doc -> valid?`` (None: not plain JSON, ask jsonschema), or None when
-    the schema uses something this compiler does not implement."""
+def compile_schema(schema: Any, lazy: bool = True) -> Callable[[Any], bool | None] | None:
+    """A predicate ``doc -> valid?`` (None: not plain JSON, or it needs something this
+    compiler does not implement: ask jsonschema), or None when ``lazy`` is false and the
+    schema uses something this compiler does not implement anywhere.
+
+    Lazily (the default), a property's subschema is compiled the first time a document
+    has that property: a family's schema has a hundred keys and a spec uses ten, and one
+    process usually checks one spec, so compiling all of it up front would cost more than
+    the check. A part using an unimplemented keyword makes the answer None only for the
+    documents that reach it; the other parts answer as jsonschema would either way.
+    """
     try:
-        check = _Compiler(schema).compile(schema)
+        check = _Compiler(schema, lazy).compile(schema)
     except Unsupported:
         return None
 
     def valid(doc: Any) -> bool | None:
         if not is_plain_json(doc):
             return None
-        return check(doc)
+        try:
+            return check(doc)
+        except Unsupported:
+            return None
 
     return valid
 
@@ -101,18 +112,29 @@ def _unique(items: list[Any]) -> bool:
 
 
 class _Compiler:
-    def __init__(self, root: Any) -> None:
+    def __init__(self, root: Any, lazy: bool) -> None:
         self.root = root
-        self.anchors: dict[str, Any] = {}
-        self._find_anchors(root, top=True)
+        self.lazy = lazy
+        #: ``$anchor`` name -> its schema; found on the first reference to an anchor
+        #: (at once when compiling eagerly: a nested ``$id`` anywhere is then refused).
+        self.anchors: dict[str, Any] | None = None
+        if not lazy:
+            self._anchors()
         #: id(schema) -> its compiled check, filled in before compiling the body so that a
         #: recursive ``$ref`` (a layer list inside a residual block) refers to it.
         self.done: dict[int, list[Check]] = {}
 
-    def _find_anchors(self, schema: Any, top: bool = False) -> None:
+    def _anchors(self) -> dict[str, Any]:
+        if self.anchors is None:
+            found: dict[str, Any] = {}
+            self._find_anchors(self.root, found, top=True)
+            self.anchors = found
+        return self.anchors
+
+    def _find_anchors(self, schema: Any, found: dict[str, Any], top: bool = False) -> None:
         if isinstance(schema, list):
             for item in schema:
-                self._find_anchors(item)
+                self._find_anchors(item, found)
             return
         if not isinstance(schema, Mapping):
             return
@@ -120,9 +142,9 @@ class _Compiler:
             raise Unsupported("$id inside a schema")  # a new base URI: leave it to jsonschema
         anchor = schema.get("$anchor")
         if isinstance(anchor, str):
-            self.anchors[anchor] = schema
+            found[anchor] = schema
         for value in schema.values():
-            self._find_anchors(value)
+            self._find_anchors(value, found)
 
     def _resolve(self, ref: Any) -> Any:
         if not isinstance(ref, str) or not ref.startswith("#"):
@@ -130,9 +152,10 @@ class _Compiler:
         if ref == "#":
             return self.root
         if not ref.startswith("#/"):
-            if ref[1:] not in self.anchors:
+            anchors = self._anchors()
+            if ref[1:] not in anchors:
                 raise Unsupported(f"$ref {ref!r}")
-            return self.anchors[ref[1:]]
+            return anchors[ref[1:]]
         target = self.root
         for token in ref[2:].split("/"):
             token = token.replace("~1", "/").replace("~0", "~")
@@ -153,6 +176,8 @@ class _Compiler:
             return lambda x: False
         if not isinstance(schema, Mapping):
             raise Unsupported(f"schema {type(schema).__name__}")
+        if "$id" in schema and schema is not self.root:
+            raise Unsupported("$id inside a schema")  # a new base URI: leave it to jsonschema
         key = id(schema)
         if key in self.done:
             known = self.done[key]
@@ -203,14 +228,31 @@ class _Compiler:
     def _k_properties(self, value: Any, schema: Mapping[str, Any]) -> Check:
         if not isinstance(value, Mapping):
             raise Unsupported("properties")
-        checks = {name: self.compile(sub) for name, sub in value.items()}
+        if not self.lazy:
+            checks = {name: self.compile(sub) for name, sub in value.items()}
 
-        def properties(x: Any) -> bool:
+            def properties(x: Any) -> bool:
+                if type(x) is not dict:
+                    return True
+                return all(checks[k](v) for k, v in x.items() if k in checks)
+
+            return properties
+        subschemas = dict(value)
+        compiled: dict[str, Check] = {}
+
+        def lazy_properties(x: Any) -> bool:
             if type(x) is not dict:
                 return True
-            return all(checks[k](v) for k, v in x.items() if k in checks)
+            for k, v in x.items():
+                if k in subschemas:
+                    check = compiled.get(k)
+                    if check is None:
+                        check = compiled[k] = self.compile(subschemas[k])
+                    if not check(v):
+                        return False
+            return True
 
-        return properties
+        return lazy_properties
 
     def _k_patternProperties(self, value: Any, schema: Mapping[str, Any]) -> Check:
         if not isinstance(value, Mapping):

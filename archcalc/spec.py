@@ -10,13 +10,13 @@ two algebras: exact numbers to count and validate, sympy symbols to print formul
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from archcalc import expr as exprs
 from archcalc.errors import DiagnosticSink, Mark, Unavailable, UsageError, shorten
@@ -76,8 +76,7 @@ def kind_code(problem: str) -> str:
 UNAVAILABLE: Any = type("_UnavailableValue", (), {"__repr__": lambda self: "UNAVAILABLE"})()
 
 
-@dataclass(frozen=True)
-class Override:
+class Override(NamedTuple):
     """One ``--set KEY=EXPR`` from the command line."""
 
     key: str
@@ -580,7 +579,14 @@ def _get(data: Any, path: Path_) -> Any:
 
 def spec_name(doc: Document) -> str:
     name = doc.data.get("name")
-    return name if isinstance(name, str) and name else Path(doc.file).stem
+    return name if isinstance(name, str) and name else _stem(doc.file)
+
+
+def _stem(file: str) -> str:
+    """``pathlib.PurePath(file).stem`` without importing pathlib (a count's start-up)."""
+    name = os.path.basename(file.rstrip("/" + os.sep))
+    dot = name.rfind(".")
+    return name[:dot] if 0 < dot < len(name) - 1 else name
 
 
 def build_entries(

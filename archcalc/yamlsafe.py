@@ -33,7 +33,6 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
 from typing import Any, NoReturn
 
 import yaml
@@ -329,6 +328,8 @@ def link_target(path: str | os.PathLike[str]) -> str | None:
     a link anywhere else (``config.json -> /proc/self/environ`` in a pull request) is
     refused before anything is opened. Specs never follow links.
     """
+    from pathlib import Path  # configs only: kept off a spec's start-up
+
     folder = Path(os.path.realpath(os.path.dirname(os.path.abspath(path))))
     root = folder.parent.parent if folder.parent.name == "snapshots" else folder
     target = Path(os.path.realpath(path))

@@ -21,17 +21,15 @@ them to each model type's own state-dict names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from archcalc.spec import Resolved
 
 GATED = frozenset({"swiglu", "geglu"})
 
 
-@dataclass(frozen=True)
-class Weight:
+class Weight(NamedTuple):
     """One parameter tensor of a part, named relative to the part's owner.
 
     Not an :class:`archcalc.tensors.Tensor` itself, so that counting never imports the
@@ -48,8 +46,7 @@ class Weight:
         return _product(self.shape)
 
 
-@dataclass(frozen=True)
-class Piece:
+class Piece(NamedTuple):
     """A part: its tensors, and what it costs at run time beyond them."""
 
     component: str

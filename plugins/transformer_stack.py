@@ -25,9 +25,8 @@ from __future__ import annotations
 import contextlib
 import operator
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from archcalc.plugins.transformer_parts import add_all
 
@@ -84,8 +83,7 @@ MAX_FORMULA_POSITIONS = 128
 STACK_ONLY = frozenset({"moe.first_dense_layers"})
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(NamedTuple):
     """One kind of block and its resolved spec (the top-level one for ``default``)."""
 
     name: str
@@ -93,8 +91,7 @@ class Kind:
     path: Path
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     """Consecutive blocks: one kind, or a pattern of kinds repeated in order."""
 
     pattern: tuple[str, ...]
@@ -113,8 +110,7 @@ class Segment:
             )
 
 
-@dataclass(frozen=True)
-class Stack:
+class Stack(NamedTuple):
     """A resolved stack: its kinds of block, its segments, and how often each kind occurs."""
 
     section: str

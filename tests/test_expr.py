@@ -137,7 +137,10 @@ def test_decimal_literals_are_exact(text: str, expected: Any) -> None:
 def test_parse_tree_is_our_own_nodes() -> None:
     expr = parse("multiple_of(d * 2, 64)")
     assert isinstance(expr, Expr)
-    assert expr.root == Call("multiple_of", (Binary("*", Name("d"), Num(2)), Num(64)))
+    # Each node keeps the offset of its text ("d" at 12, the operator at 14...), which
+    # error messages point at.
+    d_times_2 = Binary("*", Name("d", 12), Num(2, 16), 14)
+    assert expr.root == Call("multiple_of", (d_times_2, Num(64, 19)), 0)
     assert str(expr) == "multiple_of(d * 2, 64)"
 
 

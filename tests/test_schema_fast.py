@@ -160,11 +160,12 @@ def documents(draw: st.DrawFn, family: str) -> Any:
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_every_schema_compiles(family: str) -> None:
-    assert compile_schema(FAMILIES[family]) is not None
+    assert compile_schema(FAMILIES[family], lazy=False) is not None
 
 
 VALIDATORS = {name: jsonschema.Draft202012Validator(s) for name, s in FAMILIES.items()}
 CHECKS = {name: compile_schema(s) for name, s in FAMILIES.items()}
+EAGER_CHECKS = {name: compile_schema(s, lazy=False) for name, s in FAMILIES.items()}
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
@@ -173,9 +174,9 @@ CHECKS = {name: compile_schema(s) for name, s in FAMILIES.items()}
 def test_compiled_check_agrees_with_jsonschema(family: str, data: st.DataObject) -> None:
     doc = data.draw(documents(family))
     expected = not any(VALIDATORS[family].iter_errors(doc))
-    check = CHECKS[family]
-    assert check is not None
-    assert check(doc) is expected
+    for check in (CHECKS[family], EAGER_CHECKS[family]):
+        assert check is not None
+        assert check(doc) is expected
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
@@ -207,7 +208,26 @@ def test_values_that_are_not_json_are_left_to_jsonschema() -> None:
     ],
 )
 def test_schemas_it_does_not_implement_are_left_to_jsonschema(schema: dict[str, Any]) -> None:
-    assert compile_schema(schema) is None
+    assert compile_schema(schema, lazy=False) is None
+    lazily = compile_schema(schema)
+    assert lazily is None or lazily({"a": 1}) is None
+
+
+def test_a_lazy_check_answers_for_the_parts_a_document_reaches() -> None:
+    """An unimplemented keyword under one property leaves only the documents having that
+    property to jsonschema; its subschema is compiled when first reached."""
+    schema = {
+        "type": "object",
+        "properties": {"a": {"format": "email"}, "b": {"type": "integer"}},
+        "additionalProperties": False,
+    }
+    check = compile_schema(schema)
+    assert check is not None
+    assert check({"b": 1}) is True
+    assert check({"b": "x"}) is False
+    assert check({"c": 1}) is False
+    assert check({"a": "x@y"}) is None
+    assert compile_schema(schema, lazy=False) is None
 
 
 SCALARS = st.none() | st.booleans() | st.integers(-2, 2) | st.floats(-2, 2) | st.fractions(-2, 2)

@@ -20,7 +20,6 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
@@ -66,7 +65,7 @@ PLAIN_COUNT_FLAGS = ("--json", "--shapes")
 class PlainCount(NamedTuple):
     """A plain ``archcalc count``: its spec paths and flags."""
 
-    paths: list[Path]
+    paths: list[str]
     as_json: bool = False
     show_shapes: bool = False
 
@@ -85,7 +84,22 @@ def plain_count(args: Sequence[str]) -> PlainCount | None:
     names = [arg for arg in words if arg not in PLAIN_COUNT_FLAGS]
     if not names or any(not name or name.startswith("-") for name in names):
         return None
-    return PlainCount([Path(name) for name in names], "--json" in words, "--shapes" in words)
+    return PlainCount([posix_path_text(n) for n in names], "--json" in words, "--shapes" in words)
+
+
+def posix_path_text(name: str) -> str:
+    """``str(pathlib.PurePosixPath(name))``, which is how typer hands a path to a command
+    and so how messages name the file, without importing pathlib (it and the urllib.parse
+    and ipaddress it imports are a few percent of a plain count).
+
+    Empty and ``.`` components go, one or three-plus leading slashes are one root, exactly
+    two stay two (POSIX leaves ``//`` implementation-defined, and pathlib keeps it).
+    """
+    stripped = name.lstrip("/")
+    slashes = len(name) - len(stripped)
+    root = "//" if slashes == 2 else "/" if slashes else ""
+    parts = [part for part in stripped.split("/") if part and part != "."]
+    return root + "/".join(parts) if root or parts else "."
 
 
 def load_commands(names: Sequence[str] | None = None) -> typer.Typer:

@@ -12,9 +12,9 @@ archcalc has a bug. No input prints a traceback: every failure becomes one locat
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from archcalc.errors import (
@@ -129,10 +129,10 @@ def _registry(plugins: list[str] | None) -> None:
             )
 
 
-def _load(path: Path, overrides: list[Override]) -> api.Spec:
+def _load(path: str | os.PathLike[str], overrides: list[Override]) -> api.Spec:
     from archcalc import api
 
-    return api.load_spec(path, overrides, display=str(path))
+    return api.load_spec(path, overrides, display=os.fspath(path))
 
 
 def _warn(diagnostics: tuple[Diagnostic, ...]) -> None:

@@ -8,8 +8,9 @@ so the commonest command does not import typer.
 from __future__ import annotations
 
 import json
+import os
 import sys
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from archcalc import api, render
@@ -29,7 +30,7 @@ from archcalc.spec import Override
 
 
 def run(
-    specs: list[Path],
+    specs: Sequence[str | os.PathLike[str]],
     set_: list[str] | None = None,
     fmt: str = "text",
     as_json: bool = False,
@@ -55,7 +56,9 @@ def run(
             except SpecError as exc:
                 invalid = True
                 _err(render.diagnostics_text(exc.diagnostics))
-                objects.append(render.count_failure_json(str(path), exc.diagnostics, overrides))
+                objects.append(
+                    render.count_failure_json(os.fspath(path), exc.diagnostics, overrides)
+                )
                 continue
             _warn(spec.warnings)
             outputs.append((spec, result))
@@ -69,20 +72,20 @@ def run(
             _exit(ExitCode.INVALID)
 
 
-def _is_checkpoint(path: Path) -> bool:
+def _is_checkpoint(path: str | os.PathLike[str]) -> bool:
     """A safetensors file or index, or a folder without a config.json to count from."""
-    name = path.name.lower()
+    name = os.path.basename(os.fspath(path)).lower()
     if name.endswith((".safetensors", ".safetensors.index.json")):
         return True
-    return path.is_dir() and not (path / "config.json").exists()
+    return os.path.isdir(path) and not os.path.exists(os.path.join(path, "config.json"))
 
 
-def _checkpoint(path: Path, overrides: list[Override]) -> Any:
+def _checkpoint(path: str | os.PathLike[str], overrides: list[Override]) -> Any:
     from archcalc.checkpoint import index_warnings, open_checkpoint
 
     if overrides:
         raise UsageError(f"--set does not apply to a checkpoint ({path}): it has no spec to change")
-    checkpoint = open_checkpoint(path, display=str(path))
+    checkpoint = open_checkpoint(path, display=os.fspath(path))
     _warn(index_warnings(checkpoint))
     return checkpoint
 

@@ -8,15 +8,19 @@ hold on a loaded machine, and a failure names the module that crept in.
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import json
 import os
 import subprocess
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from archcalc.cli import COMMANDS, PlainCount, command_in, plain_count
+from archcalc.cli import COMMANDS, PlainCount, command_in, plain_count, posix_path_text
 from tests.helpers import DATA, EXAMPLES
 
 PROBE = """
@@ -128,8 +132,9 @@ def test_a_plain_count_does_not_import_typer(flags: list[str]) -> None:
 
 def test_plain_count_recognises_only_what_typer_parses_the_same_way() -> None:
     both = plain_count(["count", "a.yaml", "--json", "b.yaml"])
-    assert both == PlainCount([Path("a.yaml"), Path("b.yaml")], as_json=True)
-    assert plain_count(["count", "a", "--shapes"]) == PlainCount([Path("a")], show_shapes=True)
+    assert both == PlainCount(["a.yaml", "b.yaml"], as_json=True)
+    assert plain_count(["count", "a", "--shapes"]) == PlainCount(["a"], show_shapes=True)
+    assert plain_count(["count", ".//x/./a.yaml"]) == PlainCount(["x/a.yaml"])
     for args in (
         ["count"],
         ["count", "--json"],
@@ -145,6 +150,54 @@ def test_plain_count_recognises_only_what_typer_parses_the_same_way() -> None:
         [],
     ):
         assert plain_count(args) is None, args
+
+
+def test_a_plain_count_imports_no_pathlib_of_its_own() -> None:
+    """pathlib (with the urllib.parse and ipaddress it imports) is a few percent of a plain
+    count, and a count needs only path strings. An editable install imports it at start-up
+    anyway (setuptools' path finder), so the check reads the source: no module the count
+    imports may import pathlib outside a function."""
+    code, modules = imported("count", str(EXAMPLES / "llama-3-8b.yaml"), "--json", autoload=True)
+    assert code == 0
+    offenders = []
+    for name in sorted(m for m in modules if m == "archcalc" or m.startswith("archcalc.")):
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+            continue
+        tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+        if any(_imports_pathlib(node) for node in _module_level(tree.body)):
+            offenders.append(name)
+    assert offenders == []
+
+
+def _module_level(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Statements run at import: the body and its if/try blocks, not functions or classes."""
+    found: list[ast.stmt] = []
+    for node in body:
+        found.append(node)
+        if isinstance(node, ast.If) and not _is_type_checking(node.test):
+            found += _module_level(node.body) + _module_level(node.orelse)
+        elif isinstance(node, ast.Try):
+            found += _module_level(node.body + node.orelse + node.finalbody)
+            for handler in node.handlers:
+                found += _module_level(handler.body)
+    return found
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return isinstance(test, ast.Name) and test.id == "TYPE_CHECKING"
+
+
+def _imports_pathlib(node: ast.stmt) -> bool:
+    if isinstance(node, ast.Import):
+        return any(alias.name.split(".")[0] == "pathlib" for alias in node.names)
+    return isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "pathlib"
+
+
+@given(st.text(alphabet="/.ab", min_size=1, max_size=14))
+def test_a_plain_count_names_a_path_as_typer_would(name: str) -> None:
+    """typer hands a command ``pathlib.Path(name)``; the plain route the same text."""
+    assert posix_path_text(name) == str(PurePosixPath(name))
 
 
 def run_main(*args: str) -> tuple[int, str, str]:
