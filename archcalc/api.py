@@ -34,6 +34,16 @@ from archcalc.spec import Override, Resolved, did_you_mean, resolve
 
 _default_registry: Registry | None = None
 
+#: Built-in families that were folded into another one, and what their specs write
+#: instead (an old spec gets this, not a bare "unknown family").
+RETIRED_FAMILIES = {
+    "rwkv": (
+        "family: transformer with mixer: rwkv, mlp: rwkv, n_heads: 1, d_head: <d_attention> "
+        "(d_model if it was left out), d_ff: <d_ff> (4 × d_model if it was left out), norm: "
+        "layernorm, positional: none, embedding_norm: true (README: RWKV-4)"
+    ),
+}
+
 
 def default_registry() -> Registry:
     """The plugins of this process, loaded once."""
@@ -118,6 +128,10 @@ def _family_of(doc: yamlsafe.Document, registry: Registry, sink: DiagnosticSink)
         missing = registry.missing("family", name)
         if missing is not None:
             raise missing
+        if name in RETIRED_FAMILIES:
+            message = f"family '{name}' is now written as {RETIRED_FAMILIES[name]}"
+            sink.error(doc.mark(("family",)), message, "S206")
+            return None
         known = sorted(registry.families)
         sink.error(
             doc.mark(("family",)),

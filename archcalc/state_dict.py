@@ -1203,6 +1203,25 @@ def _backbone(model_type: str, *extra: tuple[str, str], buffers: tuple[str, ...]
     )
 
 
+#: RWKV-4 (``mixer: rwkv``, ``mlp: rwkv``): ``rwkv.blocks``, the two block norms ``ln1`` and
+#: ``ln2``, the embedding norm kept in block 0 as ``pre_ln``, ``ln_out`` last, ``head``.
+RWKV = Naming(
+    "rwkv",
+    _rules(
+        (r"embed_tokens\.weight", "rwkv.embeddings.weight"),
+        (rf"embed_norm\.{_WB}", r"rwkv.blocks.0.pre_ln.\1"),
+        (rf"{_L}\.input_layernorm\.{_WB}", r"rwkv.blocks.\1.ln1.\2"),
+        (rf"{_L}\.post_attention_layernorm\.{_WB}", r"rwkv.blocks.\1.ln2.\2"),
+        (rf"{_L}\.((?:attention|feed_forward)\..+)", r"rwkv.blocks.\1.\2"),
+        (rf"norm\.{_WB}", r"rwkv.ln_out.\1"),
+        (r"lm_head\.weight", "head.weight"),
+    ),
+    head="head.weight",
+    prefixes=("rwkv.",),
+    base="rwkv.",
+)
+
+
 HYBRID = (
     _llama("jamba", *_FEED_FORWARD),
     _llama("bamba", *_FEED_FORWARD),
@@ -1555,6 +1574,7 @@ NAMINGS: dict[str, Naming] = {
         _bert("roberta"),
         DISTILBERT,
         ALBERT,
+        RWKV,
         T5,
         BART,
         *HYBRID,

@@ -480,7 +480,7 @@ CASES: dict[str, dict[str, Any]] = {
             "attention_bias": True,
         },
     },
-    # recurrent families of their own (plugins/rwkv.py, plugins/xlstm.py)
+    # recurrent models: RWKV-4 (plugins/rwkv.py, as transformer specs) and xLSTM
     "rwkv": {
         "model_type": "rwkv",
         "config": {

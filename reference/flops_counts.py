@@ -334,6 +334,34 @@ CASES: list[dict[str, Any]] = [
             "moe": {"n_experts": 4, "top_k": 2, "router_bias": True},
         },
     },
+    {
+        # RWKV-4: the recurrence keeps a state (output.state), no KV cache. (transformers'
+        # forward fails when attention_hidden_size differs from hidden_size.)
+        "id": "tiny-rwkv",
+        "model_type": "rwkv",
+        "seq_len": 32,
+        "config": {
+            "hidden_size": 64,
+            "attention_hidden_size": 64,
+            "intermediate_size": 160,
+            "num_hidden_layers": 2,
+            "vocab_size": 300,
+            "context_length": 64,
+        },
+        "spec": {
+            "family": "transformer",
+            "n_layers": 2,
+            "d_model": 64,
+            "n_heads": 1,
+            "d_ff": 160,
+            "vocab_size": 300,
+            "mixer": "rwkv",
+            "mlp": "rwkv",
+            "norm": "layernorm",
+            "positional": "none",
+            "embedding_norm": True,
+        },
+    },
 ]
 
 
@@ -362,8 +390,8 @@ def measure(case: dict[str, Any]) -> dict[str, Any]:
         if name.endswith("rotary_emb"):
             rotary += int(sum(ops.values()))
     kv_elements = 0
-    cache = output.past_key_values
-    for layer in cache.layers:
+    cache = getattr(output, "past_key_values", None)  # None: a recurrent state (RWKV)
+    for layer in cache.layers if cache is not None else ():
         kv_elements += int(layer.keys.numel()) + int(layer.values.numel())
     return {
         "model_type": case["model_type"],

@@ -160,7 +160,7 @@ NO_PUBLIC_CONFIG_YET = frozenset(
         "minimax",
         "falcon_h1",
         "recurrent_gemma",
-        # recurrent families of their own (plugins/rwkv.py, plugins/xlstm.py)
+        # recurrent models: RWKV-4 (plugins/rwkv.py, as transformer specs) and xLSTM
         "rwkv",
         "xlstm",
     }

@@ -3,8 +3,8 @@
 Every case of tests/data/reference/checkpoints.json was saved by transformers'
 ``save_pretrained`` (reference/checkpoint_headers.py) and is rebuilt here by hand, weights
 as zeros: Llama (plain, tied, sharded bf16 with biases) and a tiny model of every other
-transformer model type archcalc counts (each is held to having one), and of the recurrent
-families RWKV and xLSTM, which name their tensors as transformers does."""
+transformer model type archcalc counts (each is held to having one), RWKV-4 included, and of
+the recurrent family xLSTM, which names its tensors as transformers does."""
 
 from __future__ import annotations
 
@@ -159,7 +159,7 @@ def test_one_more_block_names_the_missing_tensors_of_block_2(tmp_path: Path, nam
     assert code == 1 and not report["agree"]
     assert report["unexpected"] == [] and report["shape_mismatches"] == []
     missing = {t["name"] for t in report["missing"]}
-    naming = NAMINGS.get(case(name)["model_type"])  # None: a family's own names (rwkv)
+    naming = NAMINGS.get(case(name)["model_type"])  # None: a family's own names (xlstm)
     stored = {k for k in _stored(name) if not (naming and naming.is_buffer(k))}
     # the new block holds what the stored block it repeats holds (MoE included)
     first_stack = {_stack_of(n) for n in missing}
@@ -283,7 +283,7 @@ def test_tensors_lists_what_the_checkpoint_stores(tmp_path: Path, name: str) -> 
     listed = json.loads(result.stdout)
     record = case(name)
     stored = _stored(name)
-    naming = NAMINGS.get(record["model_type"])  # None: a family's own names (rwkv)
+    naming = NAMINGS.get(record["model_type"])  # None: a family's own names (xlstm)
     buffers = [k for k in stored if naming and naming.is_buffer(k)]
     assert len(buffers) == len(record["buffers"])  # saved buffers, by their saved names
     # parameters save_pretrained leaves out (Marian's sinusoidal tables) are listed, not stored
