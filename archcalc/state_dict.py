@@ -705,6 +705,7 @@ def _bert(
     *extra: tuple[str, str] | Rule,
     prefix: str | None = None,
     buffers: tuple[str, ...] = (),
+    fuse: tuple[Fuse, ...] = (),
 ) -> Naming:
     """BERT's module names (``encoder.layer.0.attention.self.query``), ``extra`` rules
     first; ``prefix``: the base model's name in checkpoints of its heads (``bert.``)."""
@@ -730,6 +731,7 @@ def _bert(
         ),
         buffers=(r"(\w+\.)?embeddings\.(position_ids|token_type_ids)", *buffers),
         prefixes=(f"{prefix}.",),
+        fuse=fuse,
     )
 
 
@@ -923,6 +925,20 @@ _TWO_VOCABULARIES = (
 
 BART = _bart("bart")
 
+#: TrOCR's decoder alone (TrOCRForCausalLM): BART's decoder names under ``model.decoder``,
+#: the LM head ``output_projection``.
+TROCR = Naming(
+    "trocr",
+    (
+        Rule(r"embed_tokens\.weight", "model.decoder.embed_tokens.weight"),
+        *(Rule(r.pattern.removeprefix(r"decoder\."), r.target) for r in _bart_stack("decoder")),
+        Rule(r"lm_head\.weight", "output_projection.weight"),
+    ),
+    head="output_projection.weight",
+    prefixes=("model.",),
+    base="model.",
+)
+
 # --------------------------------------------------------------------------- encoders and
 # encoder-decoders of plugins/transformer_hf_encoders.py (each checked on a checkpoint
 # saved by transformers: reference/checkpoint_headers.py)
@@ -1044,6 +1060,50 @@ MODERNBERT = Naming(
     prefixes=("model.",),
 )
 
+
+def _bert_decoder(model_type: str) -> Naming:
+    """BertGeneration's decoder: BERT's names under ``bert.``, the LM head's bias
+    ``lm_head.bias`` (``lm_head.decoder.bias`` is the same parameter), its weight
+    ``lm_head.decoder.weight`` (tied to the token embedding, so not saved)."""
+    encoder = _bert(model_type)
+    return Naming(
+        model_type,
+        (
+            *(Rule(r.pattern, f"bert.{r.target}") for r in encoder.rules),
+            Rule(r"lm_head\.weight", "lm_head.decoder.weight"),
+            Rule(r"lm_head\.bias", "lm_head.bias"),
+        ),
+        buffers=encoder.buffers,
+        head="lm_head.decoder.weight",
+        prefixes=("bert.",),
+        base="bert.",
+    )
+
+
+#: GTE as transformers 5 saves it: under the original repositories' names (``new.``
+#: prefix, ``encoder.layer.0.attention.qkv_proj``, ``attn_ln`` after attention, ``mlp_ln``
+#: after the MLP), q, k, v fused and the MLP's up and gate fused, up first.
+GTE = Naming(
+    "gte",
+    _rules(
+        (r"embed_tokens\.weight", "embeddings.word_embeddings.weight"),
+        (r"token_type_embeddings\.weight", "embeddings.token_type_embeddings.weight"),
+        (rf"embed_norm\.{_WB}", r"embeddings.LayerNorm.\1"),
+        (
+            rf"layers\.{_N}\.self_attn\.(qkv_proj|o_proj)\.{_WB}",
+            r"encoder.layer.\1.attention.\2.\3",
+        ),
+        (rf"layers\.{_N}\.mlp\.(up_gate_proj|down_proj)\.{_WB}", r"encoder.layer.\1.mlp.\2.\3"),
+        (rf"layers\.{_N}\.input_layernorm\.{_WB}", r"encoder.layer.\1.attn_ln.\2"),
+        (rf"layers\.{_N}\.post_attention_layernorm\.{_WB}", r"encoder.layer.\1.mlp_ln.\2"),
+    ),
+    fuse=(
+        Fuse(_QKV.parts, "self_attn.qkv_proj"),
+        Fuse(("mlp.up_proj", "mlp.gate_proj"), "mlp.up_gate_proj"),
+    ),
+    prefixes=("new.", "gte."),
+)
+
 ENCODER_NAMINGS = (
     _bert("electra", (rf"embed_proj\.{_WB}", r"embeddings_project.\1")),
     _bert(
@@ -1053,7 +1113,29 @@ ENCODER_NAMINGS = (
             r"fc_scaling_factor|x_min|x_max|act_scaling_factor|shift)",
         ),
     ),
-    _bert("ernie"),
+    _bert("ernie", (r"task_type_embeddings\.weight", "embeddings.task_type_embeddings.weight")),
+    _bert(
+        "deberta",
+        (
+            rf"layers\.{_N}\.self_attn\.in_proj\.weight",
+            r"encoder.layer.\1.attention.self.in_proj.weight",
+        ),
+        (rf"layers\.{_N}\.self_attn\.(q|v)_proj\.bias", r"encoder.layer.\1.attention.self.\2_bias"),
+        (
+            rf"layers\.{_N}\.self_attn\.pos_key_proj\.weight",
+            r"encoder.layer.\1.attention.self.pos_proj.weight",
+        ),
+        (
+            rf"layers\.{_N}\.self_attn\.pos_query_proj\.{_WB}",
+            r"encoder.layer.\1.attention.self.pos_q_proj.\2",
+        ),
+        (r"rel_embeddings\.weight", "encoder.rel_embeddings.weight"),
+        # one bias-free in_proj holds q, k and v; only q and v have biases (q_bias, v_bias)
+        fuse=(Fuse(_QKV.parts, "self_attn.in_proj"),),
+    ),
+    GTE,
+    _bert_decoder("bert-generation"),
+    TROCR,
     _bert("rembert", (rf"embed_proj\.{_WB}", r"encoder.embedding_hidden_mapping_in.\1")),
     _bert("big_bird", (rf"pooler\.dense\.{_WB}", r"pooler.\1"), prefix="bert"),
     _bert("megatron-bert", *_bert_norms("attention.ln", "ln", "encoder.ln"), prefix="bert"),

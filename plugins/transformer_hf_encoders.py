@@ -142,9 +142,37 @@ def _rembert(r: ConfigReader) -> None:
 
 
 def _ernie(r: ConfigReader) -> None:
-    # use_task_id adds a task-type embedding table (task_type_vocab_size × hidden_size).
-    r.only("use_task_id", False, why="use_task_id: true (a task-type embedding table)")
+    """ERNIE: BERT's layout; use_task_id adds a task-type embedding table
+    (task_type_vocab_size × hidden_size) beside the token types."""
     _bert(r)
+    if r.flag("use_task_id", False):
+        rows = r.size("task_type_vocab_size", default=3)
+        r.set("task_type_vocab_size", rows, "task_type_vocab_size", "use_task_id")
+
+
+def _bert_generation(r: ConfigReader) -> None:
+    """BertGeneration as AutoModelForCausalLM builds it (BertGenerationDecoder): BERT's
+    post-norm blocks without token types or pooler, and an LM head with a bias, its
+    weight tied to the token embedding."""
+    _no_cross_attention(r)
+    _bert_core(r)
+    _encoder(r, types=0)
+    r.set("architecture", "decoder")
+    r.set("lm_head_bias", True)
+    # untied, lm_head.decoder keeps a bias besides lm_head.bias: two of vocab_size
+    r.only("tie_word_embeddings", True, why="tie_word_embeddings: false (two LM head biases)")
+    r.set("tie_embeddings", True)
+
+
+def _gte(r: ConfigReader) -> None:
+    """GTE: post-norm blocks with rotary, biased attention and a gated MLP whose only bias
+    is down_proj's; no pooler in GteModel (AutoModel)."""
+    d_model, n_heads = _bert_core(r)
+    if "head_dim" in r.data and not r.present("head_dim"):
+        r.size("head_dim")  # GteAttention reads getattr(config, "head_dim", ...): null fails
+    _head_dim(r, d_model, n_heads)
+    _encoder(r, types=_types(r, 1), positional="rope", mlp="geglu")
+    r.set("mlp_in_bias", False)
 
 
 def _big_bird(r: ConfigReader) -> None:
@@ -244,10 +272,7 @@ def _deberta_v2(r: ConfigReader) -> None:
     position_biased_input, relative embeddings (and their norm) once for the encoder, and
     position projections per attention when keys are not shared."""
     d_model, _ = _bert_core(r)
-    embedding = r.size("embedding_size", nullable=True, default=d_model)
-    if embedding is not None and d_model is not None and embedding != d_model:
-        # the embedding norm is hidden-wide after a bias-free projection: not modelled
-        r.unsupported("embedding_size", "an embedding_size other than hidden_size")
+    _hidden_wide_embeddings(r, d_model)
     if r.count("conv_kernel_size", default=0):
         r.unsupported("conv_kernel_size", "conv_kernel_size (a convolution after layer 0)")
     learned = r.flag("position_biased_input", True)
@@ -268,6 +293,42 @@ def _deberta_v2(r: ConfigReader) -> None:
     norm = r.text("norm_rel_ebd", "none")
     if "layer_norm" in [x.strip() for x in norm.lower().split("|")]:
         r.set("relative_embeddings_norm", True, "norm_rel_ebd")
+
+
+def _hidden_wide_embeddings(r: ConfigReader, d_model: int | None) -> None:
+    """DeBERTa's embedding_size (absent: hidden_size; null: transformers fails): another
+    width adds a bias-free projection with the embedding norm hidden-wide after it, which
+    the spec does not model."""
+    if not r.present("embedding_size") and "embedding_size" not in r.data:
+        return
+    embedding = r.size("embedding_size")
+    if embedding is not None and d_model is not None and embedding != d_model:
+        r.unsupported("embedding_size", "an embedding_size other than hidden_size")
+
+
+def _deberta(r: ConfigReader) -> None:
+    """DeBERTa (v1): DeBERTa-v2's layout with a fused q, k, v projection whose key part
+    has no bias, and, with relative attention, relative embeddings for the encoder and
+    per attention a bias-free position key projection (c2p) and a biased query one (p2c)."""
+    d_model, _ = _bert_core(r)
+    _hidden_wide_embeddings(r, d_model)
+    if r.flag("talking_head", False):
+        r.unsupported("talking_head", "talking_head (head mixing projections)")
+    learned = r.flag("position_biased_input", True)
+    _encoder(r, types=_types(r, 0), positional="learned" if learned else "none")
+    r.set("k_bias", False)
+    if r.flag("relative_attention", False):
+        rows = _signed(r, "max_relative_positions", -1)
+        if rows < 1:
+            rows = r.size("max_position_embeddings", default=512)
+        r.set("relative_embeddings", 2 * rows, "max_relative_positions")
+        kinds = _pos_att_type(r)
+        which = {(True, True): "both", (True, False): "key", (False, True): "query"}
+        projections = which.get(("c2p" in kinds, "p2c" in kinds))
+        if projections:
+            r.set("position_projections", projections, "pos_att_type")
+        if "c2p" in kinds:
+            r.set("position_key_bias", False)
 
 
 def _signed(r: ConfigReader, key: str, default: int) -> int:
@@ -339,14 +400,15 @@ def _llama_encoder(r: ConfigReader) -> None:
     r.spec.pop("tie_embeddings", None)  # an encoder has no LM head to tie
 
 
-def _t5_mlp(r: ConfigReader) -> str:
-    """T5's MLP from feed_forward_proj ('relu', 'gated-gelu'...).
+def _t5_mlp(r: ConfigReader, default: str) -> str:
+    """T5's MLP from feed_forward_proj ('relu', 'gated-gelu'...; absent: ``default``, the
+    config class's: relu for T5 and LongT5, gated-gelu for mT5 and UMT5).
 
     Transformers 5 lets an explicit ``is_gated_act`` override what feed_forward_proj
     implies; gated kinds have three matrices whatever the activation, so any gated one
     counts as geglu (swiglu for silu).
     """
-    proj = r.text("feed_forward_proj", "relu")
+    proj = r.text("feed_forward_proj", default)
     parts = proj.split("-")
     if len(parts) > 2 or (len(parts) == 2 and parts[0] != "gated") or not parts[-1]:
         r.unsupported("feed_forward_proj", f"feed_forward_proj '{show(proj)}'")
@@ -357,7 +419,7 @@ def _t5_mlp(r: ConfigReader) -> str:
     return act if act in ("relu", "silu") else "gelu"
 
 
-def _t5(r: ConfigReader) -> None:
+def _t5(r: ConfigReader, mlp: str = "relu") -> None:
     r.set("architecture", "encoder-decoder")
     d_model, n_heads = _core(r, ("num_layers", "num_hidden_layers"), ("d_model",), ("num_heads",))
     if r.present("num_decoder_layers"):
@@ -366,7 +428,7 @@ def _t5(r: ConfigReader) -> None:
     if d_kv is not None and (d_model is None or n_heads is None or d_kv * n_heads != d_model):
         r.set("d_head", d_kv, "d_kv")
     r.set("d_ff", r.size("d_ff"), "d_ff")
-    r.set("mlp", _t5_mlp(r), "feed_forward_proj")
+    r.set("mlp", _t5_mlp(r, mlp), "feed_forward_proj")
     r.set("positional", "none")
     r.set("norm", "rmsnorm")
     r.set("bias", False)
@@ -375,9 +437,14 @@ def _t5(r: ConfigReader) -> None:
     _tie(r, True)
 
 
+def _mt5(r: ConfigReader) -> None:
+    """mT5: T5 with gated-GELU MLPs by default."""
+    _t5(r, "gated-gelu")
+
+
 def _umt5(r: ConfigReader) -> None:
     """UMT5: T5 with a relative position bias in every self-attention, not only the first."""
-    _t5(r)
+    _t5(r, "gated-gelu")
     r.set("relative_attention_per_layer", True)
 
 
@@ -565,6 +632,7 @@ ENCODERS: dict[str, Translator] = {
     "data2vec-text": _bert,
     "ibert": _bert_with(cross=False),
     "ernie": _ernie,
+    "gte": _gte,
     "electra": _electra,
     "rembert": _rembert,
     "big_bird": _big_bird,
@@ -582,16 +650,57 @@ ENCODERS: dict[str, Translator] = {
     "fnet": _fnet,
     "longformer": _longformer,
     "modernbert": _modernbert,
+    "deberta": _deberta,
     "deberta-v2": _deberta_v2,
     "roformer": _roformer,
     "eurobert": _llama_encoder,
     "ultrabert": _llama_encoder,
 }
 
+
+def _trocr(r: ConfigReader) -> None:
+    """TrOCR's text decoder as AutoModelForCausalLM builds it (TrOCRForCausalLM sets
+    is_decoder, so every block has cross-attention): BART's post-norm blocks, learned
+    positions (2 rows more) or a sinusoidal table that is no parameter, an optional
+    embedding norm, a bias-free output projection tied to the token embedding."""
+    r.set("architecture", "decoder")
+    r.set("n_layers", r.size("decoder_layers", default=12), "decoder_layers")
+    d_model = r.size("d_model", default=1024)
+    r.set("d_model", d_model, "d_model")
+    r.set("n_heads", r.size("decoder_attention_heads", default=16), "decoder_attention_heads")
+    r.set("vocab_size", r.size("vocab_size", default=50265), "vocab_size")
+    r.set("d_ff", r.size("decoder_ffn_dim", default=4096), "decoder_ffn_dim")
+    cross = r.size("cross_attention_hidden_size", nullable=True, default=d_model)
+    if cross is not None and d_model is not None and cross != d_model:
+        r.unsupported(
+            "cross_attention_hidden_size", "a cross_attention_hidden_size other than d_model"
+        )
+    r.set("cross_attention", True)
+    if r.flag("use_learned_position_embeddings", True):
+        rows = r.size("max_position_embeddings", default=512)
+        r.set("max_seq_len", rows, "max_position_embeddings")
+        r.set("positional", "learned")
+        r.set("position_offset", 2)
+    else:
+        r.set("positional", "sinusoidal")
+    r.set("mlp", "gelu")
+    r.set("norm", "layernorm")
+    r.set("bias", True)
+    r.set("final_norm", False)
+    r.set("embedding_norm", r.flag("layernorm_embedding", True), "layernorm_embedding")
+    _tie(r, True)
+
+
+#: Decoders of the encoders' layouts: what ``AutoModelForCausalLM`` builds.
+DECODERS: dict[str, Translator] = {
+    "bert-generation": _bert_generation,
+    "trocr": _trocr,
+}
+
 #: Encoder-decoders: what ``AutoModelForSeq2SeqLM`` builds.
 SEQ2SEQ: dict[str, Translator] = {
     "t5": _t5,
-    "mt5": _t5,
+    "mt5": _mt5,
     "umt5": _umt5,
     "longt5": _longt5,
     "bart": _bart,
@@ -654,6 +763,11 @@ ATTRIBUTE_MAPS: dict[str, dict[str, str]] = {
         ),
         _BART_NAMES,
     ),
+    "trocr": {
+        "num_attention_heads": "decoder_attention_heads",
+        "hidden_size": "d_model",
+        "num_hidden_layers": "decoder_layers",
+    },
     "fsmt": {
         "num_attention_heads": "encoder_attention_heads",
         "hidden_size": "d_model",
@@ -671,10 +785,8 @@ ATTRIBUTE_MAPS: dict[str, dict[str, str]] = {
 
 @hookimpl
 def archcalc_hf_model_types() -> list[HFModelType]:
-    encoders: list[HFModelType] = model_types(
-        ENCODERS, ATTRIBUTE_MAPS, ORDER, auto_class="AutoModel"
-    )
-    seq2seq: list[HFModelType] = model_types(
-        SEQ2SEQ, ATTRIBUTE_MAPS, ORDER, auto_class="AutoModelForSeq2SeqLM"
-    )
-    return encoders + seq2seq
+    return [
+        *model_types(ENCODERS, ATTRIBUTE_MAPS, ORDER, auto_class="AutoModel"),
+        *model_types(DECODERS, ATTRIBUTE_MAPS, ORDER, auto_class="AutoModelForCausalLM"),
+        *model_types(SEQ2SEQ, ATTRIBUTE_MAPS, ORDER, auto_class="AutoModelForSeq2SeqLM"),
+    ]

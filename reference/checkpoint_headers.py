@@ -670,7 +670,34 @@ ENCODER_CASES: dict[str, dict[str, Any]] = {
             "mra",
             "nomic_bert",
             "jina_embeddings_v3",
+            "gte",
+            "bert-generation",
         )
+    },
+    "trocr": {
+        "model_type": "trocr",
+        "config": {
+            "decoder_layers": 2,
+            "d_model": 32,
+            "decoder_attention_heads": 4,
+            "decoder_ffn_dim": 48,
+            "vocab_size": 64,
+            "max_position_embeddings": 40,
+        },
+    },
+    "ernie-task-type": {
+        "model_type": "ernie",
+        "config": {**BERT, "use_task_id": True, "task_type_vocab_size": 3},
+    },
+    "deberta": {
+        "model_type": "deberta",
+        "config": {
+            **BERT,
+            "relative_attention": True,
+            "pos_att_type": "c2p|p2c",
+            "max_relative_positions": 16,
+            "type_vocab_size": 2,
+        },
     },
     "electra": {"model_type": "electra", "config": {**BERT, "embedding_size": 16}},
     "rembert": {"model_type": "rembert", "config": {**BERT, "input_embedding_size": 16}},
