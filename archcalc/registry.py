@@ -172,16 +172,22 @@ class _Broken(Exception):
     """A plugin cannot be used; the message is one line naming it."""
 
 
-@dataclass
 class _Loading:
-    """One plugin while loading: where it came from and, once it failed, why."""
+    """One plugin while loading: where it came from and, once it failed, why.
 
-    name: str
-    source: str
-    version: str
-    #: A failure stops the run: a built-in, or a plugin the user named.
-    strict: bool
-    error: str = ""
+    A plain class (filled in as loading goes, never compared): cheaper to create at
+    import than a dataclass, and every start-up imports this module.
+    """
+
+    __slots__ = ("error", "name", "source", "strict", "version")
+
+    def __init__(self, name: str, source: str, version: str, strict: bool) -> None:
+        self.name = name
+        self.source = source
+        self.version = version
+        #: A failure stops the run: a built-in, or a plugin the user named.
+        self.strict = strict
+        self.error = ""
 
 
 class _PluginManager(pluggy.PluginManager):

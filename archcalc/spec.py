@@ -91,16 +91,24 @@ class Override(NamedTuple):
         return cls(key, text)
 
 
-@dataclass
 class _Entry:
-    """A name expressions can refer to: a field of the family or a var."""
+    """A name expressions can refer to: a field of the family or a var.
 
-    name: str
-    path: Path_
-    kind: str
-    raw: Any
-    given: bool  # False when the value is the family's default
-    from_cli: bool = False
+    A plain class (its ``raw`` is replaced while resolving, it is never compared):
+    cheaper to create at import than a dataclass, and every count imports this module.
+    """
+
+    __slots__ = ("from_cli", "given", "kind", "name", "path", "raw")
+
+    def __init__(
+        self, name: str, path: Path_, kind: str, raw: Any, given: bool, from_cli: bool = False
+    ) -> None:
+        self.name = name
+        self.path = path
+        self.kind = kind
+        self.raw = raw
+        self.given = given  # False when the value is the family's default
+        self.from_cli = from_cli
 
 
 class _Failed(Exception):

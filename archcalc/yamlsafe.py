@@ -512,12 +512,15 @@ def _character_message(char: str) -> str:
 # --------------------------------------------------------------------------- event scan
 
 
-@dataclass
 class _Scan:
-    """What the event scan learned that later stages need."""
+    """What the event scan learned that later stages need (a plain class: filled in by
+    one loop, never compared, and cheaper to create at import than a dataclass)."""
 
-    documents: int = 0
-    first_alias: Mark | None = None
+    __slots__ = ("documents", "first_alias")
+
+    def __init__(self) -> None:
+        self.documents = 0
+        self.first_alias: Mark | None = None
 
 
 def _scan_events(text: str, loader: type[Any], problems: _Problems) -> _Scan:
