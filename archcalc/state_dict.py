@@ -1430,6 +1430,24 @@ HYBRID = (
         (rf"{_L}\.post_attention_layernorm\.weight", r"model.layers.\1.ffn_norm.weight"),
         (r"norm\.weight", "model.embedding_norm.weight"),
     ),
+    _llama(
+        "kimi_linear",
+        # Kimi's checkpoints keep the delta attention's gate flat and its experts as
+        # block_sparse_moe with Mixtral's names; the dense MLP is "mlp" in the published
+        # checkpoints, "block_sparse_moe" in what transformers 5.24 saves
+        (rf"{_L}\.self_attn\.forget_gate\.(.+)", r"model.layers.\1.self_attn.\2"),
+        *_experts(
+            r"model.layers.\1.block_sparse_moe",
+            {"gate_proj": "w1", "up_proj": "w3", "down_proj": "w2"},
+        ),
+        Rule(
+            rf"{_L}\.mlp\.((?:gate|up|down)_proj)\.weight",
+            r"model.layers.\1.block_sparse_moe.\2.weight",
+            alternatives=(r"model.layers.\1.mlp.\2.weight",),
+        ),
+        (rf"{_L}\.mlp\.(.+)", r"model.layers.\1.block_sparse_moe.\2"),
+        buffers=(r"(model\.)?layers\.\d+\.block_sparse_moe\.gate\.e_score_correction_bias",),
+    ),
 )
 
 #: Model types saved under the family's own names with ``model.`` (Llama's convention).

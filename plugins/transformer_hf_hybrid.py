@@ -5,7 +5,8 @@ Falcon-Mamba, Mamba-2 in Bamba, Nemotron-H and Granite 4), gated DeltaNet linear
 attention (Qwen3-Next, Qwen3.5, LARA mini), blocks of one sub-layer (Nemotron-H),
 experts interleaved with dense layers (Llama 4, Laguna, whose layers also differ in
 their number of query heads), and other mixers (MiniMax's lightning attention,
-Falcon-H1's attention beside Mamba-2, RecurrentGemma's RG-LRU). Each translator reads
+Falcon-H1's attention beside Mamba-2, RecurrentGemma's RG-LRU, Kimi Linear's delta
+attention beside DeepSeek's latent attention). Each translator reads
 the config keys that place the mixers and experts layer by layer (periods and offsets,
 index lists, per-layer type lists, pattern strings) and writes the transformer spec's
 ``blocks`` + ``stack``: a repeating ``pattern`` when the layers repeat, runs of blocks
@@ -76,22 +77,42 @@ LEGACY_LAYER_TYPES = {"mamba": "linear_attention", "attention": "full_attention"
 def _layout(r: ConfigReader, kinds: Sequence[str], blocks: dict[str, Any], *source: str) -> None:
     """Layer ``i`` is of kind ``kinds[i]`` (``default``: the top-level block; the others are
     defined in ``blocks``). Written as one ``pattern`` when the kinds repeat with a period
-    of at most half the depth (so a count never unrolls the layers), else as runs."""
+    of at most half the depth (so a count never unrolls the layers), after runs of the
+    first few layers when only those break the period, else as runs."""
+    if all(k == "default" for k in kinds):
+        return
+    for head in range(min(MAX_HEAD, len(kinds)) + 1):
+        period = _period(kinds[head:])
+        if period is not None:
+            break
+    else:
+        _stack(r, list(kinds), blocks, *source)
+        return
+    runs: list[dict[str, Any]] = []
+    for kind in kinds[:head]:
+        if runs and runs[-1]["block"] == kind:
+            runs[-1]["layers"] += 1
+        else:
+            runs.append({"block": kind, "layers": 1})
+    pattern = list(kinds[head : head + period])
+    runs.append({"block": pattern[0]} if period == 1 else {"pattern": pattern})
+    used = set(kinds) - {"default"}
+    r.set("blocks", {k: v for k, v in blocks.items() if k in used}, *source)
+    r.set("stack", runs, *source)
+
+
+#: Layers before a repeating pattern that ``_layout`` writes apart (Kimi Linear's dense
+#: first layer before its period of four).
+MAX_HEAD = 4
+
+
+def _period(kinds: Sequence[str]) -> int | None:
+    """The shortest period of ``kinds`` of at most half their number, None without one."""
     n = len(kinds)
-    period = next(
+    return next(
         (p for p in range(1, n // 2 + 1) if all(kinds[i] == kinds[i % p] for i in range(n))),
         None,
     )
-    if period is None or all(k == "default" for k in kinds):
-        _stack(r, list(kinds), blocks, *source)
-        return
-    pattern = list(kinds[:period])
-    used = set(pattern) - {"default"}
-    r.set("blocks", {k: v for k, v in blocks.items() if k in used}, *source)
-    if period == 1:
-        r.set("stack", [{"block": pattern[0]}], *source)
-    else:
-        r.set("stack", [{"pattern": pattern}], *source)
 
 
 def _layer_type_list(
@@ -859,6 +880,163 @@ def _laguna(r: ConfigReader) -> None:
 # ------------------------------------------------------------------ other mixers
 
 
+def _kimi_linear(r: ConfigReader) -> None:
+    """Kimi Linear: Kimi Delta Attention in the ``linear_attention`` layers, DeepSeek's
+    latent attention (full-rank queries unless q_lora_rank) in the others (every fourth
+    from layer 4 by default); routed experts (a router without bias: the score correction
+    is a buffer) plus a shared MLP of n_shared_experts × moe_intermediate_size where
+    ``mlp_layer_types`` says "sparse" (all but the first first_k_dense_replace layers by
+    default), a dense MLP elsewhere. Published checkpoints keep the delta attention's
+    sizes and layers in ``linear_attn_config``, which wins, as in __post_init__."""
+    n_layers, d_model, n_heads = _decoder(r, positional="rope")
+    # KimiLinearForCausalLM ties nothing (_tied_weights_keys is empty), whatever the flag says.
+    r.set("tie_embeddings", False)
+    if isinstance(d_model, int) and isinstance(n_heads, int) and d_model % n_heads:
+        r.set("d_head", d_model // n_heads, "hidden_size")  # unused by MLA's shapes
+    r.set("d_ff", r.size("intermediate_size", default=9216), "intermediate_size")
+    bias = r.flag("attention_bias", False)
+    r.set("mixer", "kda")
+    sub = r.value("linear_attn_config")
+    if sub is not None and not isinstance(sub, dict):
+        r.error("linear_attn_config", f"'linear_attn_config' must be a mapping, got {show(sub)}")
+        sub = None
+    sub = sub or {}
+    _kimi_k3_keys(r, sub)
+    for group_key, key, inner, default in (
+        ("kda.heads", "linear_num_heads", "num_heads", 32),
+        ("kda.head_width", "linear_head_dim", "head_dim", 128),
+        ("kda.conv_taps", "linear_conv_kernel_dim", "short_conv_kernel_size", 4),
+    ):
+        if inner in sub:
+            value = sub[inner]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                r.error(
+                    "linear_attn_config",
+                    f"'linear_attn_config.{inner}' must be an integer ≥ 1, got {show(value)}",
+                )
+                continue
+            r.set(group_key, value, "linear_attn_config")
+        else:
+            r.set(group_key, r.size(key, default=default), key)
+    _kimi_mla(r)
+    experts = r.size("num_experts", default=256)
+    r.set("moe.n_experts", experts, "num_experts")
+    r.set("moe.top_k", r.size("num_experts_per_token", default=8), "num_experts_per_token")
+    r.set("moe.d_ff_expert", r.size("moe_intermediate_size", default=1024), "moe_intermediate_size")
+    shared = r.count("num_shared_experts", default=1)
+    if shared:
+        r.set("moe.n_shared_experts", shared, "num_shared_experts")
+    if not isinstance(n_layers, int):
+        return
+    mixers = _kimi_layer_types(r, n_layers, sub)
+    dense = _kimi_dense_layers(r, n_layers)
+    if mixers is None or dense is None:
+        return
+    full = {"mixer": "attention", **({"bias": True, "mlp_bias": False} if bias else {})}
+    blocks = {"dense": {"moe": False}, "full": full, "full_dense": {**full, "moe": False}}
+    kinds = [
+        ("full" if m else "") + ("_dense" if d else "") for m, d in zip(mixers, dense, strict=True)
+    ]
+    _layout(
+        r,
+        [k.strip("_") or "default" for k in kinds],
+        blocks,
+        "layer_types",
+        "mlp_layer_types",
+        "linear_attn_config",
+    )
+
+
+#: Keys of Kimi-K3 configs (model_type kimi_linear too) that change its shapes there but
+#: that transformers 5.24's Kimi Linear does not build: refused rather than ignored.
+KIMI_K3_KEYS = {
+    "routed_expert_hidden_size": "routed_expert_hidden_size (latent expert projections)",
+    "latent_moe_use_norm": "latent_moe_use_norm (a norm in the latent experts)",
+    "mla_use_output_gate": "mla_use_output_gate (an output gate on the latent attention)",
+    "attn_res_block_size": "attn_res_block_size (attention residual blocks)",
+}
+
+
+def _kimi_k3_keys(r: ConfigReader, sub: dict[str, Any]) -> None:
+    # Kimi's own code places experts every moe_layer_freq layers; transformers in all of them
+    r.only("moe_layer_freq", 1, why="moe_layer_freq other than 1 (experts every few layers)")
+    for key, why in KIMI_K3_KEYS.items():
+        if r.present(key) and r.data[key] is not False:
+            r.unsupported(key, why)
+    if sub.get("use_full_rank_gate") not in (None, False):
+        r.unsupported(
+            "linear_attn_config", "linear_attn_config.use_full_rank_gate (a full-rank output gate)"
+        )
+
+
+def _kimi_mla(r: ConfigReader) -> None:
+    """Kimi Linear's latent attention keys (q_lora_rank null by default: a full-rank q_proj)."""
+    if r.present("q_lora_rank"):
+        r.set("mla.q_lora_rank", r.size("q_lora_rank"), "q_lora_rank")
+    else:
+        r.defaults.setdefault("q_lora_rank", None)
+        r.set("mla.q_lora_rank", 0)
+    r.set("mla.kv_lora_rank", r.size("kv_lora_rank", default=512), "kv_lora_rank")
+    rope = r.size("qk_rope_head_dim", default=64)
+    r.set("mla.qk_rope_head_dim", rope, "qk_rope_head_dim")
+    r.set("mla.qk_nope_head_dim", r.size("qk_nope_head_dim", default=128), "qk_nope_head_dim")
+    r.set("mla.v_head_dim", r.size("v_head_dim", default=128), "v_head_dim")
+
+
+def _kimi_layer_types(r: ConfigReader, n_layers: int, sub: dict[str, Any]) -> list[bool] | None:
+    """Whether each layer has full (latent) attention: ``layer_types``, else the 1-based
+    ``full_attn_layers`` / ``kda_layers`` of linear_attn_config, else every fourth from 4."""
+    types = _layer_type_list(r, "layer_types", n_layers)
+    if types is not None:
+        return [t == "full_attention" for t in types]
+    if r.present("layer_types"):
+        return None  # reported
+    if "full_attn_layers" in sub and "kda_layers" in sub:
+        full, linear = sub["full_attn_layers"], sub["kda_layers"]
+        listed: dict[int, bool] = {}
+        for indices, is_full in ((full, True), (linear, False)):
+            if not isinstance(indices, list) or not all(
+                isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= n_layers
+                for i in indices
+            ):
+                r.error(
+                    "linear_attn_config",
+                    "'linear_attn_config' full_attn_layers and kda_layers must list layer "
+                    f"numbers from 1 to {n_layers}",
+                )
+                return None
+            listed.update((i - 1, is_full) for i in indices)
+        if len(listed) != n_layers:
+            r.error(
+                "linear_attn_config",
+                "'linear_attn_config' full_attn_layers and kda_layers together must name "
+                f"every layer from 1 to {n_layers}",
+            )
+            return None
+        return [listed[i] for i in range(n_layers)]
+    return [bool(i) and i % 4 == 0 for i in range(n_layers)]
+
+
+def _kimi_dense_layers(r: ConfigReader, n_layers: int) -> list[bool] | None:
+    """Whether each layer keeps a dense MLP: ``mlp_layer_types`` (anything but "sparse"),
+    else the first ``first_k_dense_replace`` (1) layers."""
+    value = r.value("mlp_layer_types")
+    if value is not None:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            r.error(
+                "mlp_layer_types",
+                f"'mlp_layer_types' must be a list of 'dense' or 'sparse', got {show(value)}",
+            )
+            return None
+        if len(value) != n_layers:
+            return None  # reported by _core
+        return [v != "sparse" for v in value]
+    first = r.count("first_k_dense_replace", default=1)
+    if not isinstance(first, int):
+        return None
+    return [i < first for i in range(n_layers)]
+
+
 def _minimax(r: ConfigReader) -> None:
     """MiniMax-Text-01: Mixtral's experts in every layer; lightning attention (fused qkv,
     an output gate, an RMSNorm, out_proj) in the ``linear_attention`` layers, full
@@ -979,6 +1157,7 @@ TRANSLATORS: dict[str, Translator] = {
     "llama4_text": _llama4_text,
     "laguna": _laguna,
     "minimax": _minimax,
+    "kimi_linear": _kimi_linear,
     "falcon_h1": _falcon_h1,
     "recurrent_gemma": _recurrent_gemma,
     "qwen3_next": _qwen3_next,
@@ -993,10 +1172,18 @@ ATTRIBUTE_MAPS: dict[str, dict[str, str]] = {
     "granitemoehybrid": {"layers_block_type": "layer_types"},
     "nemotron_h": {"layer_types": "layers_block_type", "num_local_experts": "n_routed_experts"},
     "minimax": {"num_experts": "num_local_experts"},
+    "kimi_linear": {
+        "num_local_experts": "num_experts",
+        "num_experts_per_tok": "num_experts_per_token",
+        "n_shared_experts": "num_shared_experts",
+        "max_position_embeddings": "model_max_length",
+        "norm_topk_prob": "moe_renormalize",
+        "n_group": "num_expert_group",
+    },
     "recurrent_gemma": {"sliding_window": "attention_window_size"},
 }
 
-KEY_ORDER = (*ORDER, "mixer", "mamba", "deltanet", "blocks", "stack")
+KEY_ORDER = (*ORDER, "mixer", "mamba", "deltanet", "kda", "blocks", "stack")
 
 
 @hookimpl

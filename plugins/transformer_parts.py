@@ -354,7 +354,8 @@ def _lightning(spec: Resolved) -> Piece:
 def _kda(spec: Resolved) -> Piece:
     """Kimi Delta Attention (``KimiLinearDeltaAttention``), all bias-free.
 
-    q, k, v projections d → heads·head_width, a depthwise conv over the three; a
+    q, k, v projections d → heads·head_width, a depthwise conv over each (listed as three
+    tensors, as Kimi's checkpoints store them; transformers fuses them in memory); a
     low-rank forget gate (d → head_width → heads·head_width) with per-channel dt_bias and
     a per-head A_log; a beta projection (one per head); a low-rank output gate like the
     forget gate; an RMSNorm of one head's width; o_proj back to d.
@@ -367,7 +368,7 @@ def _kda(spec: Resolved) -> Piece:
         *linear(f"{at}.q_proj", v.d_model, width, False),
         *linear(f"{at}.k_proj", v.d_model, width, False),
         *linear(f"{at}.v_proj", v.d_model, width, False),
-        Weight(f"{at}.conv1d.weight", (3 * width, 1, g.conv_taps)),
+        *(Weight(f"{at}.{x}_conv1d.weight", (width, 1, g.conv_taps)) for x in "qkv"),
         Weight(f"{at}.forget_gate.dt_bias", (width,)),
         Weight(f"{at}.forget_gate.A_log", (1, 1, g.heads, 1)),
         *linear(f"{at}.forget_gate.f_a_proj", v.d_model, rank, False),

@@ -480,6 +480,27 @@ CASES: dict[str, dict[str, Any]] = {
             "attention_bias": True,
         },
     },
+    "kimi_linear": {
+        "model_type": "kimi_linear",
+        "config": {
+            **LLAMA,
+            "pad_token_id": 0,
+            "bos_token_id": 1,
+            "eos_token_id": 2,
+            "layer_types": ["linear_attention", "full_attention"],
+            "linear_num_heads": 2,
+            "linear_head_dim": 8,
+            "linear_conv_kernel_dim": 3,
+            "kv_lora_rank": 16,
+            "qk_rope_head_dim": 4,
+            "qk_nope_head_dim": 8,
+            "v_head_dim": 8,
+            "num_experts": 3,
+            "num_experts_per_token": 2,
+            "moe_intermediate_size": 16,
+            "attention_bias": True,
+        },
+    },
     # recurrent models: RWKV-4 (plugins/rwkv.py, as transformer specs) and xLSTM
     "rwkv": {
         "model_type": "rwkv",

@@ -107,6 +107,16 @@ ONE_MORE: dict[str, tuple[tuple[str, ...], int, int]] = {
         2,
     ),
     "recurrent_gemma": (("num_hidden_layers=3",), 0, 2),
+    # Kimi Linear: layer 2 repeats layer 1 (latent attention, experts)
+    "kimi_linear": (
+        (
+            "num_hidden_layers=3",
+            'layer_types=["linear_attention","full_attention","full_attention"]',
+            'mlp_layer_types=["dense","sparse","sparse"]',
+        ),
+        1,
+        2,
+    ),
     "llama4_text": (
         (
             "num_hidden_layers=3",
