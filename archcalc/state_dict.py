@@ -1431,6 +1431,25 @@ HYBRID = (
         (r"norm\.weight", "model.embedding_norm.weight"),
     ),
     _llama(
+        "lfm3",
+        (rf"{_L}\.self_attn\.g_proj\.weight", r"model.layers.\1.self_attn.gate_proj.weight"),
+        (rf"{_L}\.mlp\.gate_proj\.weight", r"model.layers.\1.feed_forward.w1.weight"),
+        (rf"{_L}\.mlp\.up_proj\.weight", r"model.layers.\1.feed_forward.w3.weight"),
+        (rf"{_L}\.mlp\.down_proj\.weight", r"model.layers.\1.feed_forward.w2.weight"),
+        (rf"{_L}\.input_layernorm\.weight", r"model.layers.\1.operator_norm.weight"),
+        # with sandwich norms the spec's second norm follows the operator, else it is the
+        # MLP's input norm
+        Rule(
+            rf"{_L}\.post_attention_layernorm\.weight",
+            r"model.layers.\1.ffn_norm.weight",
+            unless=r"layers.\1.pre_feedforward_layernorm.weight",
+        ),
+        (rf"{_L}\.post_attention_layernorm\.weight", r"model.layers.\1.post_operator_norm.weight"),
+        (rf"{_L}\.pre_feedforward_layernorm\.weight", r"model.layers.\1.ffn_norm.weight"),
+        (rf"{_L}\.post_feedforward_layernorm\.weight", r"model.layers.\1.post_ffn_norm.weight"),
+        (r"norm\.weight", "model.embedding_norm.weight"),
+    ),
+    _llama(
         "kimi_linear",
         # Kimi's checkpoints keep the delta attention's gate flat and its experts as
         # block_sparse_moe with Mixtral's names; the dense MLP is "mlp" in the published

@@ -728,9 +728,8 @@ def _lfm2_ff(r: ConfigReader) -> Any:
 
 def _lfm2(r: ConfigReader) -> None:
     """LFM2: attention layers (per-head q/k RMSNorms) and, where ``layer_types`` says
-    ``conv``, gated short convolutions; a SwiGLU MLP whose width LFM2 derives from
-    intermediate_size; the final RMSNorm is called embedding_norm. Convolution layers
-    are not modelled yet (refused); attention-only LFM2 configs count exactly."""
+    ``conv`` (or off ``full_attn_idxs``), gated short convolutions; a SwiGLU MLP whose
+    width LFM2 derives from intermediate_size; the final RMSNorm is called embedding_norm."""
     n_layers, d_model, n_heads = _decoder(r, positional="rope")
     key = "tie_embedding" if "tie_embedding" in r.data else "tie_word_embeddings"
     r.set("tie_embeddings", r.flag(key, True), key)
@@ -739,15 +738,59 @@ def _lfm2(r: ConfigReader) -> None:
     r.set("bias", False)
     r.set("qk_norm", True)
     r.set("d_ff", _lfm2_ff(r), "intermediate_size", "block_ff_dim")
+    _short_conv(r, kernel_default=3)
     types = _layer_type_list(r, "layer_types", n_layers)
     if types is None and not r.present("layer_types") and isinstance(n_layers, int):
         full = r.value("full_attn_idxs")
         if full is not None:
             full = set(_int_list(r, "full_attn_idxs"))
         types = ["full_attention" if full is None or i in full else "conv" for i in range(n_layers)]
-    if types and "conv" in types:
-        where = "layer_types" if r.present("layer_types") else "full_attn_idxs"
-        r.unsupported(where, "LFM2's short-convolution layers (layer type conv)")
+    if types is not None:
+        kinds = ["conv" if t == "conv" else "default" for t in types]
+        _layout(r, kinds, {"conv": {"mixer": "short_conv"}}, "layer_types", "full_attn_idxs")
+
+
+def _short_conv(r: ConfigReader, *, kernel_default: int) -> None:
+    """LFM's gated short convolution: ``conv_L_cache`` taps, ``conv_bias`` on all three."""
+    r.set(
+        "short_conv.kernel_size",
+        r.size("conv_L_cache", default=kernel_default),
+        "conv_L_cache",
+    )
+    if r.flag("conv_bias", False):
+        r.set("short_conv.biases", True, "conv_bias")
+
+
+def _lfm3(r: ConfigReader) -> None:
+    """LFM3: LFM2's gated short convolutions in the ``conv`` layers, attention in the
+    others (per-head q/k RMSNorms, a sigmoid gate per head from ``use_attention_gate``,
+    ``attention_bias`` on q, k, v and o; sliding or full, alike in shape); every block
+    norms its operator's and MLP's outputs too (``use_sandwich_norm``); a SwiGLU MLP of
+    intermediate_size; the final RMSNorm is called embedding_norm."""
+    n_layers, d_model, n_heads = _decoder(r, positional="rope", tie=True)
+    _kv_heads(r, "num_key_value_heads", 4)
+    _head_dim(r, d_model, n_heads, default=128)
+    _rope_head_dim(r)  # its sliding layers rotate the whole head
+    if r.flag("attention_bias", False):
+        r.set("bias", True, "attention_bias")
+        r.set("mlp_bias", False)
+    r.set("qk_norm", True)
+    if r.flag("use_attention_gate", True):
+        r.set("attention_gate", "head", "use_attention_gate")
+    if r.flag("use_sandwich_norm", True):
+        r.set("post_norms", True, "use_sandwich_norm")
+    r.set("d_ff", r.size("intermediate_size", default=7680), "intermediate_size")
+    r.set("mixer", "short_conv")
+    _short_conv(r, kernel_default=7)
+    types = _layer_type_list(r, "layer_types", n_layers)
+    if types is None and not r.present("layer_types") and isinstance(n_layers, int):
+        types = [
+            "full_attention" if i % 4 == 2 else "sliding_attention" if i % 4 == 0 and i else "conv"
+            for i in range(n_layers)
+        ]
+    if types is not None:
+        kinds = ["default" if t == "conv" else "attention" for t in types]
+        _layout(r, kinds, {"attention": {"mixer": "attention"}}, "layer_types")
 
 
 # ------------------------------------------------------------------ interleaved experts
@@ -1152,6 +1195,7 @@ TRANSLATORS: dict[str, Translator] = {
     "nemotron_h": _nemotron_h,
     "falcon_mamba": _falcon_mamba,
     "lfm2": _lfm2,
+    "lfm3": _lfm3,
     "olmo_hybrid": _olmo_hybrid,
     "lara_mini": _lara_mini,
     "llama4_text": _llama4_text,
@@ -1181,9 +1225,10 @@ ATTRIBUTE_MAPS: dict[str, dict[str, str]] = {
         "n_group": "num_expert_group",
     },
     "recurrent_gemma": {"sliding_window": "attention_window_size"},
+    "lfm3": {"rms_norm_eps": "norm_eps"},
 }
 
-KEY_ORDER = (*ORDER, "mixer", "mamba", "deltanet", "kda", "blocks", "stack")
+KEY_ORDER = (*ORDER, "mixer", "mamba", "deltanet", "kda", "short_conv", "blocks", "stack")
 
 
 @hookimpl

@@ -480,6 +480,42 @@ CASES: dict[str, dict[str, Any]] = {
             "attention_bias": True,
         },
     },
+    "lfm2-conv": {
+        "model_type": "lfm2",
+        "config": {
+            **LLAMA,
+            "pad_token_id": 0,
+            "layer_types": ["conv", "full_attention"],
+            "conv_L_cache": 4,
+            "conv_bias": True,
+        },
+    },
+    "lfm3": {
+        "model_type": "lfm3",
+        "config": {
+            **LLAMA,
+            "head_dim": 8,
+            "pad_token_id": 0,
+            "bos_token_id": 1,
+            "eos_token_id": 2,
+            "layer_types": ["conv", "sliding_attention"],
+            "attention_bias": True,
+        },
+    },
+    "lfm3-plain": {
+        "model_type": "lfm3",
+        "config": {
+            **LLAMA,
+            "head_dim": 8,
+            "pad_token_id": 0,
+            "bos_token_id": 1,
+            "eos_token_id": 2,
+            "layer_types": ["conv", "full_attention"],
+            "use_sandwich_norm": False,
+            "use_attention_gate": False,
+            "conv_bias": True,
+        },
+    },
     "kimi_linear": {
         "model_type": "kimi_linear",
         "config": {

@@ -97,6 +97,7 @@ NO_PUBLIC_CONFIG_YET = frozenset(
         "bamba",
         "granitemoehybrid",
         "lfm2",
+        "lfm3",
         "olmo_hybrid",
         "qwen3_5_moe_text",
         "qwen3_5_text",

@@ -107,6 +107,14 @@ ONE_MORE: dict[str, tuple[tuple[str, ...], int, int]] = {
         2,
     ),
     "recurrent_gemma": (("num_hidden_layers=3",), 0, 2),
+    **{
+        name: (("num_hidden_layers=3", f'layer_types=["conv","{kind}","{kind}"]'), 1, 2)
+        for name, kind in (
+            ("lfm2-conv", "full_attention"),
+            ("lfm3", "sliding_attention"),
+            ("lfm3-plain", "full_attention"),
+        )
+    },
     # Kimi Linear: layer 2 repeats layer 1 (latent attention, experts)
     "kimi_linear": (
         (

@@ -200,3 +200,27 @@ def test_kimi_linear_checkpoints_may_keep_the_dense_mlp_as_mlp(tmp_path: Path) -
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["agree"]
+
+
+# --------------------------------------------------------------------------- LFM2, LFM3
+
+
+def test_lfm2_full_attn_idxs_means_the_other_layers_convolve(tmp_path: Path) -> None:
+    """LFM2's older configs list the attention layers; the rest are short convolutions."""
+    small = {"hidden_size": 64, "num_hidden_layers": 4, "num_attention_heads": 4}
+    small |= {"num_key_value_heads": 2, "vocab_size": 128, "intermediate_size": 96}
+    listed = {**small, "layer_types": ["conv", "full_attention", "conv", "conv"]}
+    by_index = {**small, "layer_types": DROP, "full_attn_idxs": [1]}
+    assert _count(tmp_path, "lfm2", **by_index) == _count(tmp_path, "lfm2", **listed)
+    attention_only = {**small, "layer_types": ["full_attention"] * 4}
+    assert _count(tmp_path, "lfm2", **by_index) != _count(tmp_path, "lfm2", **attention_only)
+
+
+def test_lfm3_writes_its_default_layout_as_one_pattern(tmp_path: Path) -> None:
+    """conv, conv, full, conv, sliding, conv, full...: after layer 0, conv and attention
+    alternate (full and sliding layers are alike in shape)."""
+    config = hf.parse_config(_config(tmp_path, "lfm3", {}).read_bytes(), "config.json")
+    assert hf.translate(config).spec["stack"] == [
+        {"block": "default", "layers": 1},
+        {"pattern": ["default", "attention"]},
+    ]
