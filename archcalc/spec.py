@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from archcalc import expr as exprs
 from archcalc.errors import DiagnosticSink, Mark, Unavailable, UsageError, shorten
-from archcalc.family import REQUIRED, Family
+from archcalc.family import REQUIRED, Family, Field
 from archcalc.suggest import close_matches
 from archcalc.yamlsafe import Document
 
@@ -597,15 +597,40 @@ def _stem(file: str) -> str:
     return name[:dot] if 0 < dot < len(name) - 1 else name
 
 
+class _Slot(NamedTuple):
+    """A family's field as resolution walks it: its path, leaf name and group."""
+
+    field: Field
+    path: Path_
+    leaf: str
+    group: str | None
+
+
+#: id(family) -> (family, its slots); the family is kept so its id is not reused.
+_SLOTS: dict[int, tuple[Family, tuple[_Slot, ...]]] = {}
+
+
+def _slots(family: Family) -> tuple[_Slot, ...]:
+    """The family's fields split into paths once per process, not once per spec: checking a
+    thousand specs in one call walks the same hundred fields a thousand times."""
+    cached = _SLOTS.get(id(family))
+    if cached is not None and cached[0] is family:
+        return cached[1]
+    slots = []
+    for fld in family.all_fields():
+        path = tuple(fld.name.split("."))
+        slots.append(_Slot(fld, path, fld.leaf, path[0] if len(path) > 1 else None))
+    _SLOTS[id(family)] = (family, tuple(slots))
+    return _SLOTS[id(family)][1]
+
+
 def build_entries(
     doc: Document, family: Family, overrides: Sequence[Override], sink: DiagnosticSink
 ) -> dict[str, _Entry]:
     """Every name an expression may use: the family's fields (given or default) and vars."""
     entries: dict[str, _Entry] = {}
     data = doc.data
-    for fld in family.all_fields():
-        path: Path_ = tuple(fld.name.split("."))
-        group = str(path[0]) if len(path) > 1 else None
+    for fld, path, leaf, group in _slots(family):
         if group is not None and not isinstance(data.get(group), Mapping):
             continue  # the group is absent: its fields do not exist
         raw = _get(data, path)
@@ -616,7 +641,7 @@ def build_entries(
             if fld.default is REQUIRED or fld.default is None:
                 continue
             raw = fld.default
-        entries[fld.leaf] = _Entry(fld.leaf, path, fld.kind, raw, given)
+        entries[leaf] = _Entry(leaf, path, fld.kind, raw, given)
     declared = data.get("vars")
     # Not a mapping (``vars: 1``): the schema reports it; there are no vars to resolve.
     for name, raw in (declared if isinstance(declared, Mapping) else {}).items():
@@ -684,8 +709,8 @@ def _apply_override(
 
 def _copy_defaults(entries: dict[str, _Entry], family: Family) -> None:
     """A bool or choice field whose default names another field takes that field's value."""
-    for fld in family.all_fields():
-        entry = entries.get(fld.leaf)
+    for fld, _, leaf, _ in _slots(family):
+        entry = entries.get(leaf)
         if entry is None or entry.given or fld.numeric or not isinstance(fld.default, str):
             continue
         source = entries.get(fld.default)
@@ -733,31 +758,30 @@ def make_values(
     """
     top = Values(reads)
     groups: dict[str, Any] = {}
-    for fld in family.all_fields():
-        parts = fld.name.split(".")
+    present = {e.path[0] for e in entries.values()}
+    for fld, path, leaf, name in _slots(family):
         target = top
-        if len(parts) > 1:
-            if parts[0] not in groups:
-                present = any(e.path[0] == parts[0] for e in entries.values())
-                group = Values(reads) if present else None
-                groups[parts[0]] = UNAVAILABLE if _under((parts[0],), skipped) else group
-                setattr(top, parts[0], groups[parts[0]])
-            target = groups[parts[0]]
+        if name is not None:
+            if name not in groups:
+                group = Values(reads) if name in present else None
+                groups[name] = UNAVAILABLE if _under((name,), skipped) else group
+                setattr(top, name, groups[name])
+            target = groups[name]
             if target is None or target is UNAVAILABLE:
                 continue
-        entry = entries.get(fld.leaf)
-        if fld.leaf in namespace.failed or _under(tuple(parts), skipped):
+        entry = entries.get(leaf)
+        if leaf in namespace.failed or (skipped and _under(path, skipped)):
             value = UNAVAILABLE
         elif entry is None:
             value = None
         elif fld.numeric:
             try:
-                value = namespace.value(fld.leaf)
+                value = namespace.value(leaf)
             except (_Failed, KeyError):
                 value = UNAVAILABLE
         else:
             value = entry.raw
-        setattr(target, fld.leaf, value)
+        setattr(target, leaf, value)
     for declared in family.groups():
         if declared.name not in top.__dict__:  # (hasattr would read an unavailable group)
             setattr(top, declared.name, None)
@@ -811,12 +835,11 @@ def resolve(
     else:
         namespace = Namespace(entries, exprs.EXACT, report)
     namespace.quiet_unknown = _under(("vars",), skipped)
-    for fld in family.all_fields():
-        path = tuple(fld.name.split("."))
-        if fld.default is REQUIRED and fld.leaf not in entries and path in skipped:
-            namespace.failed.add(fld.leaf)  # reported missing: its dependents stay quiet
+    for fld, path, leaf, _ in _slots(family) if skipped else ():
+        if fld.default is REQUIRED and leaf not in entries and path in skipped:
+            namespace.failed.add(leaf)  # reported missing: its dependents stay quiet
     for name, entry in entries.items():
-        if _under(entry.path, skipped) and not entry.from_cli:
+        if skipped and _under(entry.path, skipped) and not entry.from_cli:
             namespace.failed.add(name)
         elif entry.kind in ("size", "count", "number"):
             with contextlib.suppress(_Failed, KeyError):
@@ -867,7 +890,7 @@ def _reporter(
     doc: Document, family: Family, entries: Mapping[str, _Entry], sink: DiagnosticSink
 ) -> Callable[[_Entry, str, str], None]:
     """How a failed field is reported: at its value, or at the given field it was computed from."""
-    hints = {f.leaf: f.default_hint for f in family.all_fields() if f.default_hint}
+    hints = {leaf: fld.default_hint for fld, _, leaf, _ in _slots(family) if fld.default_hint}
 
     def report(entry: _Entry, message: str, code: str) -> None:
         origin = " (from --set)" if entry.from_cli else ""
