@@ -12,7 +12,8 @@ each said in a note: a base-model prefix (``model.``, ``transformer.``, ``bert.`
 checkpoint's names carry or lack; a second stored copy of a tied embedding; buffers that
 transformers saves beside the parameters (BART's ``final_logits_bias``); routed experts
 stored fused per layer as transformers 5 holds them in memory instead of one tensor per
-expert (:func:`archcalc.state_dict.fused_experts`).
+expert (:func:`archcalc.state_dict.fused_experts`); a checkpoint in another layout its
+model type is found in (OLMo-Hybrid's released files, :attr:`Naming.variants`).
 
 The naming convention comes from, in order: ``--model-type``; the spec (a Hugging Face
 config, or a spec imported from one, records its ``model_type``); the ``config.json``
@@ -369,7 +370,31 @@ def _check(spec: Spec, checkpoint: Checkpoint, model_type: str | None) -> CheckR
 def check(spec: Spec, checkpoint: Checkpoint, model_type: str | None = None) -> CheckReport:
     """Compare ``spec`` with ``checkpoint``; see the module docstring for the naming order."""
     report = _check(spec, checkpoint, model_type)
+    report = _variant(spec, report, checkpoint)
     _head_class_note(spec, report, checkpoint)
+    return report
+
+
+def _variant(spec: Spec, report: CheckReport, checkpoint: Checkpoint) -> CheckReport:
+    """The report in another layout of the model type (Naming.variants) when that agrees.
+
+    A model type whose checkpoints are found in more than one layout (OLMo-Hybrid's
+    released files and what save_pretrained writes) is compared in each until one agrees;
+    a disagreement is reported in the main layout, the one ``tensors`` shows.
+    """
+    naming = NAMINGS.get(report.model_type or "")
+    if report.agree or naming is None or not naming.variants:
+        return report
+    listed = tensors_of(spec) or []
+    for variant in naming.variants:
+        try:
+            expected = state_dict(listed, variant)
+        except UnnamedTensor:
+            continue
+        other = _compare(spec, expected, checkpoint, variant, report.model_type, report.naming_from)
+        if other.agree:
+            other.notes.append(f"compared {variant.layout}")
+            return other
     return report
 
 

@@ -13,6 +13,8 @@ this module reproduces as they were measured on checkpoints that transformers 5.
 * fused projections, concatenated along the output axis (GPT-2's ``c_attn`` and Falcon's or
   GPT-NeoX's ``query_key_value`` from q, k and v; Phi-3's ``qkv_proj`` and ``gate_up_proj``);
 * transposed weights (GPT-2's ``Conv1D`` stores ``(in, out)``);
+* split tensors, cut along the first axis (OLMo-Hybrid's one DeltaNet convolution saved
+  as ``q_conv1d``, ``k_conv1d``, ``v_conv1d``);
 * routed experts split into one tensor per expert, as every checkpoint stores them
   (Mixtral's ``block_sparse_moe.experts.3.w1.weight``) even where transformers 5 fuses
   them in memory.
@@ -21,7 +23,8 @@ A :class:`Naming` also knows what a checkpoint may hold besides the parameters: 
 that are saved (BART's ``final_logits_bias``, DeepSeek-V3's ``e_score_correction_bias``),
 stored copies of tied embeddings (older saves keep ``lm_head.weight``), and the prefixes
 of the base model (``model.``, ``transformer.``, ``bert.``) that a checkpoint saved from
-another head class adds or drops. Renaming never changes the elements: the renamed list
+another head class adds or drops, and the other layouts a model type's checkpoints are
+found in (:attr:`Naming.variants`). Renaming never changes the elements: the renamed list
 sums to the same count.
 """
 
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from archcalc.tensors import Tensor
@@ -75,6 +78,22 @@ class Fuse:
 
 
 @dataclass(frozen=True)
+class Split:
+    """A tensor ``source`` of one module saved as several, ``into``, cut along its first axis.
+
+    Cut where the module's projections ``at`` end (OLMo-Hybrid's released checkpoints
+    store its DeltaNet's one q/k/v convolution as ``q_conv1d``, ``k_conv1d``, ``v_conv1d``
+    of the widths of ``q_proj``, ``k_proj``, ``v_proj``), or, without ``at``, in chunks as
+    ``torch.chunk`` cuts (transformers 5.24's save_pretrained of OLMo-Hybrid: chunks of
+    ceil(n / 3) rows, the last one shorter, fewer chunks when they run out).
+    """
+
+    source: str
+    into: tuple[str, ...]
+    at: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Naming:
     """How one model type of transformers saves the transformer family's tensors."""
 
@@ -100,8 +119,14 @@ class Naming:
     split_experts: bool = True
     #: The prefix the reference class's names carry, stripped to compare (e.g. "model.").
     base: str = ""
+    split: tuple[Split, ...] = ()
+    #: Other layouts this model type's checkpoints are found in, each a naming of its own
+    #: (``check`` compares with the one that fits; ``tensors`` shows this one).
+    variants: tuple[Naming, ...] = ()
+    #: What a variant is, for check's note ("as the released checkpoints store them").
+    layout: str = ""
     _compiled: list[tuple[re.Pattern[str], Rule]] = field(
-        default_factory=list, compare=False, repr=False
+        default_factory=list, init=False, compare=False, repr=False
     )
 
     def compiled(self) -> list[tuple[re.Pattern[str], Rule]]:
@@ -191,6 +216,43 @@ def _fuse(
     return out
 
 
+def _cuts(size: int, pieces: int) -> list[int]:
+    """The sizes ``torch.chunk(tensor, pieces)`` cuts ``size`` rows into."""
+    step = -(-size // pieces)
+    return [min(step, size - start) for start in range(0, size, step)] if step else []
+
+
+def _split(
+    tensors: list[tuple[Tensor, tuple[str, ...]]], splits: Sequence[Split]
+) -> list[tuple[Tensor, tuple[str, ...]]]:
+    """Cut each tensor a :class:`Split` names into its pieces (the elements are kept)."""
+    if not splits:
+        return tensors
+    shapes = {t.name: t.shape for t, _ in tensors}
+    out: list[tuple[Tensor, tuple[str, ...]]] = []
+    for tensor, canonical in tensors:
+        for cut in splits:
+            head, dot, kind = f".{tensor.name}".rpartition(f".{cut.source}.")
+            if not dot or not tensor.shape or not isinstance(tensor.shape[0], int):
+                continue
+            head = head[1:] + "." if head else ""
+            sizes = _cuts(tensor.shape[0], len(cut.into))
+            if cut.at:
+                widths = [shapes.get(f"{head}{p}.weight", (None,))[0] for p in cut.at]
+                sizes = [w for w in widths if isinstance(w, int)]
+                if len(sizes) != len(cut.at) or sum(sizes) != tensor.shape[0]:
+                    continue  # not the module the split knows: left unnamed, refused
+            rest = tuple(tensor.shape[1:])
+            out.extend(
+                (Tensor(f"{head}{name}.{kind}", (size, *rest)), canonical)
+                for name, size in zip(cut.into, sizes, strict=False)
+            )
+            break
+        else:
+            out.append((tensor, canonical))
+    return out
+
+
 def _transposed(shape: tuple[Any, ...]) -> tuple[Any, ...]:
     return (*shape[:-2], shape[-1], shape[-2]) if len(shape) >= 2 else shape
 
@@ -201,7 +263,7 @@ def state_dict(tensors: Iterable[Tensor], naming: Naming) -> list[Expected]:
     split: list[tuple[Tensor, tuple[str, ...]]] = (
         _split_experts(tensors) if naming.split_experts else [(t, (t.name,)) for t in tensors]
     )
-    listed = _fuse(split, naming.fuse)
+    listed = _split(_fuse(split, naming.fuse), naming.split)
     present = {t.name for t, _ in listed}
     out = []
     for tensor, canonical in listed:
@@ -1304,6 +1366,50 @@ RWKV = Naming(
 )
 
 
+_CONVS = ("linear_attn.q_conv1d", "linear_attn.k_conv1d", "linear_attn.v_conv1d")
+#: OLMo-Hybrid as its released checkpoints store it: the modules' own names (so
+#: post_attention_layernorm is the norm before the MLP in DeltaNet layers, the norm after
+#: attention in attention layers), the DeltaNet's convolution cut at the q/k/v widths.
+OLMO_HYBRID_RELEASED = replace(
+    _llama(
+        "olmo_hybrid",
+        *_norms(
+            {
+                "mixer_output_norm": "post_attention_layernorm",
+                "mlp_output_norm": "post_feedforward_layernorm",
+            }
+        ),
+    ),
+    split=(
+        Split(
+            "linear_attn.conv1d",
+            _CONVS,
+            at=("linear_attn.q_proj", "linear_attn.k_proj", "linear_attn.v_proj"),
+        ),
+    ),
+    layout="as the released OLMo-Hybrid checkpoints store it (convolutions cut at the "
+    "q/k/v widths, norms under their module names)",
+)
+#: OLMo-Hybrid as transformers 5.24's save_pretrained writes it, through the reverse of
+#: its loading conversion: the DeltaNet layers' norms renamed attention_layer_norm and
+#: feedforward_layer_norm (and so the attention layers' post_attention_layernorm too), the
+#: convolution cut in three torch.chunk pieces whatever the q/k/v widths.
+OLMO_HYBRID = replace(
+    _llama(
+        "olmo_hybrid",
+        *_norms(
+            {
+                "input_layernorm": "attention_layer_norm",
+                "post_attention_layernorm": "feedforward_layer_norm",
+                "mixer_output_norm": "feedforward_layer_norm",
+                "mlp_output_norm": "post_feedforward_layernorm",
+            }
+        ),
+    ),
+    split=(Split("linear_attn.conv1d", _CONVS),),
+    variants=(OLMO_HYBRID_RELEASED,),
+)
+
 HYBRID = (
     _llama("jamba", *_FEED_FORWARD),
     _llama("bamba", *_FEED_FORWARD),
@@ -1350,6 +1456,7 @@ HYBRID = (
             Fuse(("linear_attn.in_proj_b", "linear_attn.in_proj_a"), "linear_attn.in_proj_ba"),
         ),
     ),
+    OLMO_HYBRID,
     _llama("qwen3_5_text", fuse=(_GATED_Q,)),
     _llama("qwen3_5_moe_text", _SHARED_EXPERT, fuse=(_GATED_Q,)),
     _llama(

@@ -660,6 +660,8 @@ def _olmo_hybrid(r: ConfigReader) -> None:
     _biases(r, "attention_bias", None)
     r.set("d_ff", r.size("intermediate_size", default=11008), "intermediate_size")
     r.set("mixer", "gated_deltanet")
+    # Count-equal to Qwen3.5's fused projections, but named one per projection, as saved.
+    r.set("deltanet.fused_projections", False)
     # __post_init__ derives the DeltaNet's shapes from the attention's when left out (null).
     keys = r.size("linear_num_key_heads", default=n_heads, nullable=True)
     values = r.size("linear_num_value_heads", default=n_heads, nullable=True)
@@ -697,7 +699,12 @@ def _olmo_hybrid(r: ConfigReader) -> None:
             "refuses this config",
         )
         return
-    attention = {"mixer": "attention", "qk_norm": True, "qk_norm_scope": "projection"}
+    attention = {
+        "mixer": "attention",
+        "qk_norm": True,
+        "qk_norm_scope": "projection",
+        "norm_position": "post",
+    }
     kinds = ["default" if t == "linear_attention" else "attention" for t in types]
     _layout(r, kinds, {"attention": attention}, "layer_types")
 

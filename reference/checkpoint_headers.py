@@ -537,6 +537,20 @@ CASES: dict[str, dict[str, Any]] = {
             "attention_bias": True,
         },
     },
+    # OLMo-Hybrid: its DeltaNet's convolution (16 + 16 + 24 channels) is saved in three
+    # torch.chunk pieces (19, 19, 18), its norms renamed (archcalc/state_dict.py)
+    "olmo_hybrid": {
+        "model_type": "olmo_hybrid",
+        "config": {
+            **LLAMA,
+            "pad_token_id": 0,
+            "layer_types": ["linear_attention", "full_attention"],
+            "linear_num_key_heads": 2,
+            "linear_num_value_heads": 4,
+            "linear_key_head_dim": 8,
+            "linear_value_head_dim": 6,
+        },
+    },
     # recurrent models: RWKV-4 (plugins/rwkv.py, as transformer specs) and xLSTM
     "rwkv": {
         "model_type": "rwkv",

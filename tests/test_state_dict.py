@@ -16,7 +16,16 @@ from hypothesis import strategies as st
 
 from archcalc import Tensor, api
 from archcalc.check import spec_tensors
-from archcalc.state_dict import NAMINGS, Fuse, Naming, Rule, UnnamedTensor, state_dict
+from archcalc.state_dict import (
+    NAMINGS,
+    Fuse,
+    Naming,
+    Rule,
+    Split,
+    UnnamedTensor,
+    _cuts,
+    state_dict,
+)
 from archcalc.tensors import total_numel
 from tests.helpers import write_spec
 from tests.plugins.test_transformer import _spec_strategy
@@ -131,3 +140,88 @@ def test_tensors_sum_to_the_count_under_every_naming(tmp_path: Path, spec: dict[
             continue
         assert total_numel(e.tensor for e in renamed) == total, naming.model_type
         assert len({e.tensor.name for e in renamed}) == len(renamed), naming.model_type
+
+
+def test_a_split_cuts_at_the_projection_widths_or_as_torch_chunk_does() -> None:
+    conv = [
+        Tensor("l.0.q.weight", (4, 8)),
+        Tensor("l.0.k.weight", (4, 8)),
+        Tensor("l.0.v.weight", (6, 8)),
+        Tensor("l.0.conv.weight", (14, 1, 3)),
+    ]
+    rules = (Rule(r"l\.0\.(q|k|v|qc|kc|vc)\.weight", r"l.0.\1.weight"),)
+    at = Naming("t", rules, split=(Split("conv", ("qc", "kc", "vc"), at=("q", "k", "v")),))
+    chunked = Naming("t", rules, split=(Split("conv", ("qc", "kc", "vc")),))
+    for naming, sizes in ((at, (4, 4, 6)), (chunked, (5, 5, 4))):
+        out = {e.tensor.name: (e.tensor.shape, e.canonical) for e in state_dict(conv, naming)}
+        assert [out[f"l.0.{p}c.weight"] for p in "qkv"] == [
+            ((n, 1, 3), ("l.0.conv.weight",)) for n in sizes
+        ]
+    # widths that do not add up to the tensor: not the module the split knows, refused
+    with pytest.raises(UnnamedTensor):
+        state_dict([*conv[:2], Tensor("l.0.v.weight", (5, 8)), conv[3]], at)
+
+
+@given(size=st.integers(min_value=1, max_value=500), pieces=st.integers(min_value=1, max_value=5))
+def test_chunks_are_torch_chunks(size: int, pieces: int) -> None:
+    """torch.chunk: pieces of ceil(size / pieces), the last shorter, no empty piece."""
+    cuts = _cuts(size, pieces)
+    step = -(-size // pieces)
+    assert sum(cuts) == size and 1 <= len(cuts) <= pieces
+    assert all(c == step for c in cuts[:-1]) and 0 < cuts[-1] <= step
+
+
+OLMO_HYBRID_SPEC = """\
+name: olmo-hybrid
+family: transformer
+n_layers: {layers}
+d_model: {d}
+n_heads: 4
+d_ff: 24
+vocab_size: 50
+mixer: gated_deltanet
+deltanet: {{key_heads: {kh}, value_heads: {vh}, key_head_dim: {kd}, value_head_dim: {vd},
+           fused_projections: false}}
+blocks:
+  full: {{mixer: attention, norm_position: post, qk_norm: true, qk_norm_scope: projection}}
+stack:
+  - pattern: [default, full]
+"""
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    layers=st.integers(min_value=2, max_value=5),
+    d=st.sampled_from([8, 16, 32]),
+    kh=st.integers(min_value=1, max_value=3),
+    groups=st.integers(min_value=1, max_value=3),
+    kd=st.integers(min_value=1, max_value=9),
+    vd=st.integers(min_value=1, max_value=9),
+)
+def test_olmo_hybrid_layouts_keep_every_element(
+    tmp_path_factory: pytest.TempPathFactory,
+    layers: int,
+    d: int,
+    kh: int,
+    groups: int,
+    kd: int,
+    vd: int,
+) -> None:
+    """Both OLMo-Hybrid layouts (save_pretrained's and the released one) hold total_params,
+    the released one cutting the convolution at the q/k/v widths."""
+    text = OLMO_HYBRID_SPEC.format(layers=layers, d=d, kh=kh, vh=kh * groups, kd=kd, vd=vd)
+    path = tmp_path_factory.mktemp("olmo") / "o.yaml"
+    path.write_text(text)
+    loaded = api.load_spec(path)
+    total = api.count(loaded).total_params
+    canonical = [e.tensor for e in spec_tensors(loaded)[0]]
+    main = NAMINGS["olmo_hybrid"]
+    for naming in (main, *main.variants):
+        named = {e.tensor.name: e.tensor.shape for e in state_dict(canonical, naming)}
+        assert total_numel(Tensor(n, s) for n, s in named.items()) == total
+        convs = [named.get(f"model.layers.0.linear_attn.{p}_conv1d.weight") for p in "qkv"]
+        widths = [kh * kd, kh * kd, kh * groups * vd]
+        if naming is main:
+            assert [c[0] for c in convs if c] == _cuts(sum(widths), 3)
+        else:
+            assert [c[0] for c in convs if c] == widths

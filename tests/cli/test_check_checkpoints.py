@@ -125,6 +125,14 @@ ONE_MORE: dict[str, tuple[tuple[str, ...], int, int]] = {
         1,
         2,
     ),
+    "olmo_hybrid": (
+        (
+            "num_hidden_layers=3",
+            'layer_types=["linear_attention","full_attention","linear_attention"]',
+        ),
+        0,
+        2,
+    ),
     "llama4_text": (
         (
             "num_hidden_layers=3",
@@ -340,11 +348,7 @@ def test_tensors_sum_to_the_count(path: Path) -> None:
 #: Model types whose config class is another type's: save_pretrained writes that one.
 SAVED_AS = {"gpt-sw3": "gpt2"}
 #: Model types counted but not named yet, and why (their tensors/check: a K807 refusal).
-NOT_NAMED = {
-    "olmo_hybrid": "its DeltaNet saves q/k/v/g/a/b projections and q/k/v convolutions "
-    "apart; the family lists them fused (in_proj_qkv, conv1d), and a naming can fuse, "
-    "not split",
-}
+NOT_NAMED: dict[str, str] = {}
 
 
 def test_every_model_type_count_reads_is_named_as_a_saved_checkpoint_names_it() -> None:
@@ -476,3 +480,48 @@ def test_experts_stored_fused_as_transformers_holds_them_agree(tmp_path: Path, n
     code, report = _check(config, "--against", str(folder), "--set", "n_layers=3")
     assert code == 1 and report["unexpected"] == [] and report["shape_mismatches"] == []
     assert report["missing"] and all(".layers.2." in t["name"] for t in report["missing"])
+
+
+def _released_olmo_hybrid(saved: dict[str, list[int]]) -> dict[str, tuple[str, list[int]]]:
+    """The olmo_hybrid case as the released OLMo-Hybrid checkpoints store it: module names
+    for the norms, the convolution cut at the q/k/v widths (16, 16, 24), not 19, 19, 18."""
+    released = {}
+    for name, shape in saved.items():
+        name = name.replace("attention_layer_norm", "input_layernorm")
+        name = name.replace("feedforward_layer_norm", "post_attention_layernorm")
+        if "_conv1d" in name:
+            projection = name.replace("_conv1d", "_proj")
+            shape = [saved[projection][0], *shape[1:]]
+        released[name] = ("F32", shape)
+    return released
+
+
+def test_olmo_hybrid_is_checked_in_save_pretrained_s_layout_and_the_released_one(
+    tmp_path: Path,
+) -> None:
+    folder = write_case(tmp_path / "olmo", "olmo_hybrid")
+    config = str(folder / "config.json")
+    saved = _stored("olmo_hybrid")
+    assert [saved[f"model.layers.0.linear_attn.{p}_conv1d.weight"][0] for p in "qkv"] == [
+        19,
+        19,
+        18,
+    ]
+    code, report = _check(config, "--against", str(folder))
+    assert code == 0 and not any("released" in n for n in report["notes"])
+    released = _released_olmo_hybrid(saved)
+    assert [released[f"model.layers.0.linear_attn.{p}_conv1d.weight"][1][0] for p in "qkv"] == [
+        16,
+        16,
+        24,
+    ]
+    write_tensors(folder / "model.safetensors", released)
+    code, report = _check(config, "--against", str(folder))
+    assert code == 0, report
+    assert any("as the released OLMo-Hybrid checkpoints store it" in n for n in report["notes"])
+    # a checkpoint in neither layout is reported in save_pretrained's, the one tensors shows
+    mixed = {**released, "model.layers.0.linear_attn.q_conv1d.weight": ("F32", [19, 1, 4])}
+    write_tensors(folder / "model.safetensors", mixed)
+    code, report = _check(config, "--against", str(folder))
+    assert code == 1 and not any("released" in n for n in report["notes"])
+    assert "model.layers.0.attention_layer_norm.weight" in {t["name"] for t in report["missing"]}
