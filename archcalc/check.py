@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from archcalc.errors import DiagnosticSink, SpecError, UsageError, safe
@@ -41,6 +42,7 @@ from archcalc.tensors import DTYPE_BITS, Tensor, tensors_of
 if TYPE_CHECKING:
     from archcalc.api import Spec
     from archcalc.checkpoint import Checkpoint, StoredTensor
+    from archcalc.quantization import Quantization
 
 __all__ = ["CheckReport", "check", "model_type_of_spec", "spec_tensors"]
 
@@ -131,6 +133,8 @@ class CheckReport:
     mismatched: list[tuple[Expected, StoredTensor]] = field(default_factory=list)
     buffers: list[StoredTensor] = field(default_factory=list)
     tied_copies: list[StoredTensor] = field(default_factory=list)
+    #: Scales of quantised weights (as config.json's quantization_config declares them).
+    quantization: list[StoredTensor] = field(default_factory=list)
     #: A base-model prefix the checkpoint's names carry or lack (handled).
     prefix_note: str | None = None
     spec_params: int = 0
@@ -165,6 +169,7 @@ def _compare(
     naming: Naming | None,
     model_type: str | None,
     naming_from: str,
+    quantization: Quantization | None = None,
 ) -> CheckReport:
     prefixes = naming.prefixes if naming is not None else ()
     stored: dict[str, StoredTensor] = {}
@@ -175,6 +180,13 @@ def _compare(
             clashes.append(tensor)  # both "model.x" and "x": one of them is extra
         else:
             stored[key] = tensor
+    scales: list[StoredTensor] = []
+    problems: list[str] = []
+    if quantization is not None:
+        from archcalc.quantization import unpack
+
+        unpacked = unpack(stored, quantization)
+        stored, scales, problems = unpacked.tensors, unpacked.scales, unpacked.problems
     fused = 0
     if naming is not None:
         expected, fused = fused_experts(expected, stored, naming)
@@ -227,9 +239,10 @@ def _compare(
         mismatched=mismatched,
         buffers=buffers,
         tied_copies=tied,
+        quantization=scales,
         prefix_note=_prefix_note(expected, checkpoint, prefixes) if prefixed else None,
         spec_params=sum(e.tensor.numel for e in expected),
-        checkpoint_params=checkpoint.total_params,
+        checkpoint_params=sum(t.numel for t in (*stored.values(), *clashes)),
         checkpoint_tensors=len(checkpoint.tensors),
         total_parameters=checkpoint.total_parameters,
         total_size=checkpoint.total_size,
@@ -237,11 +250,18 @@ def _compare(
             [e for e in expected if all(e is not u for u in unsaved)],
             stored,
             prefixes,
-            buffers + tied,
+            buffers + tied + scales,
             checkpoint,
         ),
+        problems=problems,
     )
     _check_totals(report)
+    if scales and quantization is not None:
+        report.notes.append(
+            f"{len(scales)} tensor(s) are quantisation data ({quantization.describe()} in "
+            "config.json's quantization_config): the scales of quantised weights, not "
+            "parameters"
+        )
     if fused:
         report.notes.append(
             f"the routed experts of {fused} layer{'s' if fused != 1 else ''} are stored fused "
@@ -348,23 +368,40 @@ def _head_class_note(spec: Spec, report: CheckReport, checkpoint: Checkpoint) ->
     )
 
 
+def _quantization(spec: Spec, checkpoint: Checkpoint) -> Quantization | None:
+    """What the config.json beside the checkpoint (else the spec, a config.json) declares."""
+    from archcalc.quantization import quantization_of
+
+    value = _config_value(checkpoint, "quantization_config")
+    if value is None and model_type_of_spec(spec) is not None and spec.file.endswith(".json"):
+        from archcalc.hf import load_config
+
+        try:
+            value = load_config(Path(spec.file)).data.get("quantization_config")
+        except SpecError:
+            value = None
+    return quantization_of({"quantization_config": value})
+
+
 def _check(spec: Spec, checkpoint: Checkpoint, model_type: str | None) -> CheckReport:
+    q = _quantization(spec, checkpoint)
     if model_type is not None:
         expected, used = spec_tensors(spec, model_type)
-        return _compare(spec, expected, checkpoint, NAMINGS.get(used or ""), used, "--model-type")
+        naming = NAMINGS.get(used or "")
+        return _compare(spec, expected, checkpoint, naming, used, "--model-type", q)
     own = model_type_of_spec(spec) if spec.family.name == NAMED_FAMILY else None
     if own is not None:
         expected, _ = spec_tensors(spec)
-        return _compare(spec, expected, checkpoint, NAMINGS.get(own), own, "the spec")
+        return _compare(spec, expected, checkpoint, NAMINGS.get(own), own, "the spec", q)
     if spec.family.name != NAMED_FAMILY:
         expected, _ = spec_tensors(spec)
-        return _compare(spec, expected, checkpoint, None, None, f"family {spec.family.name}")
+        return _compare(spec, expected, checkpoint, None, None, f"family {spec.family.name}", q)
     beside = _config_model_type(checkpoint)
     if beside is not None:
         expected, _ = spec_tensors(spec, beside)
         where = str(checkpoint.config)
-        return _compare(spec, expected, checkpoint, NAMINGS[beside], beside, where)
-    return _detect(spec, checkpoint)
+        return _compare(spec, expected, checkpoint, NAMINGS[beside], beside, where, q)
+    return _detect(spec, checkpoint, q)
 
 
 def check(spec: Spec, checkpoint: Checkpoint, model_type: str | None = None) -> CheckReport:
@@ -391,14 +428,22 @@ def _variant(spec: Spec, report: CheckReport, checkpoint: Checkpoint) -> CheckRe
             expected = state_dict(listed, variant)
         except UnnamedTensor:
             continue
-        other = _compare(spec, expected, checkpoint, variant, report.model_type, report.naming_from)
+        other = _compare(
+            spec,
+            expected,
+            checkpoint,
+            variant,
+            report.model_type,
+            report.naming_from,
+            _quantization(spec, checkpoint),
+        )
         if other.agree:
             other.notes.append(f"compared {variant.layout}")
             return other
     return report
 
 
-def _detect(spec: Spec, checkpoint: Checkpoint) -> CheckReport:
+def _detect(spec: Spec, checkpoint: Checkpoint, q: Quantization | None) -> CheckReport:
     """Try every naming the spec can be given; keep the one matching most stored names."""
     listed = tensors_of(spec) or []
     best: CheckReport | None = None
@@ -407,7 +452,7 @@ def _detect(spec: Spec, checkpoint: Checkpoint) -> CheckReport:
             expected = state_dict(listed, naming)
         except UnnamedTensor:
             continue
-        report = _compare(spec, expected, checkpoint, naming, model_type, "detected")
+        report = _compare(spec, expected, checkpoint, naming, model_type, "detected", q)
         if best is None or (report.matched, -len(report.unexpected)) > (
             best.matched,
             -len(best.unexpected),
@@ -415,5 +460,5 @@ def _detect(spec: Spec, checkpoint: Checkpoint) -> CheckReport:
             best = report
     if best is None or best.matched == 0:
         own = [Expected(Tensor(t.name, t.shape), (t.name,)) for t in listed]
-        return _compare(spec, own, checkpoint, None, None, "archcalc's own names")
+        return _compare(spec, own, checkpoint, None, None, "archcalc's own names", q)
     return best

@@ -230,6 +230,7 @@ def check_json(report: CheckReport) -> dict[str, Any]:
         ],
         "buffers": [_stored(t) for t in report.buffers],
         "tied_copies": [_stored(t) for t in report.tied_copies],
+        "quantization": [_stored(t) for t in report.quantization],
         "problems": report.problems,
         "notes": _notes(report),
         "spec_params": report.spec_params,
