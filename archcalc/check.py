@@ -133,6 +133,8 @@ class CheckReport:
     mismatched: list[tuple[Expected, StoredTensor]] = field(default_factory=list)
     buffers: list[StoredTensor] = field(default_factory=list)
     tied_copies: list[StoredTensor] = field(default_factory=list)
+    #: Tensors transformers does not load for the model type (Naming.ignored).
+    ignored: list[StoredTensor] = field(default_factory=list)
     #: Scales of quantised weights (as config.json's quantization_config declares them).
     quantization: list[StoredTensor] = field(default_factory=list)
     #: A base-model prefix the checkpoint's names carry or lack (handled).
@@ -215,12 +217,16 @@ def _compare(
             mismatched.append((entry, found))
     embedding = next((e for e in expected if "embed_tokens.weight" in e.canonical), None)
     tied_keys = {_strip(n, prefixes) for n in (naming.tied_copies if naming else ())}
-    buffers, tied, unexpected = [], [], list(clashes)
+    buffers, tied, ignored, unexpected = [], [], [], list(clashes)
     for key, tensor in stored.items():
         if key in used:
             continue
         if naming is not None and (naming.is_buffer(tensor.name) or naming.is_buffer(key)):
             buffers.append(tensor)
+        elif naming is not None and (
+            naming.is_ignored(tensor.name) or naming.is_ignored(naming.base + key)
+        ):
+            ignored.append(tensor)
         elif key in tied_keys and embedding is not None and tensor.shape == embedding.tensor.shape:
             tied.append(tensor)
         else:
@@ -240,6 +246,7 @@ def _compare(
         buffers=buffers,
         tied_copies=tied,
         quantization=scales,
+        ignored=ignored,
         prefix_note=_prefix_note(expected, checkpoint, prefixes) if prefixed else None,
         spec_params=sum(e.tensor.numel for e in expected),
         checkpoint_params=sum(t.numel for t in (*stored.values(), *clashes)),
@@ -250,7 +257,7 @@ def _compare(
             [e for e in expected if all(e is not u for u in unsaved)],
             stored,
             prefixes,
-            buffers + tied + scales,
+            buffers + tied + scales + ignored,
             checkpoint,
         ),
         problems=problems,

@@ -102,6 +102,10 @@ class Naming:
     fuse: tuple[Fuse, ...] = ()
     #: Checkpoint tensors that are buffers, not parameters (regular expressions).
     buffers: tuple[str, ...] = ()
+    #: Tensors transformers does not load for this model type (its
+    #: ``_keys_to_ignore_on_load_unexpected``, searched in the saved names): DeepSeek-V3's
+    #: multi-token-prediction layer ``model.layers.61``, after the 61 decoder layers.
+    ignored: tuple[str, ...] = ()
     #: Parameters save_pretrained leaves out (``_keys_to_ignore_on_save``: Marian's
     #: sinusoidal tables, rebuilt when loading), by their saved names (regular expressions).
     unsaved: tuple[str, ...] = ()
@@ -136,6 +140,9 @@ class Naming:
 
     def is_buffer(self, name: str) -> bool:
         return any(re.fullmatch(p, name) for p in self.buffers)
+
+    def is_ignored(self, name: str) -> bool:
+        return any(re.search(p, name) for p in self.ignored)
 
     def is_unsaved(self, name: str) -> bool:
         return any(re.fullmatch(p, name) for p in self.unsaved)
@@ -1845,6 +1852,19 @@ NAMINGS: dict[str, Naming] = {
         *_DECODERS,
     )
 }
+
+
+#: Multi-token-prediction layers stored after the decoder layers, which transformers
+#: leaves unloaded (``_keys_to_ignore_on_load_unexpected`` of transformers 5.24).
+IGNORED_ON_LOAD = {
+    "deepseek_v3": (r"model\.layers\.61.*",),
+    "deepseek_v32": (r"model\.layers\.61.*",),
+    "glm4_moe": (r"model\.layers\.92.*", r"model\.layers\.46.*"),
+    "glm4_moe_lite": (r"model\.layers\.47.*",),
+    "glm_moe_dsa": (r"model\.layers\.78.*",),
+    "hy_v3": (r"model\.layers\.80.*",),
+}
+NAMINGS.update({t: replace(NAMINGS[t], ignored=p) for t, p in IGNORED_ON_LOAD.items()})
 
 
 def naming_for(model_type: str) -> Naming | None:

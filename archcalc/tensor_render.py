@@ -193,6 +193,14 @@ def _notes(report: CheckReport) -> list[str]:
             f"{len(report.unsaved)} parameter(s) that {report.model_type} checkpoints never "
             f"store (transformers rebuilds them when loading): {shown}{more}"
         )
+    if report.ignored:
+        shown = ", ".join(safe(t.name) for t in report.ignored[:3])
+        more = f" and {len(report.ignored) - 3} more" if len(report.ignored) > 3 else ""
+        notes.append(
+            f"{len(report.ignored)} tensor(s) that transformers does not load for "
+            f"{report.model_type} (a multi-token-prediction layer), not parameters of the "
+            f"model: {shown}{more}"
+        )
     for tensor in report.tied_copies:
         notes.append(
             f"{safe(tensor.name)} stores a second copy of the tied embedding (counted once)"
@@ -231,6 +239,7 @@ def check_json(report: CheckReport) -> dict[str, Any]:
         "buffers": [_stored(t) for t in report.buffers],
         "tied_copies": [_stored(t) for t in report.tied_copies],
         "quantization": [_stored(t) for t in report.quantization],
+        "ignored": [_stored(t) for t in report.ignored],
         "problems": report.problems,
         "notes": _notes(report),
         "spec_params": report.spec_params,

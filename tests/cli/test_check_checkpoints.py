@@ -525,3 +525,27 @@ def test_olmo_hybrid_is_checked_in_save_pretrained_s_layout_and_the_released_one
     code, report = _check(config, "--against", str(folder))
     assert code == 1 and not any("released" in n for n in report["notes"])
     assert "model.layers.0.attention_layer_norm.weight" in {t["name"] for t in report["missing"]}
+
+
+#: DeepSeek-V3's multi-token-prediction layer as its published checkpoint stores it (the
+#: layer after the 61 decoder layers): its own norms, projection and head, and a block.
+MTP = {
+    "model.layers.61.enorm.weight": ("F32", [32]),
+    "model.layers.61.hnorm.weight": ("F32", [32]),
+    "model.layers.61.eh_proj.weight": ("F32", [32, 64]),
+    "model.layers.61.shared_head.norm.weight": ("F32", [32]),
+    "model.layers.61.shared_head.head.weight": ("F32", [64, 32]),
+    "model.layers.61.self_attn.o_proj.weight": ("F32", [32, 32]),
+}
+
+
+def test_layers_transformers_does_not_load_are_noted_not_unexpected(tmp_path: Path) -> None:
+    """transformers' DeepSeek-V3 leaves model.layers.61 (the MTP layer) unloaded."""
+    for name, ignored in (("deepseek_v3", True), ("llama", False)):
+        folder = write_case(tmp_path / name, name)
+        stored = {k: ("F32", v) for k, v in _stored(name).items()}
+        write_tensors(folder / "model.safetensors", {**stored, **MTP})
+        code, report = _check(str(folder / "config.json"), "--against", str(folder))
+        names = {t["name"] for t in report["ignored" if ignored else "unexpected"]}
+        assert names == set(MTP) and code == (0 if ignored else 1), report
+        assert any("does not load" in n for n in report["notes"]) is ignored
