@@ -265,7 +265,7 @@ def _compare(
     _check_totals(report)
     if scales and quantization is not None:
         report.notes.append(
-            f"{len(scales)} tensor(s) are quantisation data ({quantization.describe()} in "
+            f"{len(scales):,} tensor(s) are quantisation data ({quantization.describe()} in "
             "config.json's quantization_config): the scales of quantised weights, not "
             "parameters"
         )

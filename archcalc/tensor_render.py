@@ -197,7 +197,7 @@ def _notes(report: CheckReport) -> list[str]:
         shown = ", ".join(safe(t.name) for t in report.ignored[:3])
         more = f" and {len(report.ignored) - 3} more" if len(report.ignored) > 3 else ""
         notes.append(
-            f"{len(report.ignored)} tensor(s) that transformers does not load for "
+            f"{len(report.ignored):,} tensor(s) that transformers does not load for "
             f"{report.model_type} (a multi-token-prediction layer), not parameters of the "
             f"model: {shown}{more}"
         )
