@@ -26,6 +26,7 @@ from archcalc.plugins.transformer_hf import (
     _core,
     _head_dim,
     _llama_like,
+    _rope_head_dim,
     _tie,
     model_types,
     show,
@@ -381,6 +382,7 @@ def _nomic_bert(r: ConfigReader) -> None:
     """Nomic BERT: rotary, bias-free attention and SwiGLU MLP, post-norm LayerNorms."""
     d_model, n_heads = _bert_core(r)
     _head_dim(r, d_model, n_heads)
+    _rope_head_dim(r)
     _encoder(r, types=_types(r), positional="rope", mlp="swiglu")
     r.set("bias", False)
 
@@ -398,6 +400,14 @@ def _llama_encoder(r: ConfigReader) -> None:
     _llama_like(r, bias_key="attention_bias", mlp_bias=r.flag("mlp_bias", False), kv_null=MHA)
     r.set("architecture", "encoder")
     r.spec.pop("tie_embeddings", None)  # an encoder has no LM head to tie
+    d_model, n_heads = r.spec.get("d_model"), r.spec.get("n_heads")
+    if isinstance(d_model, int) and isinstance(n_heads, int) and d_model % n_heads:
+        # their config classes' validate_architecture, whatever head_dim says
+        r.error(
+            "hidden_size",
+            f"hidden_size ({d_model}) is not a multiple of num_attention_heads ({n_heads}); "
+            "transformers refuses this config",
+        )
 
 
 def _t5_mlp(r: ConfigReader, default: str) -> str:
