@@ -535,6 +535,14 @@ FIELDS = (
                 "Taps of the depthwise convolution over q, k, v (linear_conv_kernel_dim).",
                 default=4,
             ),
+            Field(
+                "kda.full_rank_gates",
+                "bool",
+                "Whether the forget and output gates are full-rank projections d → "
+                "heads·head_width (Ling's BailingHybrid: f_proj, g_proj, A_log per head) "
+                "instead of Kimi's low-rank pairs through head_width.",
+                default=False,
+            ),
         ),
     ),
     Group(
@@ -1062,7 +1070,7 @@ def _check_latent_attention(spec: Resolved, report: _Once, decoder: bool) -> Non
             "an indexer reads the low-rank query: index_n_heads needs q_lora_rank",
             code="T502",
         )
-    for name in ("attention_sinks", "attention_gate", *ATTENTION_ONLY):
+    for name in ("attention_sinks", *ATTENTION_ONLY):
         if _opt_on(spec, name):
             report(
                 spec,

@@ -260,6 +260,10 @@ def _latent_attention(spec: Resolved, prefix: str, o_bias: bool, cross: bool) ->
         ),
         *linear(f"{prefix}.o_proj", v.n_heads * m.v_head_dim, v.d_model, o_bias),
     ]
+    gate = _opt(spec, "attention_gate", "none")
+    if gate != "none" and not cross:  # Ling 3's head-wise output gate (BailingHybrid)
+        width = v.n_heads if gate == "head" else v.n_heads * m.v_head_dim
+        weights += linear(f"{prefix}.g_proj", v.d_model, width, False)
     width = v.n_heads * (qk_head + m.v_head_dim)  # Q·Kᵀ over qk_head, A·V over v_head_dim
     scores, cached = width, m.kv_lora_rank + m.qk_rope_head_dim
     if spec.exact("index_n_heads") and not cross:
@@ -358,24 +362,39 @@ def _kda(spec: Resolved) -> Piece:
     tensors, as Kimi's checkpoints store them; transformers fuses them in memory); a
     low-rank forget gate (d → head_width → heads·head_width) with per-channel dt_bias and
     a per-head A_log; a beta projection (one per head); a low-rank output gate like the
-    forget gate; an RMSNorm of one head's width; o_proj back to d.
+    forget gate; an RMSNorm of one head's width; o_proj back to d. With
+    ``full_rank_gates`` (Ling's BailingHybrid) both gates are one d → heads·head_width
+    projection each.
     """
     v = spec.values
     g = v.kda
     width, rank = g.heads * g.head_width, g.head_width
     at = "self_attn"
+    if _group_opt(g, spec, "full_rank_gates", False):  # Ling's BailingHybrid
+        forget = [
+            Weight(f"{at}.forget_gate.A_log", (g.heads,)),
+            *linear(f"{at}.forget_gate.f_proj", v.d_model, width, False),
+        ]
+        output_gate = linear(f"{at}.g_proj", v.d_model, width, False)
+    else:
+        forget = [
+            Weight(f"{at}.forget_gate.A_log", (1, 1, g.heads, 1)),
+            *linear(f"{at}.forget_gate.f_a_proj", v.d_model, rank, False),
+            *linear(f"{at}.forget_gate.f_b_proj", rank, width, False),
+        ]
+        output_gate = [
+            *linear(f"{at}.g_a_proj", v.d_model, rank, False),
+            *linear(f"{at}.g_b_proj", rank, width, False),
+        ]
     weights = [
         *linear(f"{at}.q_proj", v.d_model, width, False),
         *linear(f"{at}.k_proj", v.d_model, width, False),
         *linear(f"{at}.v_proj", v.d_model, width, False),
         *(Weight(f"{at}.{x}_conv1d.weight", (width, 1, g.conv_taps)) for x in "qkv"),
         Weight(f"{at}.forget_gate.dt_bias", (width,)),
-        Weight(f"{at}.forget_gate.A_log", (1, 1, g.heads, 1)),
-        *linear(f"{at}.forget_gate.f_a_proj", v.d_model, rank, False),
-        *linear(f"{at}.forget_gate.f_b_proj", rank, width, False),
+        *forget,
         *linear(f"{at}.b_proj", v.d_model, g.heads, False),
-        *linear(f"{at}.g_a_proj", v.d_model, rank, False),
-        *linear(f"{at}.g_b_proj", rank, width, False),
+        *output_gate,
         *norm(f"{at}.o_norm", g.head_width, "rmsnorm"),
         *linear(f"{at}.o_proj", width, v.d_model, False),
     ]

@@ -1138,6 +1138,41 @@ CASES: list[Case] = [
         ),
     },
     {
+        "id": "bailing-hybrid-small",
+        "model_type": "bailing_hybrid",
+        "config": {
+            "hidden_size": 256,
+            "intermediate_size": 512,
+            "moe_intermediate_size": 64,
+            "num_hidden_layers": 4,
+            "num_attention_heads": 8,
+            "head_dim": 32,
+            "vocab_size": 1000,
+            "pad_token_id": 0,
+            "eos_token_id": 2,
+            "kv_lora_rank": 64,
+            "qk_rope_head_dim": 16,
+            "qk_nope_head_dim": 32,
+            "v_head_dim": 32,
+            "num_experts": 4,
+            "num_experts_per_token": 2,
+            "num_expert_group": 2,
+            "topk_group": 1,
+            "layer_types": [
+                "linear_attention",
+                "linear_attention",
+                "linear_attention",
+                "full_attention",
+            ],
+            "mlp_layer_types": ["dense", "sparse", "sparse", "sparse"],
+        },
+        "description": (
+            "Small Ling 3 hybrid (BailingHybrid): delta attention with full-rank forget and "
+            "output gates, MLA with a head-wise output gate every fourth layer; layer 0 "
+            "dense, then MoE with a shared expert."
+        ),
+    },
+    {
         "id": "rwkv-small",
         "model_type": "rwkv",
         "config": {
