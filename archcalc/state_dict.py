@@ -1564,6 +1564,16 @@ HYBRID = (
         (r"norm\.weight", "model.embedding_norm.weight"),
     ),
     _llama(
+        "bailing_hybrid",
+        # Ling's checkpoints: "attention" for both mixers, o_proj as "dense", the delta
+        # attention's gate tensors flat, the router's score correction as "expert_bias"
+        (r"embed_tokens\.weight", "model.word_embeddings.weight"),
+        (rf"{_L}\.self_attn\.forget_gate\.(.+)", r"model.layers.\1.attention.\2"),
+        (rf"{_L}\.self_attn\.o_proj\.{_WB}", r"model.layers.\1.attention.dense.\2"),
+        (rf"{_L}\.self_attn\.(.+)", r"model.layers.\1.attention.\2"),
+        buffers=(r"(model\.)?layers\.\d+\.mlp\.gate\.expert_bias",),
+    ),
+    _llama(
         "kimi_linear",
         # Kimi's checkpoints keep the delta attention's gate flat and its experts as
         # block_sparse_moe with Mixtral's names; the dense MLP is "mlp" in the published

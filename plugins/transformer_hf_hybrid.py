@@ -5,8 +5,9 @@ Falcon-Mamba, Mamba-2 in Bamba, Nemotron-H and Granite 4), gated DeltaNet linear
 attention (Qwen3-Next, Qwen3.5, LARA mini), blocks of one sub-layer (Nemotron-H),
 experts interleaved with dense layers (Llama 4, Laguna, whose layers also differ in
 their number of query heads), and other mixers (MiniMax's lightning attention,
-Falcon-H1's attention beside Mamba-2, RecurrentGemma's RG-LRU, Kimi Linear's delta
-attention beside DeepSeek's latent attention). Each translator reads
+Falcon-H1's attention beside Mamba-2, RecurrentGemma's RG-LRU, Kimi Linear's and Ling 3's
+delta attention beside DeepSeek's latent attention, LFM's gated short convolutions). Each
+translator reads
 the config keys that place the mixers and experts layer by layer (periods and offsets,
 index lists, per-layer type lists, pattern strings) and writes the transformer spec's
 ``blocks`` + ``stack``: a repeating ``pattern`` when the layers repeat, runs of blocks
@@ -938,14 +939,7 @@ def _kimi_linear(r: ConfigReader) -> None:
     ``mlp_layer_types`` says "sparse" (all but the first first_k_dense_replace layers by
     default), a dense MLP elsewhere. Published checkpoints keep the delta attention's
     sizes and layers in ``linear_attn_config``, which wins, as in __post_init__."""
-    n_layers, d_model, n_heads = _decoder(r, positional="rope")
-    # KimiLinearForCausalLM ties nothing (_tied_weights_keys is empty), whatever the flag says.
-    r.set("tie_embeddings", False)
-    if isinstance(d_model, int) and isinstance(n_heads, int) and d_model % n_heads:
-        r.set("d_head", d_model // n_heads, "hidden_size")  # unused by MLA's shapes
-    r.set("d_ff", r.size("intermediate_size", default=9216), "intermediate_size")
-    bias = r.flag("attention_bias", False)
-    r.set("mixer", "kda")
+    n_layers, bias = _latent_hybrid(r, d_ff=9216, even_rope=False)
     sub = r.value("linear_attn_config")
     if sub is not None and not isinstance(sub, dict):
         r.error("linear_attn_config", f"'linear_attn_config' must be a mapping, got {show(sub)}")
@@ -968,33 +962,96 @@ def _kimi_linear(r: ConfigReader) -> None:
             r.set(group_key, value, "linear_attn_config")
         else:
             r.set(group_key, r.size(key, default=default), key)
-    _kimi_mla(r)
-    experts = r.size("num_experts", default=256)
-    r.set("moe.n_experts", experts, "num_experts")
-    r.set("moe.top_k", r.size("num_experts_per_token", default=8), "num_experts_per_token")
-    r.set("moe.d_ff_expert", r.size("moe_intermediate_size", default=1024), "moe_intermediate_size")
-    shared = r.count("num_shared_experts", default=1)
-    if shared:
-        r.set("moe.n_shared_experts", shared, "num_shared_experts")
+    _latent_experts(r, experts=256, d_ff=1024)
     if not isinstance(n_layers, int):
         return
     mixers = _kimi_layer_types(r, n_layers, sub)
-    dense = _kimi_dense_layers(r, n_layers)
-    if mixers is None or dense is None:
+    _latent_layout(r, mixers, _dense_layers(r, n_layers, first=1), {}, bias, "linear_attn_config")
+
+
+def _bailing_hybrid(r: ConfigReader) -> None:
+    """Ling 3 (BailingHybrid): Kimi Linear's layout with its own delta attention (full-rank
+    forget and output gates; ``linear_num_heads`` heads of ``linear_head_dim`` convolving
+    ``linear_conv_kernel_dim`` taps, which default to num_attention_heads, head_dim and
+    short_conv_kernel_size) and a head-wise sigmoid gate on the latent attention, which
+    sits in every ``layer_group_size``-th layer; the first first_k_dense_replace layers
+    dense."""
+    n_layers, bias = _latent_hybrid(r, d_ff=6144, even_rope=True)
+    # __post_init__ derives the linear_* keys from these, but a config's own linear_* keys
+    # are set after it (they are not fields of the class) and win
+    for group_key, own, derived in (
+        ("kda.heads", "linear_num_heads", "num_attention_heads"),
+        ("kda.head_width", "linear_head_dim", "head_dim"),
+        ("kda.conv_taps", "linear_conv_kernel_dim", "short_conv_kernel_size"),
+    ):
+        key = own if r.present(own) or own in r.data else derived  # null: refused
+        default = {"head_dim": 128, "short_conv_kernel_size": 4}.get(key)
+        r.set(group_key, r.size(key, default=default), key)
+    r.set("kda.full_rank_gates", True)
+    _latent_experts(r, experts=512, d_ff=768)
+    if not isinstance(n_layers, int):
         return
-    full = {"mixer": "attention", **({"bias": True, "mlp_bias": False} if bias else {})}
-    blocks = {"dense": {"moe": False}, "full": full, "full_dense": {**full, "moe": False}}
+    types = _layer_type_list(r, "layer_types", n_layers)
+    if types is None and not r.present("layer_types"):
+        group = r.size("layer_group_size", default=6)
+        if not isinstance(group, int):
+            return
+        types = [
+            "linear_attention" if (i + 1) % group else "full_attention" for i in range(n_layers)
+        ]
+    mixers = None if types is None else [t == "full_attention" for t in types]
+    dense = _dense_layers(r, n_layers, first=2)
+    gate = {"attention_gate": "head"}
+    _latent_layout(r, mixers, dense, gate, bias, "layer_group_size", "first_k_dense_replace")
+
+
+def _latent_hybrid(r: ConfigReader, *, d_ff: int, even_rope: bool) -> tuple[Any, bool]:
+    """The decoder of Kimi Linear and Ling 3: delta-attention blocks by default, RMSNorms,
+    a SwiGLU dense MLP, DeepSeek's latent attention keys; returns (depth, attention_bias)."""
+    n_layers, d_model, n_heads = _decoder(r, positional="rope")
+    # the causal-LM class ties nothing (_tied_weights_keys is empty), whatever the flag says
+    r.set("tie_embeddings", False)
+    if isinstance(d_model, int) and isinstance(n_heads, int) and d_model % n_heads:
+        r.set("d_head", d_model // n_heads, "hidden_size")  # unused by MLA's shapes
+    r.set("d_ff", r.size("intermediate_size", default=d_ff), "intermediate_size")
+    r.set("mixer", "kda")
+    _kimi_mla(r, even_rope=even_rope)
+    return n_layers, r.flag("attention_bias", False)
+
+
+def _latent_experts(r: ConfigReader, *, experts: int, d_ff: int) -> None:
+    """Routed experts (a router without bias: the score correction is a buffer) plus one
+    shared MLP of num_shared_experts × moe_intermediate_size."""
+    r.set("moe.n_experts", r.size("num_experts", default=experts), "num_experts")
+    r.set("moe.top_k", r.size("num_experts_per_token", default=8), "num_experts_per_token")
+    r.set("moe.d_ff_expert", r.size("moe_intermediate_size", default=d_ff), "moe_intermediate_size")
+    shared = r.count("num_shared_experts", default=1)
+    if shared:
+        r.set("moe.n_shared_experts", shared, "num_shared_experts")
+
+
+def _latent_layout(
+    r: ConfigReader,
+    full: list[bool] | None,
+    dense: list[bool] | None,
+    attention: dict[str, Any],
+    bias: bool,
+    *source: str,
+) -> None:
+    """Each layer's kind from whether it has latent attention and whether its MLP is dense;
+    ``attention`` adds keys to the latent-attention kinds (attention_bias biases only them:
+    the delta attention has none)."""
+    if full is None or dense is None:
+        return
+    kind = {"mixer": "attention", **attention}
+    if bias:
+        kind |= {"bias": True, "mlp_bias": False}
+    blocks = {"dense": {"moe": False}, "full": kind, "full_dense": {**kind, "moe": False}}
     kinds = [
-        ("full" if m else "") + ("_dense" if d else "") for m, d in zip(mixers, dense, strict=True)
+        ("full" if m else "") + ("_dense" if d else "") for m, d in zip(full, dense, strict=True)
     ]
-    _layout(
-        r,
-        [k.strip("_") or "default" for k in kinds],
-        blocks,
-        "layer_types",
-        "mlp_layer_types",
-        "linear_attn_config",
-    )
+    names = [k.strip("_") or "default" for k in kinds]
+    _layout(r, names, blocks, "layer_types", "mlp_layer_types", *source)
 
 
 #: Keys of Kimi-K3 configs (model_type kimi_linear too) that change its shapes there but
@@ -1019,8 +1076,10 @@ def _kimi_k3_keys(r: ConfigReader, sub: dict[str, Any]) -> None:
         )
 
 
-def _kimi_mla(r: ConfigReader) -> None:
-    """Kimi Linear's latent attention keys (q_lora_rank null by default: a full-rank q_proj)."""
+def _kimi_mla(r: ConfigReader, *, even_rope: bool) -> None:
+    """Kimi Linear's latent attention keys (q_lora_rank null by default: a full-rank q_proj);
+    ``even_rope``: the model rotates qk_rope_head_dim (Ling 3; Kimi's latent attention
+    uses no RoPE)."""
     if r.present("q_lora_rank"):
         r.set("mla.q_lora_rank", r.size("q_lora_rank"), "q_lora_rank")
     else:
@@ -1029,6 +1088,8 @@ def _kimi_mla(r: ConfigReader) -> None:
     r.set("mla.kv_lora_rank", r.size("kv_lora_rank", default=512), "kv_lora_rank")
     rope = r.size("qk_rope_head_dim", default=64)
     r.set("mla.qk_rope_head_dim", rope, "qk_rope_head_dim")
+    if even_rope and isinstance(rope, int) and rope % 2:
+        r.error("qk_rope_head_dim", f"RoPE needs an even qk_rope_head_dim, got {rope}")
     r.set("mla.qk_nope_head_dim", r.size("qk_nope_head_dim", default=128), "qk_nope_head_dim")
     r.set("mla.v_head_dim", r.size("v_head_dim", default=128), "v_head_dim")
 
@@ -1067,9 +1128,9 @@ def _kimi_layer_types(r: ConfigReader, n_layers: int, sub: dict[str, Any]) -> li
     return [bool(i) and i % 4 == 0 for i in range(n_layers)]
 
 
-def _kimi_dense_layers(r: ConfigReader, n_layers: int) -> list[bool] | None:
+def _dense_layers(r: ConfigReader, n_layers: int, *, first: int) -> list[bool] | None:
     """Whether each layer keeps a dense MLP: ``mlp_layer_types`` (anything but "sparse"),
-    else the first ``first_k_dense_replace`` (1) layers."""
+    else the first ``first_k_dense_replace`` (``first``) layers."""
     value = r.value("mlp_layer_types")
     if value is not None:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -1081,10 +1142,10 @@ def _kimi_dense_layers(r: ConfigReader, n_layers: int) -> list[bool] | None:
         if len(value) != n_layers:
             return None  # reported by _core
         return [v != "sparse" for v in value]
-    first = r.count("first_k_dense_replace", default=1)
-    if not isinstance(first, int):
+    count = r.count("first_k_dense_replace", default=first)
+    if not isinstance(count, int):
         return None
-    return [i < first for i in range(n_layers)]
+    return [i < count for i in range(n_layers)]
 
 
 def _minimax(r: ConfigReader) -> None:
@@ -1209,11 +1270,22 @@ TRANSLATORS: dict[str, Translator] = {
     "laguna": _laguna,
     "minimax": _minimax,
     "kimi_linear": _kimi_linear,
+    "bailing_hybrid": _bailing_hybrid,
     "falcon_h1": _falcon_h1,
     "recurrent_gemma": _recurrent_gemma,
     "qwen3_next": _qwen3_next,
     "qwen3_5_text": _qwen3_5_text,
     "qwen3_5_moe_text": _qwen3_5_moe_text,
+}
+
+#: The attribute_map Kimi Linear and Ling 3 share.
+LATENT_HYBRID_ALIASES = {
+    "num_local_experts": "num_experts",
+    "num_experts_per_tok": "num_experts_per_token",
+    "n_shared_experts": "num_shared_experts",
+    "max_position_embeddings": "model_max_length",
+    "norm_topk_prob": "moe_renormalize",
+    "n_group": "num_expert_group",
 }
 
 #: Each config class's ``attribute_map`` (alias -> key) in transformers 5.24.
@@ -1223,14 +1295,8 @@ ATTRIBUTE_MAPS: dict[str, dict[str, str]] = {
     "granitemoehybrid": {"layers_block_type": "layer_types"},
     "nemotron_h": {"layer_types": "layers_block_type", "num_local_experts": "n_routed_experts"},
     "minimax": {"num_experts": "num_local_experts"},
-    "kimi_linear": {
-        "num_local_experts": "num_experts",
-        "num_experts_per_tok": "num_experts_per_token",
-        "n_shared_experts": "num_shared_experts",
-        "max_position_embeddings": "model_max_length",
-        "norm_topk_prob": "moe_renormalize",
-        "n_group": "num_expert_group",
-    },
+    "kimi_linear": LATENT_HYBRID_ALIASES,
+    "bailing_hybrid": {**LATENT_HYBRID_ALIASES, "num_mtp_layers": "num_nextn_predict_layers"},
     "recurrent_gemma": {"sliding_window": "attention_window_size"},
     "lfm3": {"rms_norm_eps": "norm_eps"},
 }

@@ -551,6 +551,28 @@ CASES: dict[str, dict[str, Any]] = {
             "linear_value_head_dim": 6,
         },
     },
+    "bailing_hybrid": {
+        "model_type": "bailing_hybrid",
+        "config": {
+            **LLAMA,
+            "pad_token_id": 0,
+            "eos_token_id": 2,
+            "head_dim": 8,
+            "short_conv_kernel_size": 3,
+            "layer_types": ["linear_attention", "full_attention"],
+            "mlp_layer_types": ["dense", "sparse"],
+            "kv_lora_rank": 16,
+            "qk_rope_head_dim": 4,
+            "qk_nope_head_dim": 8,
+            "v_head_dim": 8,
+            "num_experts": 4,
+            "num_experts_per_token": 2,
+            "num_expert_group": 2,
+            "topk_group": 1,
+            "moe_intermediate_size": 16,
+            "attention_bias": True,
+        },
+    },
     # recurrent models: RWKV-4 (plugins/rwkv.py, as transformer specs) and xLSTM
     "rwkv": {
         "model_type": "rwkv",

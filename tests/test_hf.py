@@ -94,6 +94,7 @@ NO_PUBLIC_CONFIG_YET = frozenset(
         "camembert",
         "data2vec-text",
         # hybrid decoders (plugins/transformer_hf_hybrid.py)
+        "bailing_hybrid",
         "bamba",
         "granitemoehybrid",
         "lfm2",

@@ -115,16 +115,19 @@ ONE_MORE: dict[str, tuple[tuple[str, ...], int, int]] = {
             ("lfm3-plain", "full_attention"),
         )
     },
-    # Kimi Linear: layer 2 repeats layer 1 (latent attention, experts)
-    "kimi_linear": (
-        (
-            "num_hidden_layers=3",
-            'layer_types=["linear_attention","full_attention","full_attention"]',
-            'mlp_layer_types=["dense","sparse","sparse"]',
-        ),
-        1,
-        2,
-    ),
+    # Kimi Linear, Ling 3: layer 2 repeats layer 1 (latent attention, experts)
+    **{
+        name: (
+            (
+                "num_hidden_layers=3",
+                'layer_types=["linear_attention","full_attention","full_attention"]',
+                'mlp_layer_types=["dense","sparse","sparse"]',
+            ),
+            1,
+            2,
+        )
+        for name in ("kimi_linear", "bailing_hybrid")
+    },
     "olmo_hybrid": (
         (
             "num_hidden_layers=3",

@@ -224,3 +224,66 @@ def test_lfm3_writes_its_default_layout_as_one_pattern(tmp_path: Path) -> None:
         {"block": "default", "layers": 1},
         {"pattern": ["default", "attention"]},
     ]
+
+
+# --------------------------------------------------------------------------- Ling 3
+
+#: Ling 3 (BailingHybrid), small: the delta attention's sizes derived from the attention's.
+BAILING = {
+    "hidden_size": 64,
+    "num_hidden_layers": 4,
+    "num_attention_heads": 4,
+    "head_dim": 16,
+    "short_conv_kernel_size": 3,
+    "intermediate_size": 96,
+    "vocab_size": 128,
+    "moe_intermediate_size": 32,
+    "num_experts": 4,
+    "num_experts_per_token": 2,
+    "num_expert_group": 2,
+    "topk_group": 1,
+    "kv_lora_rank": 16,
+    "qk_rope_head_dim": 8,
+    "qk_nope_head_dim": 16,
+    "v_head_dim": 16,
+    "linear_num_heads": DROP,
+    "linear_head_dim": DROP,
+    "linear_conv_kernel_dim": DROP,
+    "layer_types": DROP,
+    "mlp_layer_types": DROP,
+    "layer_group_size": 2,
+    "first_k_dense_replace": 1,
+}
+
+
+def test_bailing_linear_keys_default_to_the_attention_ones(tmp_path: Path) -> None:
+    """__post_init__ sets linear_num_heads / linear_head_dim / linear_conv_kernel_dim from
+    num_attention_heads / head_dim / short_conv_kernel_size; given, they win."""
+    derived = _count(tmp_path, "bailing_hybrid", **BAILING)
+    own = {"linear_num_heads": 4, "linear_head_dim": 16, "linear_conv_kernel_dim": 3}
+    assert _count(tmp_path, "bailing_hybrid", **{**BAILING, **own}) == derived
+    wider = {**BAILING, "linear_head_dim": 32}
+    assert _count(tmp_path, "bailing_hybrid", **wider)[0] > derived[0]
+    # layer_group_size 2 and first_k_dense_replace 1 mean these lists
+    listed = {
+        **BAILING,
+        "layer_group_size": 5,
+        "first_k_dense_replace": 3,
+        "layer_types": ["linear_attention", "full_attention"] * 2,
+        "mlp_layer_types": ["dense", "sparse", "sparse", "sparse"],
+    }
+    assert _count(tmp_path, "bailing_hybrid", **listed) == derived
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"linear_head_dim": None}, "'linear_head_dim' is null"),
+        ({"qk_rope_head_dim": 9}, "RoPE needs an even qk_rope_head_dim, got 9"),
+    ],
+)
+def test_bailing_refuses_what_transformers_cannot_build(
+    tmp_path: Path, changes: dict[str, Any], message: str
+) -> None:
+    errors = _errors(tmp_path, "bailing_hybrid", **{**BAILING, **changes})
+    assert len(errors) == 1 and message in errors[0], errors
