@@ -100,6 +100,18 @@ def _head_dim(r: ConfigReader, d_model: int | None, n_heads: int | None, default
         r.set("d_head", d_model // n_heads, "hidden_size")
 
 
+def _heads_divide_width(r: ConfigReader) -> None:
+    """Config classes whose validate_architecture wants hidden_size % heads == 0 (whatever
+    head_dim says): transformers refuses the config, so archcalc does too."""
+    width, heads = r.spec.get("d_model"), r.spec.get("n_heads")
+    if isinstance(width, int) and isinstance(heads, int) and width % heads:
+        r.error(
+            "hidden_size",
+            f"hidden_size ({width}) is not a multiple of num_attention_heads ({heads}); "
+            "transformers refuses this config",
+        )
+
+
 #: What a config class makes of an absent or null num_key_value_heads: as many as the
 #: query heads (None), a fixed number, or (for null) a refusal (REFUSE).
 MHA = None

@@ -25,6 +25,7 @@ from archcalc.plugins.transformer_hf import (
     ORDER,
     _core,
     _experts,
+    _heads_divide_width,
     _llama_like,
     _stack,
     _tie,
@@ -176,18 +177,6 @@ def _jais2(r: ConfigReader) -> None:
         kv_null=MHA,
     )
     _heads_divide_width(r)
-
-
-def _heads_divide_width(r: ConfigReader) -> None:
-    """Config classes whose validate_architecture wants hidden_size % heads == 0 (whatever
-    head_dim says): transformers refuses the config, so archcalc does too."""
-    width, heads = r.spec.get("d_model"), r.spec.get("n_heads")
-    if isinstance(width, int) and isinstance(heads, int) and width % heads:
-        r.error(
-            "hidden_size",
-            f"hidden_size ({width}) is not a multiple of num_attention_heads ({heads}); "
-            "transformers refuses this config",
-        )
 
 
 # ------------------------------------------------------------------ mixtures of experts

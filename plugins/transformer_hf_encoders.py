@@ -25,6 +25,7 @@ from archcalc.plugins.transformer_hf import (
     Translator,
     _core,
     _head_dim,
+    _heads_divide_width,
     _llama_like,
     _rope_head_dim,
     _tie,
@@ -400,14 +401,7 @@ def _llama_encoder(r: ConfigReader) -> None:
     _llama_like(r, bias_key="attention_bias", mlp_bias=r.flag("mlp_bias", False), kv_null=MHA)
     r.set("architecture", "encoder")
     r.spec.pop("tie_embeddings", None)  # an encoder has no LM head to tie
-    d_model, n_heads = r.spec.get("d_model"), r.spec.get("n_heads")
-    if isinstance(d_model, int) and isinstance(n_heads, int) and d_model % n_heads:
-        # their config classes' validate_architecture, whatever head_dim says
-        r.error(
-            "hidden_size",
-            f"hidden_size ({d_model}) is not a multiple of num_attention_heads ({n_heads}); "
-            "transformers refuses this config",
-        )
+    _heads_divide_width(r)
 
 
 def _t5_mlp(r: ConfigReader, default: str) -> str:
