@@ -13,7 +13,10 @@ checkpoint's names carry or lack; a second stored copy of a tied embedding; buff
 transformers saves beside the parameters (BART's ``final_logits_bias``); routed experts
 stored fused per layer as transformers 5 holds them in memory instead of one tensor per
 expert (:func:`archcalc.state_dict.fused_experts`); a checkpoint in another layout its
-model type is found in (OLMo-Hybrid's released files, :attr:`Naming.variants`).
+model type is found in (OLMo-Hybrid's released files, :attr:`Naming.variants`); layers
+transformers does not load (DeepSeek-V3's multi-token-prediction layer,
+:attr:`Naming.ignored`); the scales of quantised weights where the config.json declares
+the quantisation (:mod:`archcalc.quantization`: FP8, MXFP4).
 
 The naming convention comes from, in order: ``--model-type``; the spec (a Hugging Face
 config, or a spec imported from one, records its ``model_type``); the ``config.json``
@@ -390,8 +393,9 @@ def _quantization(spec: Spec, checkpoint: Checkpoint) -> Quantization | None:
     return quantization_of({"quantization_config": value})
 
 
-def _check(spec: Spec, checkpoint: Checkpoint, model_type: str | None) -> CheckReport:
-    q = _quantization(spec, checkpoint)
+def _check(
+    spec: Spec, checkpoint: Checkpoint, model_type: str | None, q: Quantization | None
+) -> CheckReport:
     if model_type is not None:
         expected, used = spec_tensors(spec, model_type)
         naming = NAMINGS.get(used or "")
@@ -413,13 +417,16 @@ def _check(spec: Spec, checkpoint: Checkpoint, model_type: str | None) -> CheckR
 
 def check(spec: Spec, checkpoint: Checkpoint, model_type: str | None = None) -> CheckReport:
     """Compare ``spec`` with ``checkpoint``; see the module docstring for the naming order."""
-    report = _check(spec, checkpoint, model_type)
-    report = _variant(spec, report, checkpoint)
+    q = _quantization(spec, checkpoint)
+    report = _check(spec, checkpoint, model_type, q)
+    report = _variant(spec, report, checkpoint, q)
     _head_class_note(spec, report, checkpoint)
     return report
 
 
-def _variant(spec: Spec, report: CheckReport, checkpoint: Checkpoint) -> CheckReport:
+def _variant(
+    spec: Spec, report: CheckReport, checkpoint: Checkpoint, q: Quantization | None
+) -> CheckReport:
     """The report in another layout of the model type (Naming.variants) when that agrees.
 
     A model type whose checkpoints are found in more than one layout (OLMo-Hybrid's
@@ -436,13 +443,7 @@ def _variant(spec: Spec, report: CheckReport, checkpoint: Checkpoint) -> CheckRe
         except UnnamedTensor:
             continue
         other = _compare(
-            spec,
-            expected,
-            checkpoint,
-            variant,
-            report.model_type,
-            report.naming_from,
-            _quantization(spec, checkpoint),
+            spec, expected, checkpoint, variant, report.model_type, report.naming_from, q
         )
         if other.agree:
             other.notes.append(f"compared {variant.layout}")

@@ -96,7 +96,7 @@ def unpack(stored: Mapping[str, StoredTensor], quantization: Quantization) -> Un
     if quantization.method == "fp8":
         for key, scale in stored.items():
             weight = stored.get(key.removesuffix(_FP8_SCALE))
-            if not key.endswith(".weight" + _FP8_SCALE) or weight is None:
+            if weight is None or not key.endswith(f".weight{_FP8_SCALE}"):
                 continue
             scales.append(tensors.pop(key))
             want = _fp8_scale_shape(weight.shape, quantization.block)
