@@ -1335,6 +1335,23 @@ _GATED_Q = Fuse(("self_attn.q_proj", "self_attn.g_proj"), "self_attn.q_proj")
 _SHARED_EXPERT = (rf"{_L}\.mlp\.shared_experts\.(.+)", r"model.layers.\1.mlp.shared_expert.\2")
 
 
+#: LFM2 and LFM3: the MLP is "feed_forward" with w1/w3/w2, the block's input norm
+#: "operator_norm", the MLP's "ffn_norm" (LFM3 with sandwich norms names its norm after the
+#: operator apart), the last norm "embedding_norm".
+_LFM = (
+    (rf"{_L}\.mlp\.gate_proj\.weight", r"model.layers.\1.feed_forward.w1.weight"),
+    (rf"{_L}\.mlp\.up_proj\.weight", r"model.layers.\1.feed_forward.w3.weight"),
+    (rf"{_L}\.mlp\.down_proj\.weight", r"model.layers.\1.feed_forward.w2.weight"),
+    (rf"{_L}\.input_layernorm\.weight", r"model.layers.\1.operator_norm.weight"),
+    Rule(
+        rf"{_L}\.post_attention_layernorm\.weight",
+        r"model.layers.\1.ffn_norm.weight",
+        unless=r"layers.\1.pre_feedforward_layernorm.weight",
+    ),
+    (r"norm\.weight", "model.embedding_norm.weight"),
+)
+
+
 def _backbone(model_type: str, *extra: tuple[str, str], buffers: tuple[str, ...] = ()) -> Naming:
     """Mamba-style names: ``backbone.``, every sub-layer is the block's ``mixer``, one
     ``norm`` per block, ``norm_f`` last (Falcon-Mamba, Nemotron-H)."""
@@ -1537,31 +1554,16 @@ HYBRID = (
         "lfm2",
         (rf"{_L}\.self_attn\.o_proj\.weight", r"model.layers.\1.self_attn.out_proj.weight"),
         (rf"{_L}\.self_attn\.(q|k)_norm\.weight", r"model.layers.\1.self_attn.\2_layernorm.weight"),
-        (rf"{_L}\.mlp\.gate_proj\.weight", r"model.layers.\1.feed_forward.w1.weight"),
-        (rf"{_L}\.mlp\.up_proj\.weight", r"model.layers.\1.feed_forward.w3.weight"),
-        (rf"{_L}\.mlp\.down_proj\.weight", r"model.layers.\1.feed_forward.w2.weight"),
-        (rf"{_L}\.input_layernorm\.weight", r"model.layers.\1.operator_norm.weight"),
-        (rf"{_L}\.post_attention_layernorm\.weight", r"model.layers.\1.ffn_norm.weight"),
-        (r"norm\.weight", "model.embedding_norm.weight"),
+        *_LFM,
     ),
     _llama(
         "lfm3",
         (rf"{_L}\.self_attn\.g_proj\.weight", r"model.layers.\1.self_attn.gate_proj.weight"),
-        (rf"{_L}\.mlp\.gate_proj\.weight", r"model.layers.\1.feed_forward.w1.weight"),
-        (rf"{_L}\.mlp\.up_proj\.weight", r"model.layers.\1.feed_forward.w3.weight"),
-        (rf"{_L}\.mlp\.down_proj\.weight", r"model.layers.\1.feed_forward.w2.weight"),
-        (rf"{_L}\.input_layernorm\.weight", r"model.layers.\1.operator_norm.weight"),
-        # with sandwich norms the spec's second norm follows the operator, else it is the
-        # MLP's input norm
-        Rule(
-            rf"{_L}\.post_attention_layernorm\.weight",
-            r"model.layers.\1.ffn_norm.weight",
-            unless=r"layers.\1.pre_feedforward_layernorm.weight",
-        ),
+        *_LFM,
+        # sandwich norms: the spec's second norm follows the operator
         (rf"{_L}\.post_attention_layernorm\.weight", r"model.layers.\1.post_operator_norm.weight"),
         (rf"{_L}\.pre_feedforward_layernorm\.weight", r"model.layers.\1.ffn_norm.weight"),
         (rf"{_L}\.post_feedforward_layernorm\.weight", r"model.layers.\1.post_ffn_norm.weight"),
-        (r"norm\.weight", "model.embedding_norm.weight"),
     ),
     _llama(
         "bailing_hybrid",
