@@ -1784,6 +1784,8 @@ _DECODERS = (
         )
     ),
     _llama("sarvam_mla", buffers=_DEEPSEEK_BUFFERS),
+    # Gemma 4 keeps a per-layer output scale as a saved buffer
+    _llama("gemma4_unified_text", buffers=(r"(model\.)?layers\.\d+\.layer_scalar",)),
     AFMOE,
     KOLIBRI1,
     ERNIE4_5_MOE,

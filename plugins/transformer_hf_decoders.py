@@ -12,7 +12,9 @@ What these types add to Llama's layout, and how the spec says it:
   a ``stack`` of ``dense`` blocks (``moe: false``) and MoE blocks;
 * attention sinks (gpt-oss style, one logit per head): ``attention_sinks``;
 * DeepSeek's multi-head latent attention and its V3.2 indexer: the ``mla`` group;
-* BitNet's sub-layer norms: ``sub_norms``.
+* BitNet's sub-layer norms: ``sub_norms``;
+* per-layer attention sizes (Gemma 4's ``per_layer_config``): block kinds with their own
+  ``d_head`` / ``n_kv_heads``.
 """
 
 from __future__ import annotations
@@ -630,6 +632,116 @@ def _youtu(r: ConfigReader) -> None:
     _mla(r, q_rank=1536)
 
 
+# ------------------------------------------------------------------ Gemma 4
+
+
+#: per_layer_config keys Gemma 4's attention reads per layer; any other one is read from
+#: the global config somewhere (transformers then refuses it) or not modelled.
+_PER_LAYER_KEYS = ("head_dim", "num_key_value_heads")
+
+
+def _per_layer_config(r: ConfigReader, n_layers: int) -> dict[int, dict[str, Any]] | None:
+    """transformers' per_layer_config ({"05": {"head_dim": 512}}): layer index -> the
+    attention sizes it overrides, checked as transformers checks them; None on an error."""
+    value = r.value("per_layer_config")
+    if not isinstance(value, dict):
+        r.error("per_layer_config", f"'per_layer_config' must be a mapping, got {show(value)}")
+        return None
+    layers: dict[int, dict[str, Any]] = {}
+    for key, overrides in value.items():
+        index = int(key) if isinstance(key, str) and key.isdigit() else -1
+        if not 0 <= index < n_layers:
+            r.error(
+                "per_layer_config",
+                f"'per_layer_config' key {show(key)} is not a layer index below {n_layers}; "
+                "transformers refuses this config",
+            )
+            return None
+        if not isinstance(overrides, dict):
+            r.error(
+                "per_layer_config", f"layer {show(key)}: expected a mapping, got {show(overrides)}"
+            )
+            return None
+        for name, size in overrides.items():
+            if name == "skip" and size == []:
+                continue
+            if name not in _PER_LAYER_KEYS:
+                r.unsupported("per_layer_config", f"per_layer_config key '{show(name)}'")
+                return None
+            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+                r.error(
+                    "per_layer_config",
+                    f"per_layer_config layer {show(key)}: '{name}' must be an integer ≥ 1, "
+                    f"got {show(size)}",
+                )
+                return None
+        layers[index] = {k: v for k, v in overrides.items() if k in _PER_LAYER_KEYS}
+    return layers
+
+
+def _gemma4_unified_text(r: ConfigReader) -> None:
+    """Gemma 4 (gemma4_unified_text): Gemma 3's blocks (four norms, per-head q/k norms; the
+    v norm has no weights) whose full-attention layers have their own head_dim (and
+    key/value heads) from per_layer_config, else global_head_dim. Layers reusing another
+    layer's keys and values (num_kv_shared_layers) and keys reused as values are refused."""
+    _llama_like(r, mlp="geglu", tie=True, bias_key="attention_bias", head_dim=256, kv_absent=4)
+    r.set("post_norms", True)
+    r.set("qk_norm", True)
+    if r.count("num_kv_shared_layers", default=0):
+        r.unsupported("num_kv_shared_layers", "layers reusing another layer's keys and values")
+    if r.flag("attention_k_eq_v", False):
+        r.unsupported("attention_k_eq_v", "attention_k_eq_v: true (keys reused as values)")
+    n_layers = r.spec.get("n_layers")
+    if not isinstance(n_layers, int):
+        return
+    listed = _kind_list(r, "layer_types", ("sliding_attention", "full_attention"), n_layers)
+    if listed is None and r.value("layer_types") is not None:
+        return
+    types = listed or [
+        "full_attention" if (i + 1) % 6 == 0 else "sliding_attention" for i in range(n_layers)
+    ]
+    types = [*types[:-1], "full_attention"]  # __post_init__ forces the last layer to full
+    layers: dict[int, dict[str, Any]] = {}
+    if "per_layer_config" not in r.data:
+        full = {"head_dim": r.size("global_head_dim", default=512)}
+        layers = {i: full for i, t in enumerate(types) if t == "full_attention"}
+    elif r.value("per_layer_config") is not None:
+        parsed = _per_layer_config(r, n_layers)
+        if parsed is None:
+            return
+        layers = parsed
+    top = {
+        "head_dim": r.spec.get("d_head", None if r.present("head_dim") else 256),
+        "num_key_value_heads": r.spec.get("n_kv_heads"),
+    }
+    if None in top.values():  # reported where it was read
+        return
+    sizes = [
+        tuple(layers.get(i, {}).get(k, top[k]) for k in _PER_LAYER_KEYS) for i in range(n_layers)
+    ]
+    for kind in set(types):
+        if len({s for s, t in zip(sizes, types, strict=True) if t == kind}) > 1:
+            # the rotary embedding reads one config per layer type
+            r.error(
+                "per_layer_config",
+                f"per_layer_config gives the {kind} layers different sizes; "
+                "transformers cannot build this config",
+            )
+            return
+    blocks: dict[str, Any] = {}
+    kinds: list[tuple[str, ...]] = []
+    for (head_dim, kv_heads), kind in zip(sizes, types, strict=True):
+        spec: dict[str, Any] = {}
+        if head_dim != top["head_dim"]:
+            spec["d_head"] = head_dim
+        if kv_heads != top["num_key_value_heads"]:
+            spec["n_kv_heads"] = kv_heads
+        name = kind.split("_")[0]
+        kinds.append((name,) if spec else ())
+        blocks.setdefault(name, spec)
+    _write_stack(r, kinds, blocks, "per_layer_config", "layer_types")
+
+
 # ------------------------------------------------------------------ older decoders
 
 
@@ -693,6 +805,7 @@ TRANSLATORS: dict[str, Translator] = {
     "youtu": _youtu,
     "ctrl": _ctrl,
     "gpt_neox_japanese": _gpt_neox_japanese,
+    "gemma4_unified_text": _gemma4_unified_text,
 }
 
 #: Each config class's attribute_map (alias -> key) in transformers 5.24.

@@ -676,6 +676,7 @@ TINY: dict[str, dict[str, Any]] = {
     "kolibri1": {},
     "mellum": {"mlp_layer_types": ["dense", "sparse"]},
     "minicpm3": {"q_lora_rank": 24, "kv_lora_rank": 16, "qk_rope_head_dim": 4},
+    "gemma4_unified_text": {"global_head_dim": 16},
     "minimax_m2": {},
     "minimax_m3_vl_text": {
         "dense_intermediate_size": 40,

@@ -158,6 +158,7 @@ NO_PUBLIC_CONFIG_YET = frozenset(
         "minicpm3",
         "minimax_m2",
         "minimax_m3_vl_text",
+        "gemma4_unified_text",
         "sarvam_mla",
         "youtu",
         "lara_mini",

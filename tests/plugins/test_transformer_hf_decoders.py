@@ -54,6 +54,33 @@ def _count(tmp_path: Path, model_type: str, **changes: Any) -> tuple[int, int]:
         ("ernie4_5_moe", {"moe_layer_end_index": -2}, "'moe_layer_end_index' must be ≥ -1"),
         ("minicpm3", {"hidden_size": 2561}, "transformers refuses this config"),
         ("flint", {"mlp_only_layers": "0"}, "'mlp_only_layers' must be a list"),
+        ("gemma4_unified_text", {"num_kv_shared_layers": 4}, "reusing another layer's keys"),
+        ("gemma4_unified_text", {"attention_k_eq_v": True}, "attention_k_eq_v: true"),
+        (
+            "gemma4_unified_text",
+            {"per_layer_config": {"05": {"head_dim": 512, "intermediate_size": 100}}},
+            "per_layer_config key 'intermediate_size' is not supported",
+        ),
+        (
+            "gemma4_unified_text",
+            {"per_layer_config": {"05": {"head_dim": 512, "skip": ["mlp"]}}},
+            "per_layer_config key 'skip' is not supported",
+        ),
+        (
+            "gemma4_unified_text",
+            {"per_layer_config": {"30": {"head_dim": 512}}},
+            "is not a layer index below 30; transformers refuses",
+        ),
+        (
+            "gemma4_unified_text",
+            {"per_layer_config": {"05": {"head_dim": 512}, "11": {"head_dim": 128}}},
+            "gives the full_attention layers different sizes",
+        ),
+        (
+            "gemma4_unified_text",
+            {"per_layer_config": {"05": {"head_dim": None}}},
+            "'head_dim' must be an integer ≥ 1",
+        ),
         (
             "minimax_m3_vl_text",
             {"layer_types": ["minimax_m3_sparse"] * 60},
@@ -110,3 +137,19 @@ def test_minimax_m3_legacy_moe_layer_freq_is_read_as_mlp_layer_types(tmp_path: P
     assert legacy == listed
     assert legacy[0] < ignored[0]
     assert ignored == _count(tmp_path, "minimax_m3_vl_text")
+
+
+def test_gemma4_full_attention_sizes_come_from_per_layer_config(tmp_path: Path) -> None:
+    """Gemma 4's __post_init__ gives the full-attention layers global_head_dim (512) when the
+    config has no per_layer_config; saved configs list it; null means no overrides at all."""
+    default = DEFAULTS["gemma4_unified_text"]
+    full = {k: v for k, v in default.items() if k != "per_layer_config"}
+    path = tmp_path / "derived.json"
+    path.write_text(json.dumps(full), encoding="utf-8")
+    derived = archcalc.count(archcalc.load_spec(path)).total_params
+    listed = _count(tmp_path, "gemma4_unified_text")[0]
+    none = _count(tmp_path, "gemma4_unified_text", per_layer_config=None)[0]
+    wider = {i: {"head_dim": 1024} for i in default["per_layer_config"]}
+    wide = _count(tmp_path, "gemma4_unified_text", per_layer_config=wider)[0]
+    assert derived == listed
+    assert none < listed < wide
