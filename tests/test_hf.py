@@ -138,11 +138,9 @@ NO_PUBLIC_CONFIG_YET = frozenset(
         "xlm-roberta-xl",
         "yoso",
         # plugins/transformer_hf_decoders.py
-        "afmoe",
         "bitnet",
         "cohere2_moe",
         "ctrl",
-        "deepseek_v32",
         "exaone_moe",
         "flint",
         "glm_moe_dsa",
