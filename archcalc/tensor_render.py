@@ -175,31 +175,32 @@ def _stored(tensor: StoredTensor) -> dict[str, Any]:
     }
 
 
+def _some(names: list[str]) -> str:
+    """The first three names, and how many more there are."""
+    shown = ", ".join(safe(name) for name in names[:3])
+    return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
 def _notes(report: CheckReport) -> list[str]:
     notes = []
     if report.prefix_note:
         notes.append(f"{report.prefix_note} (handled: a base-model prefix)")
     if report.buffers:
-        shown = ", ".join(safe(t.name) for t in report.buffers[:3])
-        more = f" and {len(report.buffers) - 3} more" if len(report.buffers) > 3 else ""
         notes.append(
             f"{len(report.buffers)} buffer(s) saved beside the parameters, not parameters: "
-            f"{shown}{more}"
+            + _some([t.name for t in report.buffers])
         )
     if report.unsaved:
-        shown = ", ".join(safe(e.tensor.name) for e in report.unsaved[:3])
-        more = f" and {len(report.unsaved) - 3} more" if len(report.unsaved) > 3 else ""
         notes.append(
             f"{len(report.unsaved)} parameter(s) that {report.model_type} checkpoints never "
-            f"store (transformers rebuilds them when loading): {shown}{more}"
+            "store (transformers rebuilds them when loading): "
+            + _some([e.tensor.name for e in report.unsaved])
         )
     if report.ignored:
-        shown = ", ".join(safe(t.name) for t in report.ignored[:3])
-        more = f" and {len(report.ignored) - 3} more" if len(report.ignored) > 3 else ""
         notes.append(
             f"{len(report.ignored):,} tensor(s) that transformers does not load for "
             f"{report.model_type} (a multi-token-prediction layer), not parameters of the "
-            f"model: {shown}{more}"
+            "model: " + _some([t.name for t in report.ignored])
         )
     for tensor in report.tied_copies:
         notes.append(
