@@ -608,8 +608,11 @@ FIELDS = (
             Field(
                 "mamba.ssm_heads",
                 "size",
-                "SSM heads (Mamba-2 mamba_n_heads).",
-                default="d_inner / head_dim",
+                "SSM heads (Mamba-2 mamba_n_heads); Mamba-1 has none and never reads it.",
+                # Rounded up so that a Mamba-1 block, whose d_inner need not be a multiple of
+                # head_dim, is not refused over a value it never uses; a Mamba-2 block
+                # without ssm_heads must divide evenly (_check_mixer says so).
+                default="ceil(d_inner / head_dim)",
             ),
             Field("mamba.n_groups", "size", "Groups sharing B and C (Mamba-2).", default=1),
             Field("mamba.conv_bias", "bool", "The convolution has a bias.", default=True),
@@ -939,6 +942,17 @@ def _check_mixer(spec: Resolved, report: _Once, decoder: bool) -> None:
             f"mixer: {mixer} needs the mamba group (at least d_state) to shape the mixer",
             code="T523",
         )
+    if mixer in ("mamba2", "attention+mamba2") and v.mamba is not None:
+        m = v.mamba
+        if not spec.given("ssm_heads") and m.d_inner % m.head_dim:
+            report(
+                spec,
+                "mamba",
+                f"mixer: {mixer} splits d_inner ({m.d_inner}) into heads of head_dim "
+                f"({m.head_dim}), which does not divide it: give mamba.ssm_heads (or a head_dim "
+                "that divides d_inner)",
+                code="T523",
+            )
     if mixer == "gated_deltanet" and v.deltanet is None:
         report(
             spec,

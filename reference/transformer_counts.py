@@ -622,6 +622,32 @@ CASES: list[Case] = [
         ),
     },
     {
+        "id": "jamba-narrow-inner",
+        "model_type": "jamba",
+        "config": {
+            "hidden_size": 48,
+            "intermediate_size": 96,
+            "num_hidden_layers": 4,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "vocab_size": 1000,
+            "attn_layer_period": 4,
+            "attn_layer_offset": 2,
+            "expert_layer_period": 2,
+            "expert_layer_offset": 1,
+            "num_experts": 4,
+            "num_experts_per_tok": 2,
+            "mamba_d_state": 8,
+            "mamba_dt_rank": 16,
+            "use_mamba_kernels": False,
+            "tie_word_embeddings": False,
+        },
+        "description": (
+            "Jamba whose Mamba-1 inner width (96) is no multiple of Mamba-2's default head "
+            "width (64): Mamba-1 has no heads, so nothing about them may refuse it."
+        ),
+    },
+    {
         "id": "bamba-small",
         "model_type": "bamba",
         "config": {

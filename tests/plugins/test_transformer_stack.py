@@ -436,6 +436,18 @@ def test_state_space_mixers_need_their_group_and_a_block_needs_something(tmp_pat
     assert "mlp: none with moe" in experts
 
 
+def test_mamba2_heads_must_divide_the_inner_width_and_mamba1_has_none(tmp_path: Path) -> None:
+    """d_inner 96 is no multiple of the default head_dim 64: Mamba-2 without ssm_heads is
+    refused at its group, saying what to give; Mamba-1 never reads heads and counts."""
+    group = {"d_state": 8, "d_inner": 96}
+    (line,) = _errors(tmp_path, {**BASE, "mixer": "mamba2", "mamba": group})
+    assert "does not divide it: give mamba.ssm_heads" in line and "[T523]" in line
+    with_heads = {**BASE, "mixer": "mamba2", "mamba": {**group, "ssm_heads": 3}}
+    with_width = {**BASE, "mixer": "mamba2", "mamba": {**group, "head_dim": 32}}
+    assert _total(tmp_path, with_heads) == _total(tmp_path, with_width)
+    assert _total(tmp_path, {**BASE, "mixer": "mamba", "mamba": group}) > 0
+
+
 def test_a_stack_written_out_beyond_the_bound_is_refused_fast(tmp_path: Path) -> None:
     """Each named block is resolved, so their number is bounded (a 1 MiB file could hold 30k)."""
     layers = transformer_stack.MAX_ENTRIES + 1
