@@ -483,7 +483,7 @@ def _variant(base: Resolved, replace: Mapping[str, Any], at: Path_) -> Resolved:
     data = dict(doc.data)
     # Only the fields' own marks: a variant reports at field names, and copying every mark
     # of a large document for each variant would make many variants quadratic.
-    paths: list[Path_] = [(), *(tuple(f.name.split(".")) for f in family.all_fields())]
+    paths: list[Path_] = [(), *(slot.path for slot in _slots(family))]
     paths += [(g.name,) for g in family.groups()]
     marks = {p: doc.marks[p] for p in paths if p in doc.marks}
     key_marks = {p: doc.key_marks[p] for p in paths if p in doc.key_marks}
@@ -616,12 +616,10 @@ def _slots(family: Family) -> tuple[_Slot, ...]:
     cached = _SLOTS.get(id(family))
     if cached is not None and cached[0] is family:
         return cached[1]
-    slots = []
-    for fld in family.all_fields():
-        path = tuple(fld.name.split("."))
-        slots.append(_Slot(fld, path, fld.leaf, path[0] if len(path) > 1 else None))
-    _SLOTS[id(family)] = (family, tuple(slots))
-    return _SLOTS[id(family)][1]
+    paths = [(fld, tuple(fld.name.split("."))) for fld in family.all_fields()]
+    slots = tuple(_Slot(f, p, f.leaf, p[0] if len(p) > 1 else None) for f, p in paths)
+    _SLOTS[id(family)] = (family, slots)
+    return slots
 
 
 def build_entries(
